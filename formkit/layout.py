@@ -1,0 +1,167 @@
+"""Geometry derived from a template: the one place that decides where every line and zone goes.
+
+The renderer draws what this module returns and the reader crops what this module returns; neither
+computes a coordinate of its own. Pure functions over the template model, all in millimetres.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from formkit.model import Box, FieldSpec, FieldType, Template
+
+#: Registration marks: solid squares centred this far in from each page corner.
+MARK_SIZE_MM = 6.0
+MARK_INSET_MM = 12.0
+#: Form-ID strip: ID_BITS cells in one row, left to right, along the top margin.
+ID_BITS = 32
+ID_CELL_W_MM = 3.0
+ID_CELL_H_MM = 3.0
+ID_X_MM = 40.0
+ID_Y_MM = MARK_INSET_MM - ID_CELL_H_MM / 2
+#: Left page margin where label cells start.
+MARGIN_MM = 15.0
+
+DATE_PART_TEXT = {"year": "年", "month": "月", "day": "日"}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of printed text inside a field's zone (年, 〒, an option's label...)."""
+
+    text: str
+    box: Box
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A tick box (or, for CHOICE, the word to circle) that stands for one option value."""
+
+    value: str
+    box: Box
+    label: Text | None = None
+
+
+@dataclass(frozen=True)
+class FieldLayout:
+    spec: FieldSpec
+    zone: Box
+    label_box: Box
+    cells: list[Box] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    #: DATE: ``year``/``month``/``day`` → their cells.
+    parts: dict[str, list[Box]] = field(default_factory=dict)
+    texts: list[Text] = field(default_factory=list)
+
+
+def mark_centres(tpl: Template) -> list[tuple[float, float]]:
+    """Centres of the four registration marks, clockwise from top-left."""
+    w, h, d = tpl.page.width_mm, tpl.page.height_mm, MARK_INSET_MM
+    return [(d, d), (w - d, d), (w - d, h - d), (d, h - d)]
+
+
+def id_cells() -> list[Box]:
+    return [Box(x=ID_X_MM + i * ID_CELL_W_MM, y=ID_Y_MM, w=ID_CELL_W_MM, h=ID_CELL_H_MM) for i in range(ID_BITS)]
+
+
+def _split(box: Box, n: int) -> list[Box]:
+    cw = box.w / n
+    return [Box(x=box.x + i * cw, y=box.y, w=cw, h=box.h) for i in range(n)]
+
+
+def _tick_box(x: float, box: Box) -> Box:
+    side = min(box.h * 0.6, 5.0)
+    return Box(x=x, y=box.y + (box.h - side) / 2, w=side, h=side)
+
+
+def _option_slots(spec: FieldSpec, box: Box) -> list[Box]:
+    n = len(spec.options)
+    cols = spec.columns or n
+    rows = math.ceil(n / cols)
+    sw, sh = box.w / cols, box.h / rows
+    return [Box(x=box.x + (i % cols) * sw, y=box.y + (i // cols) * sh, w=sw, h=sh) for i in range(n)]
+
+
+def _comb(spec: FieldSpec, box: Box) -> tuple[list[Box], list[Text]]:
+    n = spec.cells or 1
+    texts: list[Text] = []
+    unit_w = 7.0 if spec.unit else 0.0
+    cw = min((box.w - unit_w) / n, box.h * 1.2)
+    cells = [Box(x=box.x + i * cw, y=box.y, w=cw, h=box.h) for i in range(n)]
+    if spec.unit:
+        texts.append(Text(spec.unit, Box(x=box.x + n * cw + 1, y=box.y, w=unit_w - 1, h=box.h)))
+    return cells, texts
+
+
+def _postal(box: Box) -> tuple[list[Box], list[Text]]:
+    sym_w, dash_w = 6.0, 4.0
+    cw = min((box.w - sym_w - dash_w) / 7, box.h * 1.2)
+    x = box.x + sym_w
+    cells = [Box(x=x + i * cw, y=box.y, w=cw, h=box.h) for i in range(3)]
+    x2 = x + 3 * cw + dash_w
+    cells += [Box(x=x2 + i * cw, y=box.y, w=cw, h=box.h) for i in range(4)]
+    texts = [
+        Text("〒", Box(x=box.x, y=box.y, w=sym_w - 1, h=box.h)),
+        Text("-", Box(x=x + 3 * cw, y=box.y, w=dash_w, h=box.h)),
+    ]
+    return cells, texts
+
+
+def _date(spec: FieldSpec, box: Box) -> tuple[list[Mark], dict[str, list[Box]], list[Text]]:
+    marks: list[Mark] = []
+    texts: list[Text] = []
+    x = box.x
+    if len(spec.eras) == 1:
+        texts.append(Text(spec.eras[0], Box(x=x, y=box.y, w=12.0, h=box.h)))
+        x += 13.0
+    else:
+        for era in spec.eras:
+            tick = _tick_box(x, box)
+            label = Text(era, Box(x=tick.x2 + 0.8, y=box.y, w=9.0, h=box.h))
+            marks.append(Mark(era, tick, label))
+            x = label.box.x2 + 1.5
+    unit_w = 5.5
+    cw = min((box.x2 - x - 3 * unit_w) / 6, box.h * 1.1)
+    parts: dict[str, list[Box]] = {}
+    for part, unit in DATE_PART_TEXT.items():
+        parts[part] = [Box(x=x + i * cw, y=box.y, w=cw, h=box.h) for i in range(2)]
+        x += 2 * cw
+        texts.append(Text(unit, Box(x=x + 0.5, y=box.y, w=unit_w - 1, h=box.h)))
+        x += unit_w
+    return marks, parts, texts
+
+
+def layout_field(spec: FieldSpec) -> FieldLayout:
+    box = spec.box
+    label_box = spec.label_box or Box(x=MARGIN_MM, y=box.y, w=max(box.x - 1.0 - MARGIN_MM, 5.0), h=box.h)
+    cells: list[Box] = []
+    marks: list[Mark] = []
+    parts: dict[str, list[Box]] = {}
+    texts: list[Text] = []
+    t = spec.type
+    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.COUNT):
+        cells, texts = _comb(spec, box)
+    elif t is FieldType.POSTAL:
+        cells, texts = _postal(box)
+    elif t is FieldType.DATE:
+        marks, parts, texts = _date(spec, box)
+    elif t is FieldType.CHECKBOX:
+        marks = [Mark("true", _tick_box(box.x + 1.0, box))]
+    elif t is FieldType.CHECKBOXES:
+        for opt, slot in zip(spec.options, _option_slots(spec, box), strict=True):
+            tick = _tick_box(slot.x + 1.0, slot)
+            label = Text(opt.label, Box(x=tick.x2 + 1.0, y=slot.y, w=slot.x2 - tick.x2 - 1.5, h=slot.h))
+            marks.append(Mark(opt.value, tick, label))
+    elif t is FieldType.CHOICE:
+        for opt, slot in zip(spec.options, _option_slots(spec, box), strict=True):
+            # The word sits in the middle of its slot; the circle a person draws fills the slot.
+            lw = min(slot.w - 4.0, 4.0 * len(opt.label) + 2.0)
+            lh = min(slot.h - 2.0, 5.0)
+            word = Box(x=slot.x + (slot.w - lw) / 2, y=slot.y + (slot.h - lh) / 2, w=lw, h=lh)
+            marks.append(Mark(opt.value, slot, Text(opt.label, word)))
+    return FieldLayout(spec=spec, zone=box, label_box=label_box, cells=cells, marks=marks, parts=parts, texts=texts)
+
+
+def layout(tpl: Template) -> list[FieldLayout]:
+    return [layout_field(f) for f in tpl.fields]

@@ -1,0 +1,70 @@
+"""Finding and loading templates: ``form_templates/<id>/template.yaml``.
+
+The directory can be moved with ``DEJIRU_TEMPLATES_DIR`` (a city keeps its own forms outside the
+repository). Loading errors name the file and the problem in words a DX leader can fix.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from dejiru.errors import TemplateError
+from form_templates import TEMPLATES_DIR
+from formkit.model import Template
+
+
+def templates_dir() -> Path:
+    return Path(os.environ.get("DEJIRU_TEMPLATES_DIR", TEMPLATES_DIR))
+
+
+def template_path(form_id: str) -> Path:
+    return templates_dir() / form_id / "template.yaml"
+
+
+def parse_template(text: str, source: str = "<text>") -> Template:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"テンプレート {source} のYAMLが読めません", f"template {source} is not valid YAML",
+                            detail=str(exc)) from exc
+    try:
+        return Template.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise TemplateError(f"テンプレート {source} に誤りがあります", f"template {source} is invalid",
+                            detail=problems) from exc
+
+
+@cache
+def _load(path: Path, mtime: float) -> Template:
+    return parse_template(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_template(form_id: str) -> Template:
+    path = template_path(form_id)
+    if not path.exists():
+        raise TemplateError(f"様式 {form_id} のテンプレートがありません", f"no template for form {form_id}",
+                            detail=str(path))
+    return _load(path, path.stat().st_mtime)
+
+
+def template_ids() -> list[str]:
+    root = templates_dir()
+    return sorted(p.parent.name for p in root.glob("*/template.yaml"))
+
+
+def all_templates() -> list[Template]:
+    return [load_template(i) for i in template_ids()]
+
+
+def by_code(code: int, version: int) -> Template | None:
+    """The template printed with this form-ID code and version, if this installation has it."""
+    for tpl in all_templates():
+        if tpl.code == code and tpl.version == version:
+            return tpl
+    return None

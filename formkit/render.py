@@ -1,0 +1,172 @@
+"""Printing a template: the blank A4 form as PDF, and the same page as a raster master for the reader.
+
+Everything drawn here comes from :mod:`formkit.layout`; guides the reader should not see (zone frames,
+comb cells, tick boxes) are drawn in the template's drop-out colour, everything a person must read
+(labels, units, option words) in black.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+from reportlab.lib.colors import Color, HexColor, black, white
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from formkit import idcode
+from formkit.fonts import FORM_FONT, reportlab_font
+from formkit.layout import MARK_SIZE_MM, FieldLayout, id_cells, layout, mark_centres
+from formkit.model import Box, FieldType, Template
+
+LABEL_SHADE = Color(0.93, 0.93, 0.93)
+PT_PER_MM = mm
+
+
+class Pen:
+    """Draws in template millimetres (origin top-left) on a reportlab canvas (origin bottom-left)."""
+
+    def __init__(self, canvas: Canvas, page_h_mm: float) -> None:
+        self.c = canvas
+        self.page_h = page_h_mm
+
+    def rect(self, box: Box, *, stroke: Color | None = black, fill: Color | None = None, width: float = 0.5) -> None:
+        c = self.c
+        if stroke is not None:
+            c.setStrokeColor(stroke)
+            c.setLineWidth(width)
+        if fill is not None:
+            c.setFillColor(fill)
+        c.rect(box.x * mm, (self.page_h - box.y2) * mm, box.w * mm, box.h * mm,
+               stroke=1 if stroke is not None else 0, fill=1 if fill is not None else 0)
+
+    def text(self, s: str, box: Box, *, size: float = 9.0, font: str = FORM_FONT, align: str = "left",
+             color: Color = black, fit: bool = True) -> None:
+        """One line of text, vertically centred in ``box``, shrunk to fit its width."""
+        name = reportlab_font(font)
+        if fit:
+            width = stringWidth(s, name, size)
+            if width > box.w * mm and width > 0:
+                size = size * (box.w * mm) / width
+        c = self.c
+        c.setFillColor(color)
+        c.setFont(name, size)
+        y = (self.page_h - box.y - box.h / 2) * mm - size * 0.35
+        if align == "center":
+            c.drawCentredString((box.x + box.w / 2) * mm, y, s)
+        elif align == "right":
+            c.drawRightString(box.x2 * mm, y, s)
+        else:
+            c.drawString(box.x * mm, y, s)
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, *, color: Color = black, width: float = 0.5) -> None:
+        self.c.setStrokeColor(color)
+        self.c.setLineWidth(width)
+        self.c.line(x1 * mm, (self.page_h - y1) * mm, x2 * mm, (self.page_h - y2) * mm)
+
+
+def draw_frame(pen: Pen, tpl: Template) -> None:
+    """Registration marks and the form-ID strip: the part every dejiru form shares."""
+    s = MARK_SIZE_MM
+    for cx, cy in mark_centres(tpl):
+        pen.rect(Box(x=cx - s / 2, y=cy - s / 2, w=s, h=s), stroke=None, fill=black)
+    bits = idcode.encode(tpl.code, tpl.version)
+    cells = id_cells()
+    for bit, cell in zip(bits, cells, strict=True):
+        if bit:
+            pen.rect(cell, stroke=None, fill=black)
+    last = cells[-1]
+    pen.text(f"様式ID {tpl.code}-{tpl.version:02d}  {tpl.id}", Box(x=last.x2 + 3, y=last.y, w=55, h=last.h), size=6)
+
+
+def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
+    spec = lay.spec
+    pen.rect(lay.label_box, stroke=black, fill=LABEL_SHADE, width=0.4)
+    label_h = lay.label_box.h if not spec.hint else lay.label_box.h * 0.62
+    pen.text(spec.label + ("※" if spec.required else ""),
+             Box(x=lay.label_box.x + 1.5, y=lay.label_box.y, w=lay.label_box.w - 3, h=label_h), size=9.5)
+    if spec.hint:
+        hb = lay.label_box
+        pen.text(spec.hint, Box(x=hb.x + 1.5, y=hb.y + hb.h * 0.55, w=hb.w - 3, h=hb.h * 0.4), size=6)
+    if spec.type not in (FieldType.CHECKBOXES, FieldType.CHOICE, FieldType.CHECKBOX):
+        if not lay.cells and not lay.parts:
+            pen.rect(lay.zone, stroke=dropout, width=0.8)
+    for cell in lay.cells:
+        pen.rect(cell, stroke=dropout, width=0.8)
+    for cells in lay.parts.values():
+        for cell in cells:
+            pen.rect(cell, stroke=dropout, width=0.8)
+    for t in lay.texts:
+        pen.text(t.text, t.box, size=9.5)
+    for m in lay.marks:
+        if spec.type is FieldType.CHOICE:
+            if m.label is not None:
+                pen.text(m.label.text, m.label.box, size=10, align="center")
+        else:
+            pen.rect(m.box, stroke=dropout, width=1.0)
+            if m.label is not None:
+                pen.text(m.label.text, m.label.box, size=9)
+
+
+def draw_template(canvas: Canvas, tpl: Template) -> None:
+    pen = Pen(canvas, tpl.page.height_mm)
+    dropout = HexColor(tpl.dropout_color)
+    draw_frame(pen, tpl)
+    w = tpl.page.width_mm
+    pen.text(tpl.title, Box(x=20, y=17, w=w - 40, h=10), size=17, align="center")
+    if tpl.addressee:
+        pen.text(tpl.addressee, Box(x=w - 75, y=28, w=60, h=5), size=9, align="right")
+    if tpl.instructions:
+        pen.text(tpl.instructions, Box(x=15, y=33.5, w=w - 30, h=4), size=7.5)
+    for st in tpl.static:
+        if st.shade or st.frame:
+            pen.rect(st.box, stroke=black if st.frame else None, fill=LABEL_SHADE if st.shade else None, width=0.4)
+        inner = st.box.inset(1.2) if st.frame else st.box
+        pen.text(st.text, inner, size=st.size, align=st.align)
+    for lay in layout(tpl):
+        draw_field(pen, lay, dropout)
+
+
+def render_pdf(tpl: Template, *, overlay: Callable[[Canvas], None] | None = None) -> bytes:
+    """The printable blank form as PDF bytes; ``overlay`` may draw on top (used by fill and samples)."""
+    buf = io.BytesIO()
+    canvas = Canvas(buf, pagesize=(tpl.page.width_mm * mm, tpl.page.height_mm * mm))
+    canvas.setTitle(f"{tpl.title} ({tpl.id} v{tpl.version})")
+    canvas.setCreator("dejiru")
+    canvas.setFillColor(white)
+    draw_template(canvas, tpl)
+    if overlay is not None:
+        overlay(canvas)
+    canvas.showPage()
+    canvas.save()
+    return buf.getvalue()
+
+
+def rasterize_pdf(pdf: bytes, px_per_mm: float, page_w_mm: float) -> np.ndarray:
+    """First page of a PDF as an RGB array at ``px_per_mm`` (pdfium)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        page = doc[0]
+        scale = px_per_mm * page_w_mm / page.get_width()
+        bitmap = page.render(scale=scale)
+        return np.array(bitmap.to_pil().convert("RGB"))
+    finally:
+        doc.close()
+
+
+@lru_cache(maxsize=16)
+def _master(tpl_key: str, tpl_json: str, px_per_mm: float) -> np.ndarray:
+    tpl = Template.model_validate_json(tpl_json)
+    img = rasterize_pdf(render_pdf(tpl), px_per_mm, tpl.page.width_mm)
+    img.setflags(write=False)
+    return img
+
+
+def master_image(tpl: Template, px_per_mm: float) -> np.ndarray:
+    """The blank form as the reader's reference image (cached per process and resolution)."""
+    return _master(tpl.key, tpl.model_dump_json(), px_per_mm)

@@ -1,0 +1,157 @@
+"""Filled, scan-degraded sample scans with their ground truth, for the demo, tests and benchmarks.
+
+Values come from a made-up applicant (:mod:`formkit.persons`) and follow the form's own logic (an
+``X_other`` text is written only when option ``other`` of ``X`` is ticked). The ground truth JSON uses
+the same value shapes as ``dejiru read --json``, so a reading and its truth compare directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from reportlab.pdfgen.canvas import Canvas
+
+from formkit.fill import INKS, Hand, fill_canvas
+from formkit.fonts import FONTS
+from formkit.model import FieldSpec, FieldType, Template
+from formkit.persons import Person, random_person
+from formkit.render import rasterize_pdf, render_pdf
+from formkit.scan import PROFILES, ScanProfile, degrade
+
+OTHER_TEXTS = ["自動車の登録", "銀行口座の開設", "不動産登記", "ビザ申請", "携帯電話の契約", "奨学金の申請"]
+FORMATS = ("pdf", "png", "jpg")
+
+
+def _range_rule(spec: FieldSpec) -> tuple[int, int]:
+    for rule in spec.rules:
+        if rule.startswith("range:"):
+            lo, hi = rule.removeprefix("range:").split("-")
+            return int(lo), int(hi)
+    return 1, 9
+
+
+def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[dict[str, Any], Person]:
+    """Ground-truth values for every field of a template, for one made-up applicant."""
+    p = random_person(rng, today)
+    values: dict[str, Any] = {}
+    for f in tpl.fields:
+        t, n = f.type, f.name
+        if t is FieldType.NAME:
+            values[n] = p.name
+        elif t is FieldType.KANA:
+            values[n] = p.kana
+        elif t is FieldType.DATE:
+            if "birth" in n:
+                values[n] = p.birth_date.isoformat()
+            else:
+                values[n] = (today - dt.timedelta(days=rng.randint(0, 20))).isoformat()
+        elif t is FieldType.POSTAL:
+            values[n] = p.town.postal_code
+        elif t is FieldType.PHONE:
+            values[n] = p.phone
+        elif t is FieldType.TEXT and "address" in n:
+            values[n] = p.address
+        elif t is FieldType.COUNT:
+            lo, hi = _range_rule(f)
+            values[n] = min(hi, max(lo, rng.choice([1, 1, 1, 2, 2, 3, 10])))
+        elif t is FieldType.DIGITS:
+            values[n] = "".join(str(rng.randint(0, 9)) for _ in range(f.cells or 1))
+        elif t is FieldType.CHOICE:
+            values[n] = rng.choice(f.options).value
+        elif t is FieldType.CHECKBOXES:
+            if f.exclusive:
+                values[n] = rng.choice(f.options).value
+            else:
+                k = rng.choice([1, 1, 2])
+                chosen = rng.sample([o.value for o in f.options], k)
+                values[n] = [o.value for o in f.options if o.value in chosen]
+        elif t is FieldType.CHECKBOX:
+            values[n] = rng.random() < 0.5
+        elif t is FieldType.SIGNATURE:
+            values[n] = rng.random() < 0.95 if not f.required else True
+        else:
+            values[n] = None
+    for f in tpl.fields:
+        base = f.name.removesuffix("_other")
+        if f.name.endswith("_other") and base in values:
+            chosen = values[base]
+            has_other = chosen == "other" or (isinstance(chosen, list) and "other" in chosen)
+            values[f.name] = rng.choice(OTHER_TEXTS) if has_other else None
+    return values, p
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    truth_path: Path
+    truth: dict[str, Any]
+
+
+def render_filled(tpl: Template, values: dict[str, Any], hand: Hand, ink_values: dict[str, Any] | None = None) -> bytes:
+    ink = dict(values) | (ink_values or {})
+
+    def overlay(canvas: Canvas) -> None:
+        fill_canvas(canvas, tpl, ink, hand)
+
+    return render_pdf(tpl, overlay=overlay)
+
+
+def make_sample(tpl: Template, seed: int, *, font: str | None = None, profile: ScanProfile | str = "office",
+                dpi: int = 300, today: dt.date | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """One filled, degraded page as an RGB array, and its ground truth."""
+    rng = random.Random(seed)
+    prof = PROFILES[profile] if isinstance(profile, str) else profile
+    today = today or dt.date.today()
+    values, person = sample_values(tpl, rng, today)
+    font = font or rng.choice(sorted(FONTS))
+    group = FONTS[font].group
+    hand = Hand(font=font, ink=INKS[rng.choice(["black", "black", "blue"])],
+                jitter=0.8 if group == "handwriting" else 0.25, rng=rng)
+    ink_values = {f.name: person.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.get(f.name)}
+    pdf = render_filled(tpl, values, hand, ink_values)
+    px_per_mm = dpi / 25.4
+    clean = rasterize_pdf(pdf, px_per_mm, tpl.page.width_mm)
+    img, info = degrade(clean, rng, prof, px_per_mm)
+    truth = {
+        "form": tpl.id,
+        "version": tpl.version,
+        "fields": values,
+        "meta": {"seed": seed, "font": font, "font_group": group, "dpi": dpi, "scan": info},
+    }
+    return img, truth
+
+
+def save_scan(img: np.ndarray, path: Path, dpi: int) -> None:
+    """Save as a scanner would: PNG, JPEG, or an image-only PDF."""
+    pil = Image.fromarray(img)
+    if path.suffix == ".pdf":
+        pil.save(path, "PDF", resolution=dpi)
+    elif path.suffix in (".jpg", ".jpeg"):
+        pil.save(path, "JPEG", quality=90, dpi=(dpi, dpi))
+    else:
+        pil.save(path, "PNG", dpi=(dpi, dpi))
+
+
+def write_samples(tpl: Template, out: Path, count: int, *, seed: int = 1, fmt: str = "mixed",
+                  font: str | None = None, profile: str = "office", dpi: int = 300) -> list[Sample]:
+    out.mkdir(parents=True, exist_ok=True)
+    samples = []
+    for i in range(count):
+        s = seed * 100_000 + i
+        img, truth = make_sample(tpl, s, font=font, profile=profile, dpi=dpi)
+        ext = FORMATS[i % len(FORMATS)] if fmt == "mixed" else fmt
+        stem = f"{tpl.id}_{seed:03d}_{i:04d}"
+        path = out / f"{stem}.{ext}"
+        save_scan(img, path, dpi)
+        truth_path = out / f"{stem}.json"
+        truth["file"] = path.name
+        truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
+        samples.append(Sample(path, truth_path, truth))
+    return samples

@@ -1,0 +1,240 @@
+"""Identify a redesigned form and map the page onto its template's millimetres.
+
+1. Find the four solid registration marks near the image corners (any scan resolution, skew,
+   page turned 0/90/180/270°, or a photo in perspective).
+2. For each of the four ways the marks can correspond to the template's corners, read the form-ID
+   strip through the resulting homography; the one whose checksum holds gives the form, its version
+   and the page's orientation at once.
+3. Warp the page to the template at ``PX_PER_MM`` and verify: the blank form's black print must be
+   found where the template says it is. A page that fails is refused (AlignmentFailed), never read
+   with silently wrong crops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dejiru.errors import AlignmentFailed, BlankPage, UnknownForm
+from formkit import idcode
+from formkit.layout import MARK_SIZE_MM, id_cells, mark_centres
+from formkit.model import Template
+from formkit.registry import all_templates, by_code
+from formkit.render import master_image
+from ocr.imaging import gray, is_color, normalize_background
+
+PX_PER_MM = 10.0
+WORK_LONG_SIDE = 1200
+#: Fraction of the blank form's black print that must be found on the aligned page.
+MIN_PRINT_MATCH = 0.6
+
+
+@dataclass(frozen=True)
+class Blob:
+    x: float
+    y: float
+    size: float
+
+
+@dataclass(frozen=True)
+class Aligned:
+    template: Template
+    #: The page warped onto the template, RGB, ``PX_PER_MM`` pixels per millimetre.
+    image: np.ndarray
+    #: Template millimetres → source image pixels.
+    homography: np.ndarray
+    #: How far the page was turned clockwise (0, 90, 180, 270).
+    rotation: int
+    color: bool
+    #: Share of the blank form's black print found where expected (1.0 = perfect).
+    print_match: float
+
+
+def _work_image(img: np.ndarray) -> tuple[np.ndarray, float]:
+    g = gray(img)
+    scale = min(1.0, WORK_LONG_SIDE / max(g.shape))
+    if scale < 1.0:
+        g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return g, scale
+
+
+def find_mark_candidates(g: np.ndarray, page_long_mm: float = 297.0) -> list[Blob]:
+    """Solid, roughly square dark blobs of about registration-mark size."""
+    expected = MARK_SIZE_MM * max(g.shape) / page_long_mm
+    k = max(31, int(expected * 3) | 1)
+    norm = normalize_background(g) if min(g.shape) > k else g
+    _, binary = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    n, _, stats, centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        side = (w + h) / 2
+        if not 0.6 * expected <= side <= 1.7 * expected:
+            continue
+        if not 0.6 <= w / max(h, 1) <= 1.6:
+            continue
+        if area / float(w * h) < 0.72:
+            continue
+        out.append(Blob(float(centroids[i][0]), float(centroids[i][1]), float(side)))
+    return out
+
+
+def corner_marks(cands: list[Blob], shape: tuple[int, int]) -> list[Blob] | None:
+    """The candidate nearest each image corner (TL, TR, BR, BL), if all four are plausible."""
+    h, w = shape
+    corners = [(0, 0), (w, 0), (w, h), (0, h)]
+    limit = 0.3 * float(np.hypot(w, h))
+    chosen: list[Blob] = []
+    for cx, cy in corners:
+        best = min(cands, key=lambda b: np.hypot(b.x - cx, b.y - cy), default=None)
+        if best is None or np.hypot(best.x - cx, best.y - cy) > limit or best in chosen:
+            return None
+        chosen.append(best)
+    return chosen
+
+
+def _refine(img_gray: np.ndarray, x: float, y: float, size: float) -> tuple[float, float]:
+    """Centroid of the mark at full resolution (the working image is downscaled)."""
+    r = int(size)
+    x0, y0 = max(int(x) - r, 0), max(int(y) - r, 0)
+    win = img_gray[y0 : int(y) + r, x0 : int(x) + r]
+    if win.size == 0:
+        return x, y
+    _, b = cv2.threshold(win, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    n, _, stats, cents = cv2.connectedComponentsWithStats(b, connectivity=8)
+    if n < 2:
+        return x, y
+    i = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return x0 + float(cents[i][0]), y0 + float(cents[i][1])
+
+
+def _homography(tpl_pts: list[tuple[float, float]], img_pts: list[tuple[float, float]]) -> np.ndarray:
+    return cv2.getPerspectiveTransform(np.float32(tpl_pts), np.float32(img_pts))
+
+
+def _plausible(h_mm: np.ndarray, tpl: Template) -> bool:
+    """Reject correspondences that would stretch the page very differently in x and y."""
+    w, hh = tpl.page.width_mm, tpl.page.height_mm
+    pts = cv2.perspectiveTransform(np.float32([[[0, 0], [w, 0], [0, hh]]]), h_mm)[0]
+    sx = float(np.hypot(*(pts[1] - pts[0]))) / w
+    sy = float(np.hypot(*(pts[2] - pts[0]))) / hh
+    return 0.75 < sx / max(sy, 1e-6) < 1.33
+
+
+def read_id_strip(img_gray: np.ndarray, h_mm: np.ndarray) -> tuple[int, int] | None:
+    """Decode the form-ID strip through a candidate homography; None if it is not a valid strip."""
+    cells = id_cells()
+    centres = np.float32([[[c.x + c.w / 2, c.y + c.h / 2] for c in cells]])
+    pts = cv2.perspectiveTransform(centres, h_mm)[0]
+    # Half a cell, in image pixels, around each centre.
+    px_per_mm = float(np.hypot(*(pts[1] - pts[0]))) / cells[0].w
+    r = max(1, int(px_per_mm * cells[0].w * 0.25))
+    hgt, wid = img_gray.shape
+    values = []
+    for x, y in pts:
+        xi, yi = int(round(x)), int(round(y))
+        if not (r <= xi < wid - r and r <= yi < hgt - r):
+            return None
+        values.append(float(img_gray[yi - r : yi + r + 1, xi - r : xi + r + 1].mean()))
+    v = np.array(values)
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < 60:
+        return None
+    thresh = (lo + hi) / 2
+    if np.any(np.abs(v - thresh) < 0.15 * (hi - lo)):
+        return None  # a cell neither clearly black nor clearly white
+    return idcode.decode([1 if x < thresh else 0 for x in v])
+
+
+def warp(img: np.ndarray, h_mm: np.ndarray, tpl: Template, px_per_mm: float = PX_PER_MM) -> np.ndarray:
+    scale = np.diag([1 / px_per_mm, 1 / px_per_mm, 1.0])
+    h_px = h_mm @ scale  # template pixels → image pixels
+    size = (round(tpl.page.width_mm * px_per_mm), round(tpl.page.height_mm * px_per_mm))
+    return cv2.warpPerspective(img, h_px, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+
+
+def print_match(aligned_rgb: np.ndarray, tpl: Template, px_per_mm: float = PX_PER_MM) -> float:
+    """Share of the blank form's black print that is dark on the aligned page (1 px tolerance)."""
+    small = 4.0
+    f = small / px_per_mm
+    page = cv2.resize(gray(aligned_rgb), None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    master = gray(master_image(tpl, small))
+    master = cv2.resize(master, (page.shape[1], page.shape[0]), interpolation=cv2.INTER_AREA)
+    black = master < 110
+    if not black.any():
+        return 1.0
+    page = normalize_background(page)
+    darkest = cv2.erode(page, np.ones((3, 3), np.uint8))
+    return float((darkest[black] < 170).mean())
+
+
+def is_blank(img: np.ndarray) -> bool:
+    g, _ = _work_image(img)
+    norm = normalize_background(g)
+    return float((norm < 128).mean()) < 0.0015
+
+
+def align(img: np.ndarray, templates: list[Template] | None = None, form_id: str | None = None) -> Aligned:
+    """Identify and align one page; raises UnknownForm, AlignmentFailed or BlankPage with a reason."""
+    if is_blank(img):
+        raise BlankPage("白紙のページです（何も書かれていません）", "the page is blank")
+    g_full = gray(img)
+    work, scale = _work_image(img)
+    cands = find_mark_candidates(work)
+    marks = corner_marks(cands, work.shape)
+    if marks is None:
+        if form_id:
+            raise AlignmentFailed(
+                "用紙の四隅の位置合わせマーク（■）が見つかりません。用紙全体が写るようにスキャンし直してください",
+                "the four registration marks were not found: rescan the whole page", detail=form_id)
+        raise UnknownForm(
+            "登録された様式ではありません（四隅の位置合わせマーク■が見つかりません）",
+            "not a registered form (no registration marks in the corners)",
+            detail=f"{len(cands)} mark-like shapes")
+    img_pts = [_refine(g_full, b.x / scale, b.y / scale, b.size / scale) for b in marks]
+    pool = templates if templates is not None else all_templates()
+    wanted = [t for t in pool if t.id == form_id] if form_id else pool
+    if form_id and not wanted:
+        raise UnknownForm(f"様式 {form_id} は登録されていません", f"form {form_id} is not registered")
+    geometry = pool[0] if pool else None
+    if geometry is None:
+        raise UnknownForm("様式が1つも登録されていません", "no form templates are installed")
+    decoded_any: tuple[int, int] | None = None
+    for k in range(4):
+        tpl_pts = mark_centres(geometry)
+        corr = [img_pts[(j + k) % 4] for j in range(4)]
+        h_mm = _homography(tpl_pts, corr)
+        if not _plausible(h_mm, geometry):
+            continue
+        ident = read_id_strip(g_full, h_mm)
+        if ident is None:
+            continue
+        decoded_any = ident
+        code, version = ident
+        tpl = next((t for t in wanted if t.code == code and t.version == version), None)
+        if tpl is None:
+            tpl = by_code(code, version) if not form_id else None
+        if tpl is None:
+            continue
+        if mark_centres(tpl) != tpl_pts:
+            h_mm = _homography(mark_centres(tpl), corr)
+        aligned = warp(img, h_mm, tpl)
+        match = print_match(aligned, tpl)
+        if match < MIN_PRINT_MATCH:
+            raise AlignmentFailed(
+                "用紙の位置合わせに失敗しました（印刷された枠が予定の位置にありません）。まっすぐスキャンし直してください",
+                "alignment failed: the printed form is not where the template expects it; rescan the page straight",
+                detail=f"{tpl.key}: {match:.0%} of the print matched")
+        return Aligned(tpl, aligned, h_mm, 90 * k, is_color(img), match)
+    if decoded_any is not None:
+        code, version = decoded_any
+        raise UnknownForm(
+            f"様式ID {code}-{version:02d} はこのシステムに登録されていません" + (f"（{form_id} ではありません）" if form_id else ""),
+            f"form ID {code}-{version:02d} is not registered here" + (f" (not {form_id})" if form_id else ""))
+    raise UnknownForm(
+        "様式IDを読み取れません（用紙上部の黒い帯が汚れているか、登録された様式ではありません）",
+        "the form-ID strip cannot be read (smudged, or not a registered form)")

@@ -1,0 +1,105 @@
+"""PP-OCRv6-small (PaddleOCR's models, exported to ONNX) on onnxruntime.
+
+The model files ship inside the ``rapidocr`` wheel from PyPI (``rapidocr/models/``), so nothing is
+downloaded at run time. The recogniser carries its own character list in the ONNX metadata. We call
+onnxruntime directly so the reader gets the full class-probability matrix (for constrained decoding
+and per-character confidence), and borrow RapidOCR's DB pre/post-processing for full-page detection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dejiru.errors import EngineUnavailable
+from ocr.engines.base import DetectedLine, batch_width, batches, cpu_threads, rec_input, to_bgr
+
+REC_FILE = "PP-OCRv6_rec_small.onnx"
+DET_FILE = "PP-OCRv6_det_small.onnx"
+
+
+def models_dir() -> Path:
+    try:
+        import rapidocr
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise EngineUnavailable("OCRモデル（rapidocr）が入っていません。`make setup` を実行してください",
+                                "the rapidocr package with the PP-OCRv6 models is missing: run `make setup`") from exc
+    return Path(rapidocr.__file__).parent / "models"
+
+
+def model_path(name: str) -> Path:
+    path = models_dir() / name
+    if not path.exists():
+        raise EngineUnavailable(f"OCRモデル {name} が見つかりません。`make setup` を実行してください",
+                                f"OCR model {name} not found: run `make setup`", detail=str(path))
+    return path
+
+
+def _session(path: Path):  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = cpu_threads()
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise EngineUnavailable("OCRモデルを読み込めません", "cannot load the OCR model", detail=f"{path}: {exc}") from exc
+
+
+class OnnxRecognizer:
+    name = "ppocrv6-onnx"
+    model = "PP-OCRv6_rec_small (ONNX, from the rapidocr wheel)"
+
+    def __init__(self) -> None:
+        path = model_path(REC_FILE)
+        self.session = _session(path)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        chars = meta["character"].splitlines()
+        self.classes = ["<blank>", *chars, " "]
+        self.input_name = self.session.get_inputs()[0].name
+        out_classes = self.session.get_outputs()[0].shape[-1]
+        if isinstance(out_classes, int) and out_classes != len(self.classes):
+            raise EngineUnavailable("OCRモデルの文字表が合いません", "OCR model character table mismatch",
+                                    detail=f"{out_classes} outputs, {len(self.classes)} classes")
+
+    def probs(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        out: list[np.ndarray] = [np.empty(0)] * len(crops)
+        for idx in batches(crops):
+            width = batch_width(crops, idx)
+            x = np.stack([rec_input(crops[i], width) for i in idx])
+            (pred,) = self.session.run(None, {self.input_name: x})
+            for k, i in enumerate(idx):
+                # Frames past the crop's own width only saw padding: drop them.
+                used = int(np.ceil(pred.shape[1] * min(1.0, _crop_width(crops[i]) / width))) + 1
+                out[i] = pred[k, : min(used, pred.shape[1])]
+        return out
+
+
+def _crop_width(crop: np.ndarray) -> float:
+    h, w = crop.shape[:2]
+    return 48 * w / max(h, 1)
+
+
+class OnnxDetector:
+    name = "ppocrv6-onnx"
+    model = "PP-OCRv6_det_small (ONNX, from the rapidocr wheel)"
+
+    def __init__(self, limit_side_len: int = 1920) -> None:
+        from rapidocr.ch_ppocr_det.utils import DBPostProcess, DetPreProcess
+
+        self.session = _session(model_path(DET_FILE))
+        self.input_name = self.session.get_inputs()[0].name
+        self.pre = DetPreProcess(limit_side_len=limit_side_len, limit_type="max", mean=[0.5] * 3, std=[0.5] * 3)
+        self.post = DBPostProcess(thresh=0.3, box_thresh=0.5, max_candidates=1000, unclip_ratio=1.6,
+                                  use_dilation=True, score_mode="fast")
+
+    def detect(self, image: np.ndarray) -> list[DetectedLine]:
+        x = self.pre(to_bgr(image))
+        if x is None:
+            return []
+        (pred,) = self.session.run(None, {self.input_name: x.astype(np.float32)})
+        boxes, scores = self.post(pred, image.shape[:2])
+        return [DetectedLine(np.asarray(b, dtype=np.float32), float(s)) for b, s in zip(boxes, scores, strict=True)]

@@ -1,0 +1,323 @@
+"""Reading each field type from an aligned page.
+
+Each reader works in two steps so a whole page goes through the recogniser in one batched call:
+``plan`` cuts the crops it wants recognised (each with its allowed characters), and ``finish`` turns
+the decoded crops into a :class:`FieldReading`. Marks (tick boxes, circles, signatures) need no
+recogniser at all: they are measured as ink the blank form does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formkit.layout import FieldLayout
+from formkit.model import Box, FieldType
+from ocr import charsets
+from ocr.ctc import Decoded
+from ocr.imaging import column_gaps, despeckle, ink_bbox, pad_crop
+from ocr.readings import FieldReading, Reason
+from validation.wareki import WarekiError, from_wareki
+
+TICK_LEVEL = 0.05  # share of a tick box covered by ink
+CIRCLE_LEVEL = 0.012  # share of an option's slot covered by a hand-drawn circle
+SIGNATURE_LEVEL = 0.004
+EMPTY_CONFIDENCE = 0.99
+FULL_SPACE = "\u3000"
+
+
+@dataclass
+class Crop:
+    image: np.ndarray
+    allowed: frozenset[str] | None
+    #: Read exactly one character (a comb cell).
+    single: bool = False
+
+
+@dataclass
+class Plan:
+    crops: list[Crop] = field(default_factory=list)
+    finish: Callable[[list[Decoded]], FieldReading] | None = None
+
+
+class Zones:
+    """Access to an aligned page's zones, with the form's own print removed.
+
+    ``page`` is the background-normalised grey page with drop-out guides gone; ``printed`` marks where
+    the blank form has print, grown to absorb small misalignment.
+    """
+
+    def __init__(self, page: np.ndarray, printed: np.ndarray, px_per_mm: float) -> None:
+        self.page = page
+        self.printed = printed
+        self.k = px_per_mm
+
+    def px(self, box: Box) -> tuple[int, int, int, int]:
+        k = self.k
+        x0, y0 = max(int(round(box.x * k)), 0), max(int(round(box.y * k)), 0)
+        return x0, y0, int(round(box.x2 * k)), int(round(box.y2 * k))
+
+    def gray(self, box: Box) -> np.ndarray:
+        x0, y0, x1, y1 = self.px(box)
+        g = self.page[y0:y1, x0:x1].copy()
+        g[self.printed[y0:y1, x0:x1]] = 255
+        return g
+
+    def ink(self, box: Box, level: int = 160, min_pixels: int | None = None) -> np.ndarray:
+        mask = self.gray(box) < level
+        return despeckle(mask, min_pixels if min_pixels is not None else max(4, int(self.k * self.k * 0.08)))
+
+    def ink_share(self, box: Box) -> float:
+        m = self.ink(box)
+        return float(m.mean()) if m.size else 0.0
+
+
+def _conf_from_margin(share: float, level: float) -> float:
+    """How sure a mark decision is: 0.5 at the threshold, 1.0 at twice (or zero) the threshold."""
+    return float(0.5 + 0.5 * min(1.0, abs(share - level) / level))
+
+
+def _reading(lay: FieldLayout, value: object, raw: str, conf: float, chars: list[float] | None = None,
+             reasons: list[Reason] | None = None) -> FieldReading:
+    return FieldReading(name=lay.spec.name, type=lay.spec.type, value=value, raw=raw, confidence=float(conf),
+                        box=lay.zone, char_confidences=chars or [], reasons=reasons or [])
+
+
+# --- free text ------------------------------------------------------------------------------------------
+
+ALLOWED: dict[FieldType, Callable[[], frozenset[str] | None]] = {
+    FieldType.TEXT: charsets.address_chars,
+    FieldType.NAME: charsets.name_chars,
+    FieldType.PHONE: lambda: charsets.PHONE,
+}
+
+
+def _insert_name_spaces(dec: Decoded, mask: np.ndarray, crop_h: int, pad: int) -> str:
+    """Put one full-width space where the writer left a clear gap (between family and given name).
+
+    The recogniser's own space predictions are unreliable on handwriting, so they are dropped and
+    spaces come from the ink: a run of empty columns wider than 60 % of the ink height.
+    """
+    kept = [(ch, span) for ch, span in zip(dec.text, dec.spans, strict=False) if not ch.isspace()]
+    ink_h = int(mask.any(axis=1).sum()) or crop_h
+    gaps = column_gaps(mask, max(4, int(ink_h * 0.6)))
+    out = [ch for ch, _ in kept]
+    if not gaps or len(kept) < 2:
+        return "".join(out)
+
+    def frame_of(x: float) -> float:
+        # Recogniser frames are 8 input pixels wide at height 48.
+        return (x + pad) * 48 / crop_h / 8
+
+    inserts = set()
+    for g0, g1 in gaps:
+        f = frame_of((g0 + g1) / 2)
+        for i in range(len(kept) - 1):
+            if kept[i][1][1] < f < kept[i + 1][1][0]:
+                inserts.add(i + 1)
+    for i in sorted(inserts, reverse=True):
+        out.insert(i, FULL_SPACE)
+    return "".join(out)
+
+
+def plan_text(lay: FieldLayout, z: Zones) -> Plan:
+    box = lay.zone.inset(0.7)
+    mask = z.ink(box)
+    bbox = ink_bbox(mask)
+    if bbox is None or bbox[3] < z.k * 1.2:
+        return Plan(finish=lambda _: _reading(lay, None, "", EMPTY_CONFIDENCE))
+    pad = int(z.k * 0.6)
+    crop = pad_crop(z.gray(box), bbox, pad)
+    x, y, w, h = bbox
+    sub = mask[y : y + h, x : x + w]
+    allowed = ALLOWED[lay.spec.type]()
+
+    def finish(decs: list[Decoded]) -> FieldReading:
+        d = decs[0]
+        if lay.spec.type is FieldType.NAME:
+            text = _insert_name_spaces(d, sub, crop.shape[0], pad)
+        else:
+            # Spaces inside an address or a phone number carry no meaning and are read unreliably.
+            text = "".join(d.text.split())
+        reasons = []
+        if d.suppressed > 0.5:
+            reasons.append(Reason("unexpected_char", "この欄に使えない文字が書かれている可能性があります",
+                                  "may contain a character this field does not allow"))
+        return _reading(lay, text or None, text, d.confidence, d.char_conf, reasons)
+
+    return Plan([Crop(crop, allowed)], finish)
+
+
+# --- comb cells -----------------------------------------------------------------------------------------
+
+
+def _cell_filled(z: Zones, cell: Box) -> tuple[bool, np.ndarray, tuple[int, int, int, int] | None]:
+    inner = cell.inset(min(cell.w, cell.h) * 0.1)
+    mask = z.ink(inner)
+    bbox = ink_bbox(mask)
+    filled = bbox is not None and max(bbox[2], bbox[3]) >= z.k * 1.2 and mask.mean() > 0.004
+    return filled, mask, bbox
+
+
+def _cells_text(lay: FieldLayout, z: Zones, cells: list[Box], allowed: frozenset[str],
+                on_done: Callable[[str, list[float], list[Reason], list[bool]], FieldReading]) -> Plan:
+    """Read comb cells one character per cell; empty cells between characters become spaces."""
+    filled = [_cell_filled(z, c) for c in cells]
+    crops = []
+    for cell, (ok, _, _) in zip(cells, filled, strict=True):
+        if ok:
+            g = z.gray(cell.inset(min(cell.w, cell.h) * 0.1))
+            crops.append(Crop(pad_crop(g, (0, 0, g.shape[1], g.shape[0]), int(z.k * 0.5)), allowed, single=True))
+    flags = [f[0] for f in filled]
+
+    def finish(decs: list[Decoded]) -> FieldReading:
+        chars, confs = [], []
+        it = iter(decs)
+        for ok in flags:
+            if ok:
+                d = next(it)
+                chars.append(d.text[:1] if d.text else "?")
+                confs.append(d.confidence if d.text else 0.0)
+            else:
+                chars.append(" ")
+        return on_done("".join(chars), confs, [], flags)
+
+    return Plan(crops, finish)
+
+
+def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
+    t = lay.spec.type
+    allowed = charsets.KATAKANA if t is FieldType.KANA else charsets.DIGITS
+
+    def done(cells_text: str, confs: list[float], reasons: list[Reason], flags: list[bool]) -> FieldReading:
+        conf = min(confs) if confs else EMPTY_CONFIDENCE
+        stripped = cells_text.strip()
+        if not stripped:
+            return _reading(lay, None, "", conf)
+        if t is FieldType.KANA:
+            value: object = FULL_SPACE.join(stripped.split())
+        elif t is FieldType.POSTAL:
+            digits = cells_text.replace(" ", "")
+            value = f"{digits[:3]}-{digits[3:]}" if len(digits) == 7 else digits
+            if len(digits) != 7 or " " in stripped:
+                reasons.append(Reason("postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits"))
+        elif t is FieldType.COUNT:
+            digits = stripped.replace(" ", "")
+            value = int(digits) if digits.isdigit() else None
+        else:
+            value = stripped.replace(" ", "")
+        if "?" in stripped:
+            reasons.append(Reason("unreadable_cell", "読めないマスがあります", "a cell could not be read"))
+        return _reading(lay, value, cells_text.rstrip(), conf, confs, reasons)
+
+    return _cells_text(lay, z, lay.cells, allowed, done)
+
+
+# --- dates ----------------------------------------------------------------------------------------------
+
+
+def _marks_state(lay: FieldLayout, z: Zones, level: float, grow: float) -> list[tuple[str, float]]:
+    out = []
+    for m in lay.marks:
+        b = m.box
+        out.append((m.value, z.ink_share(Box(x=b.x - grow, y=b.y - grow, w=b.w + 2 * grow, h=b.h + 2 * grow))))
+    return out
+
+
+def plan_date(lay: FieldLayout, z: Zones) -> Plan:
+    spec = lay.spec
+    era_conf = 1.0
+    era: str | None
+    if len(spec.eras) == 1:
+        era = spec.eras[0]
+    else:
+        shares = _marks_state(lay, z, TICK_LEVEL, 0.6)
+        ticked = [(v, s) for v, s in shares if s > TICK_LEVEL]
+        era = ticked[0][0] if len(ticked) == 1 else None
+        era_conf = min(_conf_from_margin(s, TICK_LEVEL) for _, s in shares)
+        if len(ticked) > 1:
+            era_conf = 0.0
+    parts = ["year", "month", "day"]
+    cells = [c for p in parts for c in lay.parts[p]]
+
+    def done(cells_text: str, confs: list[float], reasons: list[Reason], flags: list[bool]) -> FieldReading:
+        y, m, d = (cells_text[i : i + 2].strip() for i in (0, 2, 4))
+        raw = f"{era or '?'}{y}年{m}月{d}日"
+        conf = min([era_conf, *confs]) if confs else era_conf
+        if not (y or m or d) and era is None:
+            return _reading(lay, None, "", min(era_conf, EMPTY_CONFIDENCE))
+        if era is None:
+            reasons.append(Reason("era_unclear", "元号の✓が読み取れません（なし、または複数）",
+                                  "era tick unclear (none or several)"))
+            return _reading(lay, None, raw, min(conf, 0.3), confs, reasons)
+        try:
+            value = from_wareki(era, int(y), int(m), int(d)).isoformat()
+        except (ValueError, WarekiError) as exc:
+            ja, en = (exc.ja, exc.en) if isinstance(exc, WarekiError) else ("日付が読み取れません", "date unreadable")
+            reasons.append(Reason("date_invalid", ja, en))
+            return _reading(lay, None, raw, min(conf, 0.3), confs, reasons)
+        return _reading(lay, value, raw, conf, confs, reasons)
+
+    return _cells_text(lay, z, cells, charsets.DIGITS, done)
+
+
+# --- marks ----------------------------------------------------------------------------------------------
+
+
+def plan_checkboxes(lay: FieldLayout, z: Zones) -> Plan:
+    shares = _marks_state(lay, z, TICK_LEVEL, 0.6)
+    ticked = [v for v, s in shares if s > TICK_LEVEL]
+    conf = min(_conf_from_margin(s, TICK_LEVEL) for _, s in shares)
+    raw = ",".join(ticked)
+    reasons = []
+    value: object
+    if lay.spec.type is FieldType.CHECKBOX:
+        value = bool(ticked)
+    elif lay.spec.exclusive:
+        value = ticked[0] if len(ticked) == 1 else None
+        if len(ticked) > 1:
+            reasons.append(Reason("multiple_ticks", "1つだけ選ぶ欄で複数に✓があります",
+                                  "several boxes ticked where only one is allowed"))
+            conf = min(conf, 0.2)
+    else:
+        value = ticked
+    return Plan(finish=lambda _: _reading(lay, value, raw, conf, reasons=reasons))
+
+
+def plan_choice(lay: FieldLayout, z: Zones) -> Plan:
+    shares = [(m.value, z.ink_share(m.box)) for m in lay.marks]
+    circled = [v for v, s in shares if s > CIRCLE_LEVEL]
+    conf = min(_conf_from_margin(s, CIRCLE_LEVEL) for _, s in shares)
+    reasons = []
+    value = circled[0] if len(circled) == 1 else None
+    if len(circled) > 1:
+        reasons.append(Reason("multiple_circles", "複数の選択肢が○で囲まれています", "more than one option circled"))
+        conf = min(conf, 0.2)
+    return Plan(finish=lambda _: _reading(lay, value, ",".join(circled), conf, reasons=reasons))
+
+
+def plan_signature(lay: FieldLayout, z: Zones) -> Plan:
+    mask = z.ink(lay.zone.inset(0.7))
+    bbox = ink_bbox(mask)
+    share = float(mask.mean()) if mask.size else 0.0
+    present = share > SIGNATURE_LEVEL and bbox is not None and bbox[2] > z.k * 5
+    conf = _conf_from_margin(share, SIGNATURE_LEVEL)
+    return Plan(finish=lambda _: _reading(lay, present, "署名あり" if present else "", conf))
+
+
+PLANNERS: dict[FieldType, Callable[[FieldLayout, Zones], Plan]] = {
+    FieldType.TEXT: plan_text,
+    FieldType.NAME: plan_text,
+    FieldType.PHONE: plan_text,
+    FieldType.KANA: plan_comb,
+    FieldType.DIGITS: plan_comb,
+    FieldType.POSTAL: plan_comb,
+    FieldType.COUNT: plan_comb,
+    FieldType.DATE: plan_date,
+    FieldType.CHECKBOX: plan_checkboxes,
+    FieldType.CHECKBOXES: plan_checkboxes,
+    FieldType.CHOICE: plan_choice,
+    FieldType.SIGNATURE: plan_signature,
+}

@@ -1,0 +1,106 @@
+"""Pure image helpers for reading zones: drop-out colour removal, ink masks, trimming to ink.
+
+All functions take and return numpy arrays and have no side effects, so they test fast on small
+synthetic images.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def is_color(img: np.ndarray, tol: float = 6.0) -> bool:
+    """True when the channels really differ (a colour scan), not a grey scan stored as RGB."""
+    if img.ndim == 2:
+        return False
+    small = img[:: max(1, img.shape[0] // 200), :: max(1, img.shape[1] // 200)].astype(np.int16)
+    spread = small.max(axis=2) - small.min(axis=2)
+    return float(np.percentile(spread, 99)) > tol
+
+
+def gray(img: np.ndarray) -> np.ndarray:
+    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+
+
+def dropout(img: np.ndarray, color: bool) -> np.ndarray:
+    """Grey image in which the form's light-red guides vanish.
+
+    Light red is nearly white in the red channel while black and blue ink stay dark there. On a grey
+    scan the guides stay (light grey); :func:`remove_printed` takes them away using the master.
+    """
+    if img.ndim == 2:
+        return img
+    return np.ascontiguousarray(img[..., 0]) if color else gray(img)
+
+
+def normalize_background(g: np.ndarray) -> np.ndarray:
+    """Stretch so paper is white: divides out shadows and uneven lighting."""
+    k = max(15, (min(g.shape[:2]) // 8) | 1)
+    bg = cv2.morphologyEx(g, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bg = np.maximum(bg.astype(np.float32), 1.0)
+    return np.clip(g.astype(np.float32) / bg * 255.0, 0, 255).astype(np.uint8)
+
+
+def ink_mask(g: np.ndarray, level: int = 160) -> np.ndarray:
+    """Boolean mask of ink pixels in a background-normalised grey image."""
+    return g < level
+
+
+def printed_mask(master_gray: np.ndarray, grow_px: int) -> np.ndarray:
+    """Where the blank form has print (labels, lines, guides), grown to absorb small misalignment."""
+    m = (master_gray < 235).astype(np.uint8)
+    if grow_px > 0:
+        m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow_px + 1, 2 * grow_px + 1)))
+    return m.astype(bool)
+
+
+def remove_printed(g: np.ndarray, printed: np.ndarray) -> np.ndarray:
+    """Whiten everything the blank form itself printed, leaving what a person wrote."""
+    out = g.copy()
+    out[printed] = 255
+    return out
+
+
+def ink_bbox(mask: np.ndarray, min_pixels: int = 1) -> tuple[int, int, int, int] | None:
+    """(x, y, w, h) of the ink, ignoring specks smaller than ``min_pixels``."""
+    if min_pixels > 1:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        keep = np.zeros(n, dtype=bool)
+        keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_pixels
+        mask = keep[labels]
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+    return x0, y0, x1 - x0 + 1, y1 - y0 + 1
+
+
+def despeckle(mask: np.ndarray, min_pixels: int) -> np.ndarray:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_pixels
+    return keep[labels]
+
+
+def pad_crop(g: np.ndarray, bbox: tuple[int, int, int, int], pad: int) -> np.ndarray:
+    x, y, w, h = bbox
+    crop = g[max(y - pad, 0) : y + h + pad, max(x - pad, 0) : x + w + pad]
+    return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+
+
+def column_gaps(mask: np.ndarray, min_width: int) -> list[tuple[int, int]]:
+    """Runs of ink-free columns at least ``min_width`` wide, between the first and last inked column."""
+    cols = mask.any(axis=0)
+    idx = np.flatnonzero(cols)
+    if idx.size == 0:
+        return []
+    gaps, start = [], None
+    for x in range(int(idx[0]), int(idx[-1]) + 1):
+        if not cols[x]:
+            start = x if start is None else start
+        elif start is not None:
+            if x - start >= min_width:
+                gaps.append((start, x))
+            start = None
+    return gaps

@@ -1,0 +1,96 @@
+"""Reading a page: align it to its template, cut every zone, recognise all crops in one batch.
+
+``ocr`` knows nothing of databases or Prefect: a page image goes in, a :class:`PageReading` comes out.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from formkit.layout import layout
+from formkit.model import Template
+from formkit.render import master_image
+from ocr.align import PX_PER_MM, Aligned, align
+from ocr.ctc import Decoded, decode, decode_one
+from ocr.engines import Recognizer, get_recognizer
+from ocr.fields import PLANNERS, Plan, Zones
+from ocr.imaging import dropout, gray, printed_mask
+from ocr.readings import FieldReading, PageReading
+
+#: How far (px at PX_PER_MM) the blank form's print is grown before it is removed from a zone.
+PRINT_GROW_PX = 4
+
+
+@lru_cache(maxsize=16)
+def _printed(tpl_key: str, tpl_json: str) -> np.ndarray:
+    tpl = Template.model_validate_json(tpl_json)
+    mask = printed_mask(gray(master_image(tpl, PX_PER_MM)), PRINT_GROW_PX)
+    mask.setflags(write=False)
+    return mask
+
+
+def printed(tpl: Template) -> np.ndarray:
+    return _printed(tpl.key, tpl.model_dump_json())
+
+
+def flatten(g: np.ndarray) -> np.ndarray:
+    """Divide out uneven lighting (shadows, photocopy grey) over the whole page, cheaply at 1/8 scale."""
+    small = cv2.resize(g, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    bg = cv2.GaussianBlur(bg, (0, 0), 2)
+    bg = cv2.resize(bg, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    return np.clip(g.astype(np.float32) / np.maximum(bg, 1.0) * 255.0, 0, 255).astype(np.uint8)
+
+
+def recognise(rec: Recognizer, plans: list[Plan]) -> list[list[Decoded]]:
+    crops = [c for p in plans for c in p.crops]
+    probs = rec.probs([c.image for c in crops]) if crops else []
+    decoded = []
+    for c, pr in zip(crops, probs, strict=True):
+        if c.single and c.allowed is not None:
+            decoded.append(decode_one(pr, rec.classes, c.allowed))
+        else:
+            decoded.append(decode(pr, rec.classes, c.allowed))
+    out, i = [], 0
+    for p in plans:
+        out.append(decoded[i : i + len(p.crops)])
+        i += len(p.crops)
+    return out
+
+
+def read_aligned(aligned: Aligned, engine: str | None = None) -> PageReading:
+    t0 = time.perf_counter()
+    tpl = aligned.template
+    rec = get_recognizer(engine)
+    page = flatten(dropout(aligned.image, aligned.color))
+    zones = Zones(page, printed(tpl), PX_PER_MM)
+    plans = [PLANNERS[lay.spec.type](lay, zones) for lay in layout(tpl)]
+    t1 = time.perf_counter()
+    results = recognise(rec, plans)
+    t2 = time.perf_counter()
+    fields: dict[str, FieldReading] = {}
+    for plan, decs in zip(plans, results, strict=True):
+        assert plan.finish is not None
+        reading = plan.finish(decs)
+        fields[reading.name] = reading
+    t3 = time.perf_counter()
+    return PageReading(
+        form=tpl.id, version=tpl.version, fields=fields, rotation=aligned.rotation,
+        print_match=aligned.print_match, engine=rec.name,
+        timings_ms={"zones": (t1 - t0) * 1000, "recognise": (t2 - t1) * 1000, "finish": (t3 - t2) * 1000},
+    )
+
+
+def read_page(img: np.ndarray, *, form_id: str | None = None, engine: str | None = None,
+              templates: list[Template] | None = None) -> tuple[PageReading, Aligned]:
+    """Identify, align and read one page image (RGB)."""
+    t0 = time.perf_counter()
+    aligned = align(img, templates, form_id)
+    t1 = time.perf_counter()
+    reading = read_aligned(aligned, engine)
+    reading.timings_ms = {"align": (t1 - t0) * 1000, **reading.timings_ms}
+    return reading, aligned
