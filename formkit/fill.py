@@ -142,9 +142,7 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
     if value is None or value == [] or value is False:
         return
     t = lay.spec.type
-    if t is FieldType.KANA:
-        w.cells(list(str(value)), lay.cells)
-    elif t is FieldType.DIGITS:
+    if t is FieldType.KANA or t is FieldType.DIGITS:
         w.cells(list(str(value)), lay.cells)
     elif t is FieldType.COUNT:
         w.cells(_right_aligned(str(value), len(lay.cells)), lay.cells)

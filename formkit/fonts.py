@@ -25,11 +25,25 @@ class FontInfo:
 FONTS: dict[str, FontInfo] = {
     f.name: f
     for f in [
-        FontInfo("ipag", Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"), "printed", "fonts-ipafont-gothic"),
-        FontInfo("ipam", Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf"), "printed", "fonts-ipafont-mincho"),
-        FontInfo("klee", Path("/usr/share/fonts/truetype/klee/KleeOne-Regular.ttf"), "handwriting", "fonts-klee"),
+        FontInfo(
+            "ipag",
+            Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
+            "printed",
+            "fonts-ipafont-gothic",
+        ),
+        FontInfo(
+            "ipam",
+            Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf"),
+            "printed",
+            "fonts-ipafont-mincho",
+        ),
+        FontInfo(
+            "klee", Path("/usr/share/fonts/truetype/klee/KleeOne-Regular.ttf"), "handwriting", "fonts-klee"
+        ),
         FontInfo("seto", Path("/usr/share/fonts/truetype/seto/setofont.ttf"), "handwriting", "fonts-seto"),
-        FontInfo("kiloji", Path("/usr/share/fonts/truetype/kiloji/kiloji.ttf"), "handwriting", "fonts-kiloji"),
+        FontInfo(
+            "kiloji", Path("/usr/share/fonts/truetype/kiloji/kiloji.ttf"), "handwriting", "fonts-kiloji"
+        ),
     ]
 }
 

@@ -62,7 +62,9 @@ def mark_centres(tpl: Template) -> list[tuple[float, float]]:
 
 
 def id_cells() -> list[Box]:
-    return [Box(x=ID_X_MM + i * ID_CELL_W_MM, y=ID_Y_MM, w=ID_CELL_W_MM, h=ID_CELL_H_MM) for i in range(ID_BITS)]
+    return [
+        Box(x=ID_X_MM + i * ID_CELL_W_MM, y=ID_Y_MM, w=ID_CELL_W_MM, h=ID_CELL_H_MM) for i in range(ID_BITS)
+    ]
 
 
 def _split(box: Box, n: int) -> list[Box]:
@@ -160,7 +162,9 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
             lh = min(slot.h - 2.0, 5.0)
             word = Box(x=slot.x + (slot.w - lw) / 2, y=slot.y + (slot.h - lh) / 2, w=lw, h=lh)
             marks.append(Mark(opt.value, slot, Text(opt.label, word)))
-    return FieldLayout(spec=spec, zone=box, label_box=label_box, cells=cells, marks=marks, parts=parts, texts=texts)
+    return FieldLayout(
+        spec=spec, zone=box, label_box=label_box, cells=cells, marks=marks, parts=parts, texts=texts
+    )
 
 
 def layout(tpl: Template) -> list[FieldLayout]:

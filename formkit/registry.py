@@ -30,14 +30,18 @@ def parse_template(text: str, source: str = "<text>") -> Template:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise TemplateError(f"テンプレート {source} のYAMLが読めません", f"template {source} is not valid YAML",
-                            detail=str(exc)) from exc
+        raise TemplateError(
+            f"テンプレート {source} のYAMLが読めません",
+            f"template {source} is not valid YAML",
+            detail=str(exc),
+        ) from exc
     try:
         return Template.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise TemplateError(f"テンプレート {source} に誤りがあります", f"template {source} is invalid",
-                            detail=problems) from exc
+        raise TemplateError(
+            f"テンプレート {source} に誤りがあります", f"template {source} is invalid", detail=problems
+        ) from exc
 
 
 @cache
@@ -48,8 +52,9 @@ def _load(path: Path, mtime: float) -> Template:
 def load_template(form_id: str) -> Template:
     path = template_path(form_id)
     if not path.exists():
-        raise TemplateError(f"様式 {form_id} のテンプレートがありません", f"no template for form {form_id}",
-                            detail=str(path))
+        raise TemplateError(
+            f"様式 {form_id} のテンプレートがありません", f"no template for form {form_id}", detail=str(path)
+        )
     return _load(path, path.stat().st_mtime)
 
 

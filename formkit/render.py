@@ -33,18 +33,35 @@ class Pen:
         self.c = canvas
         self.page_h = page_h_mm
 
-    def rect(self, box: Box, *, stroke: Color | None = black, fill: Color | None = None, width: float = 0.5) -> None:
+    def rect(
+        self, box: Box, *, stroke: Color | None = black, fill: Color | None = None, width: float = 0.5
+    ) -> None:
         c = self.c
         if stroke is not None:
             c.setStrokeColor(stroke)
             c.setLineWidth(width)
         if fill is not None:
             c.setFillColor(fill)
-        c.rect(box.x * mm, (self.page_h - box.y2) * mm, box.w * mm, box.h * mm,
-               stroke=1 if stroke is not None else 0, fill=1 if fill is not None else 0)
+        c.rect(
+            box.x * mm,
+            (self.page_h - box.y2) * mm,
+            box.w * mm,
+            box.h * mm,
+            stroke=1 if stroke is not None else 0,
+            fill=1 if fill is not None else 0,
+        )
 
-    def text(self, s: str, box: Box, *, size: float = 9.0, font: str = FORM_FONT, align: str = "left",
-             color: Color = black, fit: bool = True) -> None:
+    def text(
+        self,
+        s: str,
+        box: Box,
+        *,
+        size: float = 9.0,
+        font: str = FORM_FONT,
+        align: str = "left",
+        color: Color = black,
+        fit: bool = True,
+    ) -> None:
         """One line of text, vertically centred in ``box``, shrunk to fit its width."""
         name = reportlab_font(font)
         if fit:
@@ -62,7 +79,9 @@ class Pen:
         else:
             c.drawString(box.x * mm, y, s)
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, *, color: Color = black, width: float = 0.5) -> None:
+    def line(
+        self, x1: float, y1: float, x2: float, y2: float, *, color: Color = black, width: float = 0.5
+    ) -> None:
         self.c.setStrokeColor(color)
         self.c.setLineWidth(width)
         self.c.line(x1 * mm, (self.page_h - y1) * mm, x2 * mm, (self.page_h - y2) * mm)
@@ -79,15 +98,20 @@ def draw_frame(pen: Pen, tpl: Template) -> None:
         if bit:
             pen.rect(cell, stroke=None, fill=black)
     last = cells[-1]
-    pen.text(f"様式ID {tpl.code}-{tpl.version:02d}  {tpl.id}", Box(x=last.x2 + 3, y=last.y, w=55, h=last.h), size=6)
+    pen.text(
+        f"様式ID {tpl.code}-{tpl.version:02d}  {tpl.id}", Box(x=last.x2 + 3, y=last.y, w=55, h=last.h), size=6
+    )
 
 
 def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
     spec = lay.spec
     pen.rect(lay.label_box, stroke=black, fill=LABEL_SHADE, width=0.4)
     label_h = lay.label_box.h if not spec.hint else lay.label_box.h * 0.62
-    pen.text(spec.label + ("※" if spec.required else ""),
-             Box(x=lay.label_box.x + 1.5, y=lay.label_box.y, w=lay.label_box.w - 3, h=label_h), size=9.5)
+    pen.text(
+        spec.label + ("※" if spec.required else ""),
+        Box(x=lay.label_box.x + 1.5, y=lay.label_box.y, w=lay.label_box.w - 3, h=label_h),
+        size=9.5,
+    )
     if spec.hint:
         hb = lay.label_box
         pen.text(spec.hint, Box(x=hb.x + 1.5, y=hb.y + hb.h * 0.55, w=hb.w - 3, h=hb.h * 0.4), size=6)
@@ -123,7 +147,9 @@ def draw_template(canvas: Canvas, tpl: Template) -> None:
         pen.text(tpl.instructions, Box(x=15, y=33.5, w=w - 30, h=4), size=7.5)
     for st in tpl.static:
         if st.shade or st.frame:
-            pen.rect(st.box, stroke=black if st.frame else None, fill=LABEL_SHADE if st.shade else None, width=0.4)
+            pen.rect(
+                st.box, stroke=black if st.frame else None, fill=LABEL_SHADE if st.shade else None, width=0.4
+            )
         inner = st.box.inset(1.2) if st.frame else st.box
         pen.text(st.text, inner, size=st.size, align=st.align)
     for lay in layout(tpl):

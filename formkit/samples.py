@@ -94,7 +94,9 @@ class Sample:
     truth: dict[str, Any]
 
 
-def render_filled(tpl: Template, values: dict[str, Any], hand: Hand, ink_values: dict[str, Any] | None = None) -> bytes:
+def render_filled(
+    tpl: Template, values: dict[str, Any], hand: Hand, ink_values: dict[str, Any] | None = None
+) -> bytes:
     ink = dict(values) | (ink_values or {})
 
     def overlay(canvas: Canvas) -> None:
@@ -103,8 +105,15 @@ def render_filled(tpl: Template, values: dict[str, Any], hand: Hand, ink_values:
     return render_pdf(tpl, overlay=overlay)
 
 
-def make_sample(tpl: Template, seed: int, *, font: str | None = None, profile: ScanProfile | str = "office",
-                dpi: int = 300, today: dt.date | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def make_sample(
+    tpl: Template,
+    seed: int,
+    *,
+    font: str | None = None,
+    profile: ScanProfile | str = "office",
+    dpi: int = 300,
+    today: dt.date | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """One filled, degraded page as an RGB array, and its ground truth."""
     rng = random.Random(seed)
     prof = PROFILES[profile] if isinstance(profile, str) else profile
@@ -112,9 +121,15 @@ def make_sample(tpl: Template, seed: int, *, font: str | None = None, profile: S
     values, person = sample_values(tpl, rng, today)
     font = font or rng.choice(sorted(FONTS))
     group = FONTS[font].group
-    hand = Hand(font=font, ink=INKS[rng.choice(["black", "black", "blue"])],
-                jitter=0.8 if group == "handwriting" else 0.25, rng=rng)
-    ink_values = {f.name: person.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.get(f.name)}
+    hand = Hand(
+        font=font,
+        ink=INKS[rng.choice(["black", "black", "blue"])],
+        jitter=0.8 if group == "handwriting" else 0.25,
+        rng=rng,
+    )
+    ink_values = {
+        f.name: person.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.get(f.name)
+    }
     pdf = render_filled(tpl, values, hand, ink_values)
     px_per_mm = dpi / 25.4
     clean = rasterize_pdf(pdf, px_per_mm, tpl.page.width_mm)
@@ -139,8 +154,17 @@ def save_scan(img: np.ndarray, path: Path, dpi: int) -> None:
         pil.save(path, "PNG", dpi=(dpi, dpi))
 
 
-def write_samples(tpl: Template, out: Path, count: int, *, seed: int = 1, fmt: str = "mixed",
-                  font: str | None = None, profile: str = "office", dpi: int = 300) -> list[Sample]:
+def write_samples(
+    tpl: Template,
+    out: Path,
+    count: int,
+    *,
+    seed: int = 1,
+    fmt: str = "mixed",
+    font: str | None = None,
+    profile: str = "office",
+    dpi: int = 300,
+) -> list[Sample]:
     out.mkdir(parents=True, exist_ok=True)
     samples = []
     for i in range(count):

@@ -36,20 +36,43 @@ class ScanProfile:
 PROFILES = {
     "clean": ScanProfile("clean"),
     # A decent office scanner: what the demo and the end-to-end tests use.
-    "office": ScanProfile("office", max_skew_deg=1.0, max_shift_mm=2.0, scale_jitter=0.01, noise_sigma=4.0,
-                          blur_max=0.6, jpeg_quality=(80, 92)),
+    "office": ScanProfile(
+        "office",
+        max_skew_deg=1.0,
+        max_shift_mm=2.0,
+        scale_jitter=0.01,
+        noise_sigma=4.0,
+        blur_max=0.6,
+        jpeg_quality=(80, 92),
+    ),
     # Everything the reader must survive: for the benchmark.
-    "harsh": ScanProfile("harsh", max_skew_deg=5.0, max_shift_mm=4.0, scale_jitter=0.03, noise_sigma=10.0,
-                         blur_max=1.2, jpeg_quality=(30, 70), rotate_prob=0.15, shadow_prob=0.25, fax_prob=0.1,
-                         photocopy_prob=0.15, perspective_prob=0.1, grayscale_prob=0.15),
+    "harsh": ScanProfile(
+        "harsh",
+        max_skew_deg=5.0,
+        max_shift_mm=4.0,
+        scale_jitter=0.03,
+        noise_sigma=10.0,
+        blur_max=1.2,
+        jpeg_quality=(30, 70),
+        rotate_prob=0.15,
+        shadow_prob=0.25,
+        fax_prob=0.1,
+        photocopy_prob=0.15,
+        perspective_prob=0.1,
+        grayscale_prob=0.15,
+    ),
 }
 
 
 def _affine(img: np.ndarray, rng: random.Random, p: ScanProfile, px_per_mm: float) -> tuple[np.ndarray, dict]:
     # The scanner bed is larger than the sheet: a skewed page is not cut off at its corners.
-    margin = int(np.ceil(np.tan(np.radians(p.max_skew_deg)) * max(img.shape[:2]) / 2 + p.max_shift_mm * px_per_mm))
+    margin = int(
+        np.ceil(np.tan(np.radians(p.max_skew_deg)) * max(img.shape[:2]) / 2 + p.max_shift_mm * px_per_mm)
+    )
     if margin > 0:
-        img = cv2.copyMakeBorder(img, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+        img = cv2.copyMakeBorder(
+            img, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(255, 255, 255)
+        )
     h, w = img.shape[:2]
     angle = rng.uniform(-p.max_skew_deg, p.max_skew_deg)
     scale = 1 + rng.uniform(-p.scale_jitter, p.scale_jitter)
@@ -66,8 +89,14 @@ def _perspective(img: np.ndarray, rng: random.Random) -> np.ndarray:
     h, w = img.shape[:2]
     d = 0.06
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[w * rng.uniform(0, d), h * rng.uniform(0, d)], [w * (1 - rng.uniform(0, d)), h * rng.uniform(0, d)],
-                      [w * (1 - rng.uniform(0, d)), h * (1 - rng.uniform(0, d))], [w * rng.uniform(0, d), h * (1 - rng.uniform(0, d))]])
+    dst = np.float32(
+        [
+            [w * rng.uniform(0, d), h * rng.uniform(0, d)],
+            [w * (1 - rng.uniform(0, d)), h * rng.uniform(0, d)],
+            [w * (1 - rng.uniform(0, d)), h * (1 - rng.uniform(0, d))],
+            [w * rng.uniform(0, d), h * (1 - rng.uniform(0, d))],
+        ]
+    )
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(img, m, (w, h), borderValue=(90, 85, 80))
 
@@ -103,7 +132,9 @@ def _photocopy(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
 
 
-def degrade(img: np.ndarray, rng: random.Random, profile: ScanProfile, px_per_mm: float) -> tuple[np.ndarray, dict]:
+def degrade(
+    img: np.ndarray, rng: random.Random, profile: ScanProfile, px_per_mm: float
+) -> tuple[np.ndarray, dict]:
     """The page as a scanner would deliver it, and a record of what was done (for the ground truth)."""
     info: dict = {"profile": profile.name}
     out = img

@@ -70,7 +70,7 @@ def find_mark_candidates(g: np.ndarray, page_long_mm: float = 297.0) -> list[Blo
     n, _, stats, centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
     out = []
     for i in range(1, n):
-        x, y, w, h, area = stats[i]
+        _x, _y, w, h, area = stats[i]
         side = (w + h) / 2
         if not 0.6 * expected <= side <= 1.7 * expected:
             continue
@@ -135,7 +135,7 @@ def read_id_strip(img_gray: np.ndarray, h_mm: np.ndarray) -> tuple[int, int] | N
     hgt, wid = img_gray.shape
     values = []
     for x, y in pts:
-        xi, yi = int(round(x)), int(round(y))
+        xi, yi = round(x), round(y)
         if not (r <= xi < wid - r and r <= yi < hgt - r):
             return None
         values.append(float(img_gray[yi - r : yi + r + 1, xi - r : xi + r + 1].mean()))
@@ -153,8 +153,14 @@ def warp(img: np.ndarray, h_mm: np.ndarray, tpl: Template, px_per_mm: float = PX
     scale = np.diag([1 / px_per_mm, 1 / px_per_mm, 1.0])
     h_px = h_mm @ scale  # template pixels → image pixels
     size = (round(tpl.page.width_mm * px_per_mm), round(tpl.page.height_mm * px_per_mm))
-    return cv2.warpPerspective(img, h_px, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+    return cv2.warpPerspective(
+        img,
+        h_px,
+        size,
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(255, 255, 255),
+    )
 
 
 def print_match(aligned_rgb: np.ndarray, tpl: Template, px_per_mm: float = PX_PER_MM) -> float:
@@ -190,11 +196,14 @@ def align(img: np.ndarray, templates: list[Template] | None = None, form_id: str
         if form_id:
             raise AlignmentFailed(
                 "用紙の四隅の位置合わせマーク（■）が見つかりません。用紙全体が写るようにスキャンし直してください",
-                "the four registration marks were not found: rescan the whole page", detail=form_id)
+                "the four registration marks were not found: rescan the whole page",
+                detail=form_id,
+            )
         raise UnknownForm(
             "登録された様式ではありません（四隅の位置合わせマーク■が見つかりません）",
             "not a registered form (no registration marks in the corners)",
-            detail=f"{len(cands)} mark-like shapes")
+            detail=f"{len(cands)} mark-like shapes",
+        )
     img_pts = [_refine(g_full, b.x / scale, b.y / scale, b.size / scale) for b in marks]
     pool = templates if templates is not None else all_templates()
     wanted = [t for t in pool if t.id == form_id] if form_id else pool
@@ -228,13 +237,17 @@ def align(img: np.ndarray, templates: list[Template] | None = None, form_id: str
             raise AlignmentFailed(
                 "用紙の位置合わせに失敗しました（印刷された枠が予定の位置にありません）。まっすぐスキャンし直してください",
                 "alignment failed: the printed form is not where the template expects it; rescan the page straight",
-                detail=f"{tpl.key}: {match:.0%} of the print matched")
+                detail=f"{tpl.key}: {match:.0%} of the print matched",
+            )
         return Aligned(tpl, aligned, h_mm, 90 * k, is_color(img), match)
     if decoded_any is not None:
         code, version = decoded_any
         raise UnknownForm(
-            f"様式ID {code}-{version:02d} はこのシステムに登録されていません" + (f"（{form_id} ではありません）" if form_id else ""),
-            f"form ID {code}-{version:02d} is not registered here" + (f" (not {form_id})" if form_id else ""))
+            f"様式ID {code}-{version:02d} はこのシステムに登録されていません"
+            + (f"（{form_id} ではありません）" if form_id else ""),
+            f"form ID {code}-{version:02d} is not registered here" + (f" (not {form_id})" if form_id else ""),
+        )
     raise UnknownForm(
         "様式IDを読み取れません（用紙上部の黒い帯が汚れているか、登録された様式ではありません）",
-        "the form-ID strip cannot be read (smudged, or not a registered form)")
+        "the form-ID strip cannot be read (smudged, or not a registered form)",
+    )

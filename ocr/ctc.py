@@ -32,6 +32,57 @@ class Decoded:
         return float(min(worst, 1.0 - self.suppressed))
 
 
+#: Characters that look the same as a character of another script. In a field that can only hold the
+#: second (katakana-only, digits-only), the model's belief in the first is belief in the second:
+#: カ/力, ロ/口, エ/工, ニ/二, ー/一, ハ/八, タ/夕, ト/卜, ヘ/へ are drawn identically by hand.
+HOMOGLYPHS: dict[str, str] = {
+    "力": "カ",
+    "口": "ロ",
+    "工": "エ",
+    "二": "ニ",
+    "一": "ー",
+    "八": "ハ",
+    "夕": "タ",
+    "卜": "ト",
+    "へ": "ヘ",
+    "べ": "ベ",
+    "ぺ": "ペ",
+    "才": "オ",
+    "〇": "0",
+    "O": "0",
+    "o": "0",
+    "D": "0",
+    "Q": "0",
+    "l": "1",
+    "I": "1",
+    "|": "1",
+    "i": "1",
+    "Z": "2",
+    "z": "2",
+    "S": "5",
+    "s": "5",
+    "b": "6",
+    "G": "6",
+    "B": "8",
+    "g": "9",
+    "q": "9",
+    "□": "ロ",
+    "☐": "ロ",
+    "丰": "キ",
+    "儿": "ル",
+    "三": "ミ",
+    "∃": "ヨ",
+    "彐": "ヨ",
+    "乂": "メ",
+    "匕": "ヒ",
+    "ｰ": "ー",
+    "－": "-",
+    "−": "-",
+    "―": "-",
+    "‐": "-",
+}
+
+
 def canonical(ch: str) -> str:
     c = unicodedata.normalize("NFKC", ch)
     return c if len(c) == 1 else ch
@@ -57,6 +108,8 @@ def _build_fold(classes: list[str], allowed: frozenset[str]) -> tuple[list[str],
         if i == 0:
             continue
         c = " " if ch.isspace() else canonical(ch)
+        if c not in allowed:
+            c = HOMOGLYPHS.get(c, c)
         if c in allowed:
             groups.setdefault(c, []).append(i)
     chars = sorted(groups)

@@ -21,7 +21,7 @@ from ocr.imaging import column_gaps, despeckle, ink_bbox, pad_crop
 from ocr.readings import FieldReading, Reason
 from validation.wareki import WarekiError, from_wareki
 
-TICK_LEVEL = 0.05  # share of a tick box covered by ink
+TICK_LEVEL = 0.025  # share of a tick box covered by ink (ticks measure 0.06-0.12, empty boxes ~0)
 CIRCLE_LEVEL = 0.012  # share of an option's slot covered by a hand-drawn circle
 SIGNATURE_LEVEL = 0.004
 EMPTY_CONFIDENCE = 0.99
@@ -56,8 +56,8 @@ class Zones:
 
     def px(self, box: Box) -> tuple[int, int, int, int]:
         k = self.k
-        x0, y0 = max(int(round(box.x * k)), 0), max(int(round(box.y * k)), 0)
-        return x0, y0, int(round(box.x2 * k)), int(round(box.y2 * k))
+        x0, y0 = max(round(box.x * k), 0), max(round(box.y * k), 0)
+        return x0, y0, round(box.x2 * k), round(box.y2 * k)
 
     def gray(self, box: Box) -> np.ndarray:
         x0, y0, x1, y1 = self.px(box)
@@ -79,10 +79,24 @@ def _conf_from_margin(share: float, level: float) -> float:
     return float(0.5 + 0.5 * min(1.0, abs(share - level) / level))
 
 
-def _reading(lay: FieldLayout, value: object, raw: str, conf: float, chars: list[float] | None = None,
-             reasons: list[Reason] | None = None) -> FieldReading:
-    return FieldReading(name=lay.spec.name, type=lay.spec.type, value=value, raw=raw, confidence=float(conf),
-                        box=lay.zone, char_confidences=chars or [], reasons=reasons or [])
+def _reading(
+    lay: FieldLayout,
+    value: object,
+    raw: str,
+    conf: float,
+    chars: list[float] | None = None,
+    reasons: list[Reason] | None = None,
+) -> FieldReading:
+    return FieldReading(
+        name=lay.spec.name,
+        type=lay.spec.type,
+        value=value,
+        raw=raw,
+        confidence=float(conf),
+        box=lay.zone,
+        char_confidences=chars or [],
+        reasons=reasons or [],
+    )
 
 
 # --- free text ------------------------------------------------------------------------------------------
@@ -143,8 +157,13 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
             text = "".join(d.text.split())
         reasons = []
         if d.suppressed > 0.5:
-            reasons.append(Reason("unexpected_char", "この欄に使えない文字が書かれている可能性があります",
-                                  "may contain a character this field does not allow"))
+            reasons.append(
+                Reason(
+                    "unexpected_char",
+                    "この欄に使えない文字が書かれている可能性があります",
+                    "may contain a character this field does not allow",
+                )
+            )
         return _reading(lay, text or None, text, d.confidence, d.char_conf, reasons)
 
     return Plan([Crop(crop, allowed)], finish)
@@ -161,27 +180,53 @@ def _cell_filled(z: Zones, cell: Box) -> tuple[bool, np.ndarray, tuple[int, int,
     return filled, mask, bbox
 
 
-def _cells_text(lay: FieldLayout, z: Zones, cells: list[Box], allowed: frozenset[str],
-                on_done: Callable[[str, list[float], list[Reason], list[bool]], FieldReading]) -> Plan:
-    """Read comb cells one character per cell; empty cells between characters become spaces."""
+def _cells_text(
+    lay: FieldLayout,
+    z: Zones,
+    cells: list[Box],
+    allowed: frozenset[str],
+    on_done: Callable[[str, list[float], list[Reason], list[bool]], FieldReading],
+) -> Plan:
+    """Read comb cells one character per cell; empty cells between characters become spaces.
+
+    Each filled cell is read on its own (one character, so none can be dropped or doubled) and the
+    filled cells are read once more as a line, which gives the model the context of the neighbours.
+    Where both reads agree the character keeps the better confidence; where they differ the better
+    read wins with its confidence halved, so the field goes to review.
+    """
     filled = [_cell_filled(z, c) for c in cells]
+    flags = [f[0] for f in filled]
+    pad = int(z.k * 0.5)
     crops = []
-    for cell, (ok, _, _) in zip(cells, filled, strict=True):
+    for cell, ok in zip(cells, flags, strict=True):
         if ok:
             g = z.gray(cell.inset(min(cell.w, cell.h) * 0.1))
-            crops.append(Crop(pad_crop(g, (0, 0, g.shape[1], g.shape[0]), int(z.k * 0.5)), allowed, single=True))
-    flags = [f[0] for f in filled]
+            crops.append(Crop(pad_crop(g, (0, 0, g.shape[1], g.shape[0]), pad), allowed, single=True))
+    n = len(crops)
+    if n >= 2:
+        line = np.hstack([c.image for c in crops])
+        crops.append(Crop(line, allowed))
 
     def finish(decs: list[Decoded]) -> FieldReading:
+        cell_decs = decs[:n]
+        line = decs[n].text.replace(" ", "") if len(decs) > n else ""
+        line_conf = decs[n].char_conf if len(decs) > n else []
         chars, confs = [], []
-        it = iter(decs)
+        it = iter(enumerate(cell_decs))
         for ok in flags:
-            if ok:
-                d = next(it)
-                chars.append(d.text[:1] if d.text else "?")
-                confs.append(d.confidence if d.text else 0.0)
-            else:
+            if not ok:
                 chars.append(" ")
+                continue
+            i, d = next(it)
+            ch, conf = (d.text[:1], d.confidence) if d.text else ("?", 0.0)
+            if len(line) == n:
+                lc = line_conf[i] if i < len(line_conf) else 0.0
+                if line[i] == ch:
+                    conf = max(conf, lc)
+                else:
+                    ch, conf = (line[i], lc / 2) if lc > conf else (ch, conf / 2)
+            chars.append(ch)
+            confs.append(conf)
         return on_done("".join(chars), confs, [], flags)
 
     return Plan(crops, finish)
@@ -202,7 +247,11 @@ def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
             digits = cells_text.replace(" ", "")
             value = f"{digits[:3]}-{digits[3:]}" if len(digits) == 7 else digits
             if len(digits) != 7 or " " in stripped:
-                reasons.append(Reason("postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits"))
+                reasons.append(
+                    Reason(
+                        "postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits"
+                    )
+                )
         elif t is FieldType.COUNT:
             digits = stripped.replace(" ", "")
             value = int(digits) if digits.isdigit() else None
@@ -222,7 +271,9 @@ def _marks_state(lay: FieldLayout, z: Zones, level: float, grow: float) -> list[
     out = []
     for m in lay.marks:
         b = m.box
-        out.append((m.value, z.ink_share(Box(x=b.x - grow, y=b.y - grow, w=b.w + 2 * grow, h=b.h + 2 * grow))))
+        out.append(
+            (m.value, z.ink_share(Box(x=b.x - grow, y=b.y - grow, w=b.w + 2 * grow, h=b.h + 2 * grow)))
+        )
     return out
 
 
@@ -249,13 +300,22 @@ def plan_date(lay: FieldLayout, z: Zones) -> Plan:
         if not (y or m or d) and era is None:
             return _reading(lay, None, "", min(era_conf, EMPTY_CONFIDENCE))
         if era is None:
-            reasons.append(Reason("era_unclear", "元号の✓が読み取れません（なし、または複数）",
-                                  "era tick unclear (none or several)"))
+            reasons.append(
+                Reason(
+                    "era_unclear",
+                    "元号の✓が読み取れません（なし、または複数）",
+                    "era tick unclear (none or several)",
+                )
+            )
             return _reading(lay, None, raw, min(conf, 0.3), confs, reasons)
         try:
             value = from_wareki(era, int(y), int(m), int(d)).isoformat()
         except (ValueError, WarekiError) as exc:
-            ja, en = (exc.ja, exc.en) if isinstance(exc, WarekiError) else ("日付が読み取れません", "date unreadable")
+            ja, en = (
+                (exc.ja, exc.en)
+                if isinstance(exc, WarekiError)
+                else ("日付が読み取れません", "date unreadable")
+            )
             reasons.append(Reason("date_invalid", ja, en))
             return _reading(lay, None, raw, min(conf, 0.3), confs, reasons)
         return _reading(lay, value, raw, conf, confs, reasons)
@@ -278,8 +338,13 @@ def plan_checkboxes(lay: FieldLayout, z: Zones) -> Plan:
     elif lay.spec.exclusive:
         value = ticked[0] if len(ticked) == 1 else None
         if len(ticked) > 1:
-            reasons.append(Reason("multiple_ticks", "1つだけ選ぶ欄で複数に✓があります",
-                                  "several boxes ticked where only one is allowed"))
+            reasons.append(
+                Reason(
+                    "multiple_ticks",
+                    "1つだけ選ぶ欄で複数に✓があります",
+                    "several boxes ticked where only one is allowed",
+                )
+            )
             conf = min(conf, 0.2)
     else:
         value = ticked
@@ -293,7 +358,9 @@ def plan_choice(lay: FieldLayout, z: Zones) -> Plan:
     reasons = []
     value = circled[0] if len(circled) == 1 else None
     if len(circled) > 1:
-        reasons.append(Reason("multiple_circles", "複数の選択肢が○で囲まれています", "more than one option circled"))
+        reasons.append(
+            Reason("multiple_circles", "複数の選択肢が○で囲まれています", "more than one option circled")
+        )
         conf = min(conf, 0.2)
     return Plan(finish=lambda _: _reading(lay, value, ",".join(circled), conf, reasons=reasons))
 

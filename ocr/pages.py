@@ -65,19 +65,28 @@ def file_kind(path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(2048)
     except PermissionError as exc:
-        raise UnreadableFile("ファイルを開く権限がありません", "no permission to read the file", detail=path.name) from exc
+        raise UnreadableFile(
+            "ファイルを開く権限がありません", "no permission to read the file", detail=path.name
+        ) from exc
     except OSError as exc:
-        raise UnreadableFile("ファイルを読み込めません", "the file cannot be read", detail=f"{path.name}: {exc}") from exc
+        raise UnreadableFile(
+            "ファイルを読み込めません", "the file cannot be read", detail=f"{path.name}: {exc}"
+        ) from exc
     if size == 0:
         raise UnreadableFile("ファイルが空です（0バイト）", "the file is empty (0 bytes)", detail=path.name)
     if size > MAX_BYTES:
-        raise TooLarge(f"ファイルが大きすぎます（{size // 1048576} MB、上限 {MAX_BYTES // 1048576} MB）",
-                       f"file too large ({size // 1048576} MB, limit {MAX_BYTES // 1048576} MB)", detail=path.name)
+        raise TooLarge(
+            f"ファイルが大きすぎます（{size // 1048576} MB、上限 {MAX_BYTES // 1048576} MB）",
+            f"file too large ({size // 1048576} MB, limit {MAX_BYTES // 1048576} MB)",
+            detail=path.name,
+        )
     kind = sniff(head)
     if kind is None:
         raise UnsupportedFileType(
             f"PDF・TIFF・JPEG・PNG 以外のファイルです（中身: {_describe(head)}）",
-            f"not a PDF, TIFF, JPEG or PNG file (content: {_describe(head)})", detail=path.name)
+            f"not a PDF, TIFF, JPEG or PNG file (content: {_describe(head)})",
+            detail=path.name,
+        )
     return kind
 
 
@@ -107,22 +116,34 @@ def _image_pages(path: Path) -> Iterator[Page]:
         with Image.open(path) as im:
             n = getattr(im, "n_frames", 1)
             if n > MAX_PAGES:
-                raise TooLarge(f"ページ数が多すぎます（{n}ページ、上限 {MAX_PAGES}）",
-                               f"too many pages ({n}, limit {MAX_PAGES})", detail=path.name)
+                raise TooLarge(
+                    f"ページ数が多すぎます（{n}ページ、上限 {MAX_PAGES}）",
+                    f"too many pages ({n}, limit {MAX_PAGES})",
+                    detail=path.name,
+                )
             for i, frame in enumerate(ImageSequence.Iterator(im)):
                 frame.load()
                 if frame.width < 100 or frame.height < 100:
-                    raise UnreadableFile(f"画像が小さすぎます（{frame.width}×{frame.height}ピクセル）",
-                                         f"image too small ({frame.width}×{frame.height} px)", detail=path.name)
+                    raise UnreadableFile(
+                        f"画像が小さすぎます（{frame.width}×{frame.height}ピクセル）",
+                        f"image too small ({frame.width}×{frame.height} px)",
+                        detail=path.name,
+                    )
                 oriented = ImageOps.exif_transpose(frame) if i == 0 else frame
                 squared, dpi = _square(oriented or frame)
                 yield Page(i, _rgb(squared), dpi)
     except Image.DecompressionBombError as exc:
-        raise TooLarge("画像の画素数が多すぎます（圧縮爆弾の疑い）", "image has too many pixels (decompression bomb?)",
-                       detail=f"{path.name}: {exc}") from exc
+        raise TooLarge(
+            "画像の画素数が多すぎます（圧縮爆弾の疑い）",
+            "image has too many pixels (decompression bomb?)",
+            detail=f"{path.name}: {exc}",
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise UnreadableFile("画像ファイルが壊れているか途中で切れています", "the image file is corrupt or truncated",
-                             detail=f"{path.name}: {exc}") from exc
+        raise UnreadableFile(
+            "画像ファイルが壊れているか途中で切れています",
+            "the image file is corrupt or truncated",
+            detail=f"{path.name}: {exc}",
+        ) from exc
 
 
 def _pdf_open(path: Path):  # type: ignore[no-untyped-def]
@@ -132,11 +153,16 @@ def _pdf_open(path: Path):  # type: ignore[no-untyped-def]
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise EncryptedPdf("PDFにパスワードがかかっています。パスワードなしで保存し直してください",
-                               "the PDF is password-protected: save it again without a password",
-                               detail=path.name) from exc
-        raise UnreadableFile("PDFファイルが壊れているか途中で切れています", "the PDF file is corrupt or truncated",
-                             detail=f"{path.name}: {exc}") from exc
+            raise EncryptedPdf(
+                "PDFにパスワードがかかっています。パスワードなしで保存し直してください",
+                "the PDF is password-protected: save it again without a password",
+                detail=path.name,
+            ) from exc
+        raise UnreadableFile(
+            "PDFファイルが壊れているか途中で切れています",
+            "the PDF file is corrupt or truncated",
+            detail=f"{path.name}: {exc}",
+        ) from exc
 
 
 def page_count(path: Path) -> int:
@@ -152,10 +178,15 @@ def page_count(path: Path) -> int:
         with Image.open(path) as im:
             return int(getattr(im, "n_frames", 1))
     except Image.DecompressionBombError as exc:
-        raise TooLarge("画像の画素数が多すぎます（圧縮爆弾の疑い）", "image has too many pixels (decompression bomb?)",
-                       detail=path.name) from exc
+        raise TooLarge(
+            "画像の画素数が多すぎます（圧縮爆弾の疑い）",
+            "image has too many pixels (decompression bomb?)",
+            detail=path.name,
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableFile("画像ファイルが壊れています", "the image file is corrupt", detail=f"{path.name}: {exc}") from exc
+        raise UnreadableFile(
+            "画像ファイルが壊れています", "the image file is corrupt", detail=f"{path.name}: {exc}"
+        ) from exc
 
 
 def _pdf_pages(path: Path, dpi: int) -> Iterator[Page]:
@@ -167,19 +198,27 @@ def _pdf_pages(path: Path, dpi: int) -> Iterator[Page]:
         if n == 0:
             raise UnreadableFile("PDFにページがありません", "the PDF has no pages", detail=path.name)
         if n > MAX_PAGES:
-            raise TooLarge(f"ページ数が多すぎます（{n}ページ、上限 {MAX_PAGES}）。分けて入れてください",
-                           f"too many pages ({n}, limit {MAX_PAGES}): split the file", detail=path.name)
+            raise TooLarge(
+                f"ページ数が多すぎます（{n}ページ、上限 {MAX_PAGES}）。分けて入れてください",
+                f"too many pages ({n}, limit {MAX_PAGES}): split the file",
+                detail=path.name,
+            )
         for i in range(n):
             page = doc[i]
             w_pt, h_pt = page.get_size()
             px = (w_pt * dpi / 72) * (h_pt * dpi / 72)
             if px > MAX_PIXELS:
-                raise TooLarge("PDFのページが大きすぎます", "a PDF page is too large", detail=f"{path.name} p.{i + 1}")
+                raise TooLarge(
+                    "PDFのページが大きすぎます", "a PDF page is too large", detail=f"{path.name} p.{i + 1}"
+                )
             try:
                 bitmap = page.render(scale=dpi / 72)
             except pdfium.PdfiumError as exc:
-                raise UnreadableFile("PDFのページを描画できません", "a PDF page cannot be rendered",
-                                     detail=f"{path.name} p.{i + 1}: {exc}") from exc
+                raise UnreadableFile(
+                    "PDFのページを描画できません",
+                    "a PDF page cannot be rendered",
+                    detail=f"{path.name} p.{i + 1}: {exc}",
+                ) from exc
             yield Page(i, np.array(bitmap.to_pil().convert("RGB")), float(dpi))
     finally:
         doc.close()

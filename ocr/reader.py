@@ -79,14 +79,23 @@ def read_aligned(aligned: Aligned, engine: str | None = None) -> PageReading:
         fields[reading.name] = reading
     t3 = time.perf_counter()
     return PageReading(
-        form=tpl.id, version=tpl.version, fields=fields, rotation=aligned.rotation,
-        print_match=aligned.print_match, engine=rec.name,
+        form=tpl.id,
+        version=tpl.version,
+        fields=fields,
+        rotation=aligned.rotation,
+        print_match=aligned.print_match,
+        engine=rec.name,
         timings_ms={"zones": (t1 - t0) * 1000, "recognise": (t2 - t1) * 1000, "finish": (t3 - t2) * 1000},
     )
 
 
-def read_page(img: np.ndarray, *, form_id: str | None = None, engine: str | None = None,
-              templates: list[Template] | None = None) -> tuple[PageReading, Aligned]:
+def read_page(
+    img: np.ndarray,
+    *,
+    form_id: str | None = None,
+    engine: str | None = None,
+    templates: list[Template] | None = None,
+) -> tuple[PageReading, Aligned]:
     """Identify, align and read one page image (RGB)."""
     t0 = time.perf_counter()
     aligned = align(img, templates, form_id)

@@ -57,8 +57,10 @@ def from_wareki(era_name: str, year: int, month: int, day: int) -> dt.date:
     try:
         date = dt.date(era.start.year + year - 1, month, day)
     except ValueError as exc:
-        raise WarekiError(f"{era.name}{year}年{month}月{day}日という日付はありません",
-                          f"{era.name} {year}-{month}-{day} is not a date") from exc
+        raise WarekiError(
+            f"{era.name}{year}年{month}月{day}日という日付はありません",
+            f"{era.name} {year}-{month}-{day} is not a date",
+        ) from exc
     end = era_end(era)
     if date < era.start or (end is not None and date > end):
         span = f"{era.start:%Y-%m-%d}〜{end:%Y-%m-%d}" if end else f"{era.start:%Y-%m-%d}〜"
@@ -88,7 +90,19 @@ def format_wareki(date: dt.date, *, gannen: bool = True) -> str:
     return f"{era}{y}{date.month}月{date.day}日"
 
 
-_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def kanji_number(text: str) -> int:
@@ -107,7 +121,9 @@ def kanji_number(text: str) -> int:
 
 
 _NUM = r"([0-9０-９〇零一二三四五六七八九十]+|元)"
-_WAREKI_RE = re.compile(rf"^(明治|大正|昭和|平成|令和|[MTSHR])\.?\s*{_NUM}\s*[年.\-/]\s*{_NUM}\s*[月.\-/]\s*{_NUM}\s*日?$")
+_WAREKI_RE = re.compile(
+    rf"^(明治|大正|昭和|平成|令和|[MTSHR])\.?\s*{_NUM}\s*[年.\-/]\s*{_NUM}\s*[月.\-/]\s*{_NUM}\s*日?$"
+)
 _ISO_RE = re.compile(r"^(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*日?$")
 
 

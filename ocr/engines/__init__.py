@@ -5,6 +5,6 @@ constraints and confidences are the reader's business (:mod:`ocr.ctc`), so both 
 the same way and compared on equal terms.
 """
 
-from ocr.engines.base import DetectedLine, Detector, Recognizer, get_detector, get_recognizer, engine_names
+from ocr.engines.base import DetectedLine, Detector, Recognizer, engine_names, get_detector, get_recognizer
 
 __all__ = ["DetectedLine", "Detector", "Recognizer", "engine_names", "get_detector", "get_recognizer"]

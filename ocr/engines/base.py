@@ -107,8 +107,10 @@ def _get(kind: str, table: dict, name: str | None) -> object:
     _register()
     name = name or default_engine()
     if name not in table:
-        raise EngineUnavailable(f"OCRエンジン {name} はありません（{', '.join(table)}）",
-                                f"unknown OCR engine {name} (have: {', '.join(table)})")
+        raise EngineUnavailable(
+            f"OCRエンジン {name} はありません（{', '.join(table)}）",
+            f"unknown OCR engine {name} (have: {', '.join(table)})",
+        )
     with _LOCK:
         key = (kind, name)
         if key not in _CACHE:

@@ -23,16 +23,21 @@ def models_dir() -> Path:
     try:
         import rapidocr
     except ImportError as exc:  # pragma: no cover - install problem
-        raise EngineUnavailable("OCRモデル（rapidocr）が入っていません。`make setup` を実行してください",
-                                "the rapidocr package with the PP-OCRv6 models is missing: run `make setup`") from exc
+        raise EngineUnavailable(
+            "OCRモデル（rapidocr）が入っていません。`make setup` を実行してください",
+            "the rapidocr package with the PP-OCRv6 models is missing: run `make setup`",
+        ) from exc
     return Path(rapidocr.__file__).parent / "models"
 
 
 def model_path(name: str) -> Path:
     path = models_dir() / name
     if not path.exists():
-        raise EngineUnavailable(f"OCRモデル {name} が見つかりません。`make setup` を実行してください",
-                                f"OCR model {name} not found: run `make setup`", detail=str(path))
+        raise EngineUnavailable(
+            f"OCRモデル {name} が見つかりません。`make setup` を実行してください",
+            f"OCR model {name} not found: run `make setup`",
+            detail=str(path),
+        )
     return path
 
 
@@ -46,7 +51,9 @@ def _session(path: Path):  # type: ignore[no-untyped-def]
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise EngineUnavailable("OCRモデルを読み込めません", "cannot load the OCR model", detail=f"{path}: {exc}") from exc
+        raise EngineUnavailable(
+            "OCRモデルを読み込めません", "cannot load the OCR model", detail=f"{path}: {exc}"
+        ) from exc
 
 
 class OnnxRecognizer:
@@ -62,8 +69,11 @@ class OnnxRecognizer:
         self.input_name = self.session.get_inputs()[0].name
         out_classes = self.session.get_outputs()[0].shape[-1]
         if isinstance(out_classes, int) and out_classes != len(self.classes):
-            raise EngineUnavailable("OCRモデルの文字表が合いません", "OCR model character table mismatch",
-                                    detail=f"{out_classes} outputs, {len(self.classes)} classes")
+            raise EngineUnavailable(
+                "OCRモデルの文字表が合いません",
+                "OCR model character table mismatch",
+                detail=f"{out_classes} outputs, {len(self.classes)} classes",
+            )
 
     def probs(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = [np.empty(0)] * len(crops)
@@ -92,9 +102,17 @@ class OnnxDetector:
 
         self.session = _session(model_path(DET_FILE))
         self.input_name = self.session.get_inputs()[0].name
-        self.pre = DetPreProcess(limit_side_len=limit_side_len, limit_type="max", mean=[0.5] * 3, std=[0.5] * 3)
-        self.post = DBPostProcess(thresh=0.3, box_thresh=0.5, max_candidates=1000, unclip_ratio=1.6,
-                                  use_dilation=True, score_mode="fast")
+        self.pre = DetPreProcess(
+            limit_side_len=limit_side_len, limit_type="max", mean=[0.5] * 3, std=[0.5] * 3
+        )
+        self.post = DBPostProcess(
+            thresh=0.3,
+            box_thresh=0.5,
+            max_candidates=1000,
+            unclip_ratio=1.6,
+            use_dilation=True,
+            score_mode="fast",
+        )
 
     def detect(self, image: np.ndarray) -> list[DetectedLine]:
         x = self.pre(to_bgr(image))
@@ -102,4 +120,7 @@ class OnnxDetector:
             return []
         (pred,) = self.session.run(None, {self.input_name: x.astype(np.float32)})
         boxes, scores = self.post(pred, image.shape[:2])
-        return [DetectedLine(np.asarray(b, dtype=np.float32), float(s)) for b, s in zip(boxes, scores, strict=True)]
+        return [
+            DetectedLine(np.asarray(b, dtype=np.float32), float(s))
+            for b, s in zip(boxes, scores, strict=True)
+        ]

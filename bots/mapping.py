@@ -1,0 +1,134 @@
+"""Declarative bot mappings: one YAML per target system under ``bots/mappings/``.
+
+A mapping says how to log in, how to tell that the session expired, and per form how to search for
+an already keyed record (search-before-create) and how to create one: a list of steps, each one
+action on one selector with a value rendered from the record (see :mod:`bots.transforms`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dejiru.errors import TemplateError
+
+MAPPINGS_DIR = Path(__file__).parent / "mappings"
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fill: str | None = None
+    select: str | None = None
+    check: str | None = None
+    click: str | None = None
+    goto: str | None = None
+    value: str = ""
+    #: Skip the step unless this renders to a non-empty value.
+    when: str | None = None
+    #: For ``click``: accept or dismiss a JavaScript dialog it opens.
+    dialog: str | None = None
+    #: For ``click``: wait for the page that follows.
+    navigates: bool = True
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        actions = [a for a in ("fill", "select", "check", "click", "goto") if getattr(self, a)]
+        if len(actions) != 1:
+            raise ValueError(
+                f"a step needs exactly one of fill/select/check/click/goto, got {actions or 'none'}"
+            )
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(a for a in ("fill", "select", "check", "click", "goto") if getattr(self, a))
+
+    @property
+    def selector(self) -> str:
+        return str(getattr(self, self.action))
+
+
+class Login(BaseModel):
+    goto: str
+    steps: list[Step]
+    success_url_contains: str
+
+
+class Search(BaseModel):
+    goto: str
+    #: Selector whose text is the receipt of an existing record.
+    found: str
+    #: Selector that shows the search ran and found nothing (guards against a changed screen).
+    not_found: str
+
+
+class Create(BaseModel):
+    goto: str
+    steps: list[Step]
+    #: Selector whose text is the new record's receipt number.
+    success: str
+    #: Selector with the system's own validation messages (a business-rule rejection).
+    rejected: str
+
+
+class FormMapping(BaseModel):
+    search: Search
+    create: Create
+
+
+class Mapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system: str
+    title: str
+    base_url: str
+    base_url_env: str | None = None
+    user_env: str = "DEJIRU_LEGACY_USER"
+    password_env: str = "DEJIRU_LEGACY_PASSWORD"
+    default_user: str | None = None
+    default_password: str | None = None
+    navigation_timeout_ms: int = 15000
+    action_timeout_ms: int = 5000
+    login: Login
+    session_expired: str
+    forms: dict[str, FormMapping] = Field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return (os.environ.get(self.base_url_env) if self.base_url_env else None) or self.base_url
+
+    def credentials(self) -> dict[str, str]:
+        user = os.environ.get(self.user_env) or self.default_user
+        password = os.environ.get(self.password_env) or self.default_password
+        if not user or not password:
+            raise TemplateError(
+                f"{self.title} のログイン情報がありません（{self.user_env} / {self.password_env}）",
+                f"no credentials for {self.system} (set {self.user_env} and {self.password_env})",
+            )
+        return {"user": user, "password": password}
+
+
+def mapping_path(system: str) -> Path:
+    return Path(os.environ.get("DEJIRU_MAPPINGS_DIR", MAPPINGS_DIR)) / f"{system}.yaml"
+
+
+@cache
+def load_mapping(system: str) -> Mapping:
+    path = mapping_path(system)
+    if not path.exists():
+        raise TemplateError(
+            f"対象システム {system} のボット定義がありません",
+            f"no bot mapping for {system}",
+            detail=str(path),
+        )
+    try:
+        return Mapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise TemplateError(
+            f"ボット定義 {path.name} に誤りがあります", f"bot mapping {path.name} is invalid", detail=str(exc)
+        ) from exc

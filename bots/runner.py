@@ -1,0 +1,265 @@
+"""Playwright keying: one browser per worker, search-before-create, typed failures with evidence.
+
+A :class:`BotSession` drives Debian's Chromium through a :class:`bots.mapping.Mapping`. Every
+failure leaves a screenshot, the page's HTML and a Playwright trace, and is raised as one of the
+keying errors in :mod:`dejiru.errors`, mapped from Playwright's own errors here at the edge:
+navigation timeouts and HTTP 5xx are ``Transient``; the target's session-timeout page is
+``SessionExpired``; its validation messages are ``BusinessRuleRejected``; a selector that is not on
+a page that did load is ``TargetScreenChanged``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from bots.browser import launch_kwargs
+from bots.mapping import Mapping, Step
+from bots.transforms import render
+from dejiru.errors import BusinessRuleRejected, KeyingError, SessionExpired, TargetScreenChanged, Transient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    receipt: str
+    #: True when search-before-create found the record already keyed (after a crash or a retry).
+    existed: bool
+
+
+@dataclass
+class Evidence:
+    paths: dict[str, str] = field(default_factory=dict)
+
+
+def _attach(err: KeyingError, evidence: dict[str, str]) -> KeyingError:
+    err.evidence = evidence  # type: ignore[attr-defined]
+    return err
+
+
+class BotSession:
+    """One logged-in browser for one target system; use as a context manager."""
+
+    def __init__(self, mapping: Mapping, evidence_dir: Path, headless: bool = True) -> None:
+        self.m = mapping
+        self.evidence_dir = evidence_dir
+        self.headless = headless
+        self.logged_in = False
+        self._pw: Any = None
+        self._browser: Any = None
+        self._context: Any = None
+        self.page: Any = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    def __enter__(self) -> BotSession:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self._browser = self._pw.chromium.launch(**launch_kwargs(self.headless))
+        self._new_context()
+        return self
+
+    def _new_context(self) -> None:
+        if self._context is not None:
+            self._context.close()
+        self._context = self._browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+        self._context.set_default_timeout(self.m.action_timeout_ms)
+        self._context.set_default_navigation_timeout(self.m.navigation_timeout_ms)
+        self._context.tracing.start(screenshots=True, snapshots=True)
+        self.page = self._context.new_page()
+        self.logged_in = False
+
+    def __exit__(self, *exc: object) -> None:
+        for closer in (
+            lambda: self._context and self._context.close(),
+            lambda: self._browser and self._browser.close(),
+            lambda: self._pw and self._pw.stop(),
+        ):
+            try:
+                closer()
+            except Exception:  # closing a dead browser must not hide the real error
+                log.debug("closing browser failed", exc_info=True)
+
+    # --- primitives ------------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return urljoin(self.m.url.rstrip("/") + "/", path.lstrip("/"))
+
+    def _goto(self, path: str) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            resp = self.page.goto(self._url(path), wait_until="domcontentloaded")
+        except PlaywrightTimeout as exc:
+            raise Transient(
+                "対象システムの応答がありません（タイムアウト）",
+                "the target system did not answer in time",
+                detail=path,
+            ) from exc
+        except PlaywrightError as exc:
+            raise Transient(
+                "対象システムに接続できません", "cannot reach the target system", detail=f"{path}: {exc}"
+            ) from exc
+        self._check_response(resp, path)
+
+    def _check_response(self, resp: Any, where: str) -> None:
+        if resp is not None and resp.status >= 500:
+            raise Transient(
+                f"対象システムがエラーを返しました（HTTP {resp.status}）",
+                f"the target system answered HTTP {resp.status}",
+                detail=where,
+            )
+        if self.page.locator(self.m.session_expired).count() > 0:
+            self.logged_in = False
+            raise SessionExpired(
+                "対象システムのセッションが切れました", "the target system's session expired", detail=where
+            )
+
+    def _step(self, step: Step, record: dict[str, Any]) -> None:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        if step.when is not None and not render(step.when, record):
+            return
+        selector = str(render(step.selector, record))
+        value = render(step.value, record)
+        page = self.page
+        try:
+            if step.action == "goto":
+                self._goto(selector)
+            elif step.action == "fill":
+                page.locator(selector).fill("" if value is None else str(value))
+            elif step.action == "select":
+                page.locator(selector).select_option(value if isinstance(value, list) else [str(value)])
+            elif step.action == "check":
+                page.locator(selector).check()
+            elif step.action == "click":
+                if step.dialog:
+                    page.once("dialog", lambda d: d.accept() if step.dialog == "accept" else d.dismiss())
+                if step.navigates:
+                    with page.expect_navigation(wait_until="domcontentloaded") as nav:
+                        page.locator(selector).click()
+                    self._check_response(nav.value, selector)
+                else:
+                    page.locator(selector).click()
+        except PlaywrightTimeout as exc:
+            # The page loaded (goto checked that) but the element is not there: the screen changed.
+            raise TargetScreenChanged(
+                f"画面が想定と違います（項目 {selector} が見つかりません）。ボット定義の更新が必要です",
+                f"the screen changed: {selector} not found; the bot mapping needs updating",
+                detail=f"{step.action} {selector}",
+            ) from exc
+
+    # --- operations ------------------------------------------------------------------------------------
+
+    def login(self) -> None:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        record = {"credentials": self.m.credentials()}
+        self._goto(self.m.login.goto)
+        for step in self.m.login.steps:
+            self._step(step, record)
+        try:
+            self.page.wait_for_url(
+                f"**{self.m.login.success_url_contains}**", timeout=self.m.navigation_timeout_ms
+            )
+        except PlaywrightTimeout as exc:
+            raise TargetScreenChanged(
+                "対象システムにログインできません（ID・パスワードまたは画面を確認してください）",
+                "cannot log in to the target system (check credentials or the screen)",
+            ) from exc
+        self.logged_in = True
+
+    def search(self, form_id: str, reference: str) -> str | None:
+        s = self.m.forms[form_id].search
+        self._goto(render(s.goto, {"reference": reference}))
+        found = self.page.locator(s.found)
+        if found.count() > 0:
+            return str(found.first.inner_text()).strip()
+        if self.page.locator(s.not_found).count() > 0:
+            return None
+        raise TargetScreenChanged(
+            "照会画面が想定と違います。ボット定義の更新が必要です",
+            "the search screen changed; the bot mapping needs updating",
+            detail=s.goto,
+        )
+
+    def create(self, form_id: str, record: dict[str, Any]) -> str:
+        c = self.m.forms[form_id].create
+        self._goto(c.goto)
+        for step in c.steps:
+            self._step(step, record)
+        ok = self.page.locator(c.success)
+        if ok.count() > 0:
+            return str(ok.first.inner_text()).strip()
+        rejected = self.page.locator(c.rejected)
+        if rejected.count() > 0:
+            text = " ".join(str(rejected.first.inner_text()).split())
+            raise BusinessRuleRejected(
+                f"対象システムが登録を受け付けませんでした: {text}",
+                f"the target system rejected the record: {text}",
+                detail=text,
+            )
+        raise TargetScreenChanged(
+            "登録後の画面が想定と違います。ボット定義の更新が必要です",
+            "the screen after registering is not the expected one; the bot mapping needs updating",
+        )
+
+    def key(self, form_id: str, record: dict[str, Any], reference: str) -> KeyResult:
+        """Key one record exactly once: search by our reference first, create only if absent."""
+        if form_id not in self.m.forms:
+            raise TargetScreenChanged(
+                f"{self.m.title} に様式 {form_id} のボット定義がありません",
+                f"{self.m.system} has no mapping for form {form_id}",
+            )
+        self._context.tracing.start_chunk()
+        try:
+            if not self.logged_in:
+                self.login()
+            found = self.search(form_id, reference)
+            if found:
+                result = KeyResult(found, existed=True)
+            else:
+                result = KeyResult(self.create(form_id, record | {"reference": reference}), existed=False)
+            self._context.tracing.stop_chunk()
+            return result
+        except KeyingError as err:
+            raise _attach(err, self.save_evidence(reference, err.code)) from err
+        except Exception as exc:  # Playwright's own errors (a crashed page, a closed browser): worth a retry
+            err = Transient(
+                "ブラウザ操作中にエラーが起きました", "the browser failed while keying", detail=str(exc)[:300]
+            )
+            raise _attach(err, self.save_evidence(reference, err.code)) from exc
+
+    def save_evidence(self, reference: str, code: str) -> dict[str, str]:
+        """Screenshot, HTML and Playwright trace of the moment something went wrong."""
+        folder = self.evidence_dir / reference
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{dt.datetime.now():%Y%m%d-%H%M%S}_{code}"
+        out: dict[str, str] = {}
+        try:
+            shot = folder / f"{stem}.png"
+            self.page.screenshot(path=str(shot), full_page=True)
+            out["screenshot"] = str(shot)
+            page_html = folder / f"{stem}.html"
+            page_html.write_text(self.page.content(), encoding="utf-8")
+            out["html"] = str(page_html)
+        except Exception:  # the page may be gone; the trace may still tell
+            log.warning("could not capture the page for %s", reference, exc_info=True)
+        try:
+            trace = folder / f"{stem}.trace.zip"
+            self._context.tracing.stop_chunk(path=str(trace))
+            out["trace"] = str(trace)
+        except Exception:
+            log.warning("could not save the trace for %s", reference, exc_info=True)
+        return out
+
+    def restart(self) -> None:
+        """A fresh browser context (after a session expiry or a crash of the page)."""
+        self._new_context()

@@ -1,0 +1,277 @@
+"""The ``dejiru`` command: thin verbs over the packages. People and tests drive everything from here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dejiru.errors import DejiruError
+
+app = typer.Typer(
+    help="dejiru: AI-OCR + RPA for city hall paper forms (紙の申請書を読み取り、業務システムへ入力)",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+template_app = typer.Typer(help="Form templates: list, show, render (様式テンプレート)", no_args_is_help=True)
+user_app = typer.Typer(help="Review UI accounts (確認画面のユーザー)", no_args_is_help=True)
+db_app = typer.Typer(help="Database (データベース)", no_args_is_help=True)
+app.add_typer(template_app, name="template")
+app.add_typer(user_app, name="user")
+app.add_typer(db_app, name="db")
+
+
+def fail(err: DejiruError) -> None:
+    typer.echo(f"エラー: {err.ja}\nerror: {err.en}" + (f"\n({err.detail})" if err.detail else ""), err=True)
+    raise typer.Exit(2)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log output")] = False) -> None:
+    from dejiru import logs
+
+    logs.setup("DEBUG" if verbose else "INFO")
+
+
+@app.command()
+def run(
+    seed: Annotated[int, typer.Option(help="Drop this many fresh sample scans into the inbox at start")] = 0,
+    prefect_server: Annotated[bool, typer.Option(help="Start a local Prefect server with its UI")] = True,
+    prefect_port: Annotated[int, typer.Option(help="Port of the local Prefect server")] = 4200,
+    until_keyed: Annotated[
+        int | None, typer.Option(help="Stop once this many records are keyed (demos, tests)")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
+) -> None:
+    """Run everything: Prefect, the demo legacy system, the review UI and the inbox watcher."""
+    from dejiru.config import settings
+    from dejiru.runner import Runner
+
+    code = Runner(
+        settings(),
+        prefect_server=prefect_server,
+        prefect_port=prefect_port,
+        seed=seed,
+        until_keyed=until_keyed,
+        timeout=timeout,
+    ).run()
+    raise typer.Exit(code)
+
+
+@app.command()
+def read(
+    scan: Annotated[Path, typer.Argument(help="A scan: PDF, TIFF, JPEG or PNG", exists=True, dir_okay=False)],
+    form: Annotated[
+        str | None, typer.Option(help="Template ID, if known (else identified from the page)")
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help="ppocrv6-onnx (default) or ppocrv5-paddle")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reading as JSON")] = False,
+    overlay: Annotated[
+        Path | None, typer.Option(help="Write a picture of the read (zones coloured by confidence)")
+    ] = None,
+    page: Annotated[int, typer.Option(help="Page number in a multi-page file (1-based)")] = 1,
+) -> None:
+    """Read one scan against its template (読み取り)."""
+    from formkit.registry import load_template
+    from ocr.pages import load_pages
+    from ocr.reader import read_page
+    from validation.routing import validate
+
+    try:
+        pages = load_pages(scan)
+        if not 1 <= page <= len(pages):
+            raise typer.BadParameter(f"the file has {len(pages)} page(s)")
+        reading, aligned = read_page(pages[page - 1].image, form_id=form, engine=engine)
+        decision = validate(load_template(reading.form), reading)
+    except DejiruError as err:
+        fail(err)
+        return
+    if overlay is not None:
+        from ocr.overlay import draw_overlay
+
+        draw_overlay(aligned, reading, overlay)
+    if as_json:
+        out = reading.as_dict() | {"decision": decision.as_dict()}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{reading.form} v{reading.version}  ({reading.engine}, rotation {reading.rotation}°)")
+    for name, f in reading.fields.items():
+        flag = "要確認" if f.needs_review else "OK"
+        typer.echo(f"  {name:16} {flag:4} {f.confidence:5.2f}  {f.value!r}")
+
+
+@app.command()
+def ocr(
+    image: Annotated[
+        Path, typer.Argument(help="A scan or photo of any document", exists=True, dir_okay=False)
+    ],
+    engine: Annotated[str | None, typer.Option(help="ppocrv6-onnx (default) or ppocrv5-paddle")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print lines as JSON")] = False,
+    page: Annotated[int, typer.Option(help="Page number (1-based)")] = 1,
+) -> None:
+    """Full-page OCR without a template: detected lines, boxes and confidences."""
+    from ocr.fullpage import read_full_page
+    from ocr.pages import load_pages
+
+    try:
+        pages = load_pages(image)
+        lines = read_full_page(pages[page - 1].image, engine=engine)
+    except DejiruError as err:
+        fail(err)
+        return
+    if as_json:
+        typer.echo(json.dumps({"lines": [ln.as_dict() for ln in lines]}, ensure_ascii=False, indent=2))
+    else:
+        for ln in lines:
+            typer.echo(f"{ln.confidence:5.2f}  {ln.text}")
+
+
+@template_app.command("list")
+def template_list() -> None:
+    """List installed templates."""
+    from formkit.registry import all_templates
+
+    for t in all_templates():
+        typer.echo(f"{t.id:24} v{t.version}  code {t.code:5}  {t.title}")
+
+
+@template_app.command("show")
+def template_show(
+    form_id: Annotated[str, typer.Argument(help="Template ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
+) -> None:
+    """Page size and every field with its type, label and box (mm)."""
+    from formkit.registry import load_template
+
+    try:
+        t = load_template(form_id)
+    except DejiruError as err:
+        fail(err)
+        return
+    data = {
+        "id": t.id,
+        "version": t.version,
+        "code": t.code,
+        "title": t.title,
+        "page": {"width_mm": t.page.width_mm, "height_mm": t.page.height_mm},
+        "fields": [
+            {
+                "name": f.name,
+                "type": f.type.value,
+                "label": f.label,
+                "label_en": f.label_en,
+                "box": f.box.as_list(),
+                "required": f.required,
+                **({"options": [o.value for o in f.options]} if f.options else {}),
+                **({"cells": f.cells} if f.cells else {}),
+            }
+            for f in t.fields
+        ],
+    }
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"{t.title} ({t.id} v{t.version}), {t.page.width_mm}×{t.page.height_mm} mm")
+        for f in data["fields"]:
+            typer.echo(f"  {f['name']:16} {f['type']:10} {f['label']:14} {f['box']}")
+
+
+@template_app.command("render")
+def template_render(
+    form_id: Annotated[str, typer.Argument(help="Template ID")],
+    out: Annotated[Path, typer.Option(help="Output PDF")] = Path("form.pdf"),
+) -> None:
+    """Print the blank form as a PDF (registration marks, form-ID code, drop-out colour boxes)."""
+    from formkit.registry import load_template
+    from formkit.render import render_pdf
+
+    try:
+        out.write_bytes(render_pdf(load_template(form_id)))
+    except DejiruError as err:
+        fail(err)
+    typer.echo(str(out))
+
+
+@app.command()
+def samples(
+    form: Annotated[str, typer.Option(help="Template ID")],
+    count: Annotated[int, typer.Option(help="How many")] = 5,
+    out: Annotated[Path, typer.Option(help="Output folder")] = Path("samples"),
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same samples)")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="pdf, png, jpg or mixed")] = "mixed",
+    font: Annotated[
+        str | None, typer.Option(help="ipag, ipam, klee, seto or kiloji (default: random)")
+    ] = None,
+    profile: Annotated[str, typer.Option(help="Scan defects: clean, office or harsh")] = "office",
+) -> None:
+    """Filled, scan-degraded sample scans, each with a ground-truth JSON."""
+    from formkit.registry import load_template
+    from formkit.samples import write_samples
+
+    try:
+        made = write_samples(load_template(form), out, count, seed=seed, fmt=fmt, font=font, profile=profile)
+    except DejiruError as err:
+        fail(err)
+        return
+    for s in made:
+        typer.echo(f"{s.path}  {s.truth_path.name}")
+
+
+@app.command()
+def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legacy") -> None:
+    """Key every approved document into its target system once, then stop."""
+    from dejiru import prefect_env
+    from dejiru.config import settings
+
+    prefect_env.configure(settings().home)
+    from flows.keying import key_approved
+    from flows.runtime import close_bots
+
+    try:
+        typer.echo(json.dumps(key_approved(target), ensure_ascii=False))
+    finally:
+        close_bots()
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option(help="reviewer, supervisor, author or admin")] = "reviewer",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
+) -> None:
+    """Add (or reset) a review UI account; the password is asked for, never given on the command line."""
+    from pipeline.context import Context
+    from review.auth import ROLES, hash_password
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("パスワード / password", hide_input=True, confirmation_prompt=True)
+    )
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        raise typer.BadParameter("password must be at least 8 characters (8文字以上)") from exc
+    ctx = Context.create()
+    ctx.store.add_user(username, hashed, role)
+    ctx.store.audit("cli", "user.add", detail=f"{username} ({role})")
+    typer.echo(f"{username} ({role})")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest schema (safe to repeat)."""
+    from dejiru.config import settings
+    from records.db import migrate
+
+    migrate(settings().database_url)
+    typer.echo("ok")
+
+
+if __name__ == "__main__":
+    app()

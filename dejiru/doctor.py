@@ -1,0 +1,44 @@
+"""Checks that an installation can work offline: models load, fonts and Chromium are there.
+
+Run by ``make setup``; prints one line per check and exits non-zero with the fix if one fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def main() -> int:
+    from bots.browser import chromium_path
+    from dejiru.errors import DejiruError
+    from formkit.fonts import FONTS, font_path
+    from ocr.engines import engine_names, get_recognizer
+
+    ok = True
+    checks = []
+    for name in FONTS:
+        checks.append((f"font {name}", lambda n=name: str(font_path(n))))
+    checks.append(("chromium", chromium_path))
+    for eng in engine_names():
+        checks.append((f"OCR engine {eng}", lambda e=eng: f"{len(get_recognizer(e).classes)} classes"))
+    for label, fn in checks:
+        try:
+            print(f"  ok   {label}: {fn()}")
+        except DejiruError as err:
+            ok = False
+            print(f"  FAIL {label}: {err}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Approved documents → target systems, one browser per worker, a concurrency limit per system."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from prefect import flow, get_run_logger, task
+from prefect.client.orchestration import get_client
+from prefect.concurrency.sync import concurrency
+
+from dejiru.errors import Transient
+from flows.runtime import bot, context
+from pipeline.keying import approved_documents, give_up, key_document
+
+
+def _retry_transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Retry only what may succeed next time; a rejected record will be rejected again."""
+    try:
+        state.result()
+    except Transient:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+#: Browsers typing into one target system at once (legacy systems dislike parallel sessions).
+KEYING_CONCURRENCY = 1
+
+
+@cache
+def ensure_limit(target: str) -> str:
+    """The global concurrency limit for a target system, made on first use (idempotent)."""
+    name = f"keying-{target}"
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(name, KEYING_CONCURRENCY)
+    return name
+
+
+@task(name="key", retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=_retry_transient)
+def key_task(document_id: int, target: str) -> str:
+    with concurrency(ensure_limit(target), occupy=1, strict=True):
+        return str(key_document(context(), document_id, bot(target)))
+
+
+@flow(name="key-approved", log_prints=False)
+def key_approved(target: str = "demo_legacy") -> dict[str, int]:
+    """Key every approved document for ``target``; failures go to the exception queue."""
+    ctx = context()
+    counts: dict[str, int] = {}
+    for doc_id in approved_documents(ctx, target):
+        try:
+            status = key_task(doc_id, target)
+        except Exception as exc:  # retries exhausted: a person takes over
+            give_up(ctx, doc_id, exc)
+            status = "gave_up"
+        counts[status] = counts.get(status, 0) + 1
+    if counts:
+        get_run_logger().info("keying into %s: %s", target, counts)
+    return counts

@@ -1,0 +1,39 @@
+"""A dropped file's whole way in: intake → read → validate → route (review or straight to keying)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from flows.runtime import context
+from pipeline.intake import intake_file
+from pipeline.reading import read_document
+
+
+@task(name="intake", retries=3, retry_delay_seconds=[2, 10, 30])
+def intake_task(path: str) -> tuple[str, int | None]:
+    result = intake_file(Path(path), context())
+    return result.outcome, result.document_id
+
+
+@task(name="read", retries=2, retry_delay_seconds=[5, 30])
+def read_task(document_id: int) -> str:
+    return str(read_document(document_id, context()))
+
+
+@flow(name="process-document", log_prints=False)
+def process_document(document_id: int) -> str:
+    """Read, check and route one recorded document (also used to resume after a crash)."""
+    status = read_task(document_id)
+    get_run_logger().info("document %s → %s", document_id, status)
+    return status
+
+
+@flow(name="process-file", log_prints=False)
+def process_file(path: str) -> dict:
+    """Take one complete file from the inbox and carry it as far as the machine can."""
+    outcome, doc_id = intake_task(path)
+    status = read_task(doc_id) if outcome == "accepted" and doc_id is not None else None
+    get_run_logger().info("file %s: %s, document %s → %s", Path(path).name, outcome, doc_id, status)
+    return {"outcome": outcome, "document_id": doc_id, "status": status}

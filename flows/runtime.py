@@ -1,0 +1,34 @@
+"""Per-process resources the tasks share: the store context and one browser per keying thread."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+from bots.mapping import load_mapping
+from bots.runner import BotSession
+from pipeline.context import Context
+
+_local = threading.local()
+
+
+@cache
+def context() -> Context:
+    return Context.create()
+
+
+def bot(target: str) -> BotSession:
+    """This thread's logged-in browser for ``target`` (Playwright's sync API is bound to its thread)."""
+    sessions: dict[str, BotSession] = getattr(_local, "bots", None) or {}
+    _local.bots = sessions
+    if target not in sessions:
+        session = BotSession(load_mapping(target), context().settings.evidence)
+        session.__enter__()
+        sessions[target] = session
+    return sessions[target]
+
+
+def close_bots() -> None:
+    for session in (getattr(_local, "bots", None) or {}).values():
+        session.__exit__(None, None, None)
+    _local.bots = {}

@@ -1,0 +1,151 @@
+"""Watching the inbox: hand over each file once it is complete, and never die.
+
+A file is handed over when its size and modification time have not changed for ``settle`` seconds
+and its name is not a temporary one (scanners and copy tools write ``*.tmp`` then rename). watchdog's
+events only wake the scan early; a periodic scan is always done too, because events are not
+delivered for network shares (SMB scanners) — ``mode="poll"`` relies on scanning alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from intake.files import REASON_SUFFIX, is_partial_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Seen:
+    size: int
+    mtime: float
+    since: float
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+class InboxWatcher:
+    def __init__(
+        self,
+        inbox: Path,
+        on_file: Callable[[Path], None],
+        *,
+        mode: str = "events",
+        settle: float = 2.0,
+        interval: float = 1.0,
+        recursive: bool = True,
+    ) -> None:
+        self.inbox = inbox
+        self.on_file = on_file
+        self.mode = mode
+        self.settle = settle
+        self.interval = interval
+        self.recursive = recursive
+        self._seen: dict[Path, _Seen] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observer = None
+
+    # --- scanning --------------------------------------------------------------------------------------
+
+    def candidates(self) -> list[Path]:
+        pattern = "**/*" if self.recursive else "*"
+        out = []
+        for p in self.inbox.glob(pattern):
+            rel = p.relative_to(self.inbox)
+            if any(part.startswith(".") for part in rel.parts) or p.name.endswith(REASON_SUFFIX):
+                continue
+            if p.is_file() and not is_partial_name(p):
+                out.append(p)
+        return sorted(out)
+
+    def scan_once(self, now: float | None = None) -> list[Path]:
+        """Files that became ready in this scan (already handed to ``on_file``)."""
+        now = time.monotonic() if now is None else now
+        ready = []
+        present = set()
+        for p in self.candidates():
+            present.add(p)
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            seen = self._seen.get(p)
+            if seen is None or seen.size != st.st_size or seen.mtime != st.st_mtime:
+                failures = seen.failures if seen else 0
+                self._seen[p] = _Seen(st.st_size, st.st_mtime, now, failures)
+                continue
+            if now - seen.since < self.settle or now < seen.retry_at:
+                continue
+            ready.append(p)
+        for gone in set(self._seen) - present:
+            del self._seen[gone]
+        for p in ready:
+            self._hand_over(p, now)
+        return ready
+
+    def _hand_over(self, p: Path, now: float) -> None:
+        seen = self._seen[p]
+        try:
+            self.on_file(p)
+        except Exception:  # the watcher must survive anything a single file does
+            seen.failures += 1
+            seen.retry_at = now + min(300.0, 2.0**seen.failures)
+            log.exception("intake of %s failed (attempt %d); will retry", p.name, seen.failures)
+            return
+        if p.exists():
+            # Still there (e.g. handed to a worker queue): do not hand it over again until it changes.
+            seen.retry_at = float("inf")
+
+    # --- running ---------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scan_once()
+            except Exception:
+                log.exception("inbox scan failed; continuing")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def start(self) -> None:
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        if self.mode == "events":
+            try:
+                from watchdog.events import FileSystemEventHandler
+                from watchdog.observers import Observer
+
+                watcher = self
+
+                class _Wake(FileSystemEventHandler):
+                    def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
+                        watcher._wake.set()
+
+                observer = Observer()
+                observer.schedule(_Wake(), str(self.inbox), recursive=self.recursive)
+                observer.start()
+                self._observer = observer
+            except Exception:
+                log.warning("file events unavailable; polling %s instead", self.inbox, exc_info=True)
+        self._thread = threading.Thread(target=self._loop, name="inbox-watcher", daemon=True)
+        self._thread.start()
+
+    def release(self, p: Path) -> None:
+        """Allow a file that is still in the inbox to be handed over again (after a worker failed)."""
+        if p in self._seen:
+            self._seen[p].retry_at = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,134 @@
+"""What a reviewer's decisions do: corrected values are normalised and re-checked, then approved.
+
+The review UI only parses HTTP; everything that changes state is here so the CLI and tests take the
+same path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from formkit.model import FieldType, Template
+from formkit.registry import load_template
+from pipeline.context import Context
+from records.models import DocStatus
+from validation.routing import check_values, normalize_value
+from validation.wareki import WarekiError, parse_date
+
+
+class ReviewError(ValueError):
+    """A reviewer's input that cannot be accepted, with a Japanese and an English message."""
+
+    def __init__(self, ja: str, en: str) -> None:
+        self.ja, self.en = ja, en
+        super().__init__(f"{ja} / {en}")
+
+
+def parse_input(ftype: FieldType, raw: Any) -> Any:
+    """A value typed (or ticked) by a reviewer, in the same shape the reader produces."""
+    if ftype is FieldType.CHECKBOXES and isinstance(raw, list):
+        return raw
+    if ftype in (FieldType.CHECKBOX, FieldType.SIGNATURE):
+        return str(raw).lower() in ("1", "true", "on", "yes", "あり")
+    text = "" if raw is None else str(raw).strip()
+    if text == "":
+        return [] if ftype is FieldType.CHECKBOXES else None
+    if ftype is FieldType.DATE:
+        try:
+            return parse_date(text).isoformat()
+        except WarekiError as exc:
+            raise ReviewError(exc.ja, exc.en) from exc
+    if ftype is FieldType.COUNT:
+        digits = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        if not digits.isdigit():
+            raise ReviewError(f"「{text}」は数字ではありません", f"{text!r} is not a number")
+        return int(digits)
+    return normalize_value(ftype, text)
+
+
+def save_edits(
+    ctx: Context,
+    doc_id: int,
+    edits: dict[str, Any],
+    user: str,
+    unreadable: set[str] | None = None,
+    today: dt.date | None = None,
+) -> dict[str, list[dict[str, str]]]:
+    """Store a reviewer's values for a document and re-check every field; returns reasons per field."""
+    doc = ctx.store.document(doc_id)
+    if doc.form_id is None:
+        raise ReviewError("この書類は読み取られていません", "this document has not been read")
+    tpl = load_template(doc.form_id)
+    values = ctx.store.values(doc_id)
+    parsed = {}
+    for name, raw in edits.items():
+        parsed[name] = parse_input(tpl.field(name).type, raw)
+    merged = values | parsed
+    found = check_values(tpl, merged, today)
+    unreadable = unreadable or set()
+    for spec in tpl.fields:
+        reasons = [r.as_dict() for r in found[spec.name]]
+        if spec.name in unreadable:
+            reasons.append(
+                {
+                    "code": "unreadable",
+                    "ja": "用紙の記入が読めません（要確認）",
+                    "en": "marked unreadable on paper",
+                }
+            )
+        ctx.store.correct_field(
+            doc_id,
+            spec.name,
+            merged.get(spec.name),
+            user,
+            reasons=reasons,
+            needs_review=bool(reasons),
+            unreadable=spec.name in unreadable,
+            mask=spec.sensitive,
+        )
+    return {k: [r.as_dict() for r in v] for k, v in found.items()}
+
+
+def blocking_reasons(tpl: Template, ctx: Context, doc_id: int) -> dict[str, list[str]]:
+    import json
+
+    out = {}
+    for f in ctx.store.fields(doc_id):
+        reasons = json.loads(f.reasons)
+        if reasons:
+            out[f.name] = [r["ja"] for r in reasons]
+    return out
+
+
+def approve(ctx: Context, doc_id: int, user: str) -> None:
+    doc = ctx.store.document(doc_id)
+    if doc.status != DocStatus.REVIEW:
+        raise ReviewError(
+            f"この書類は確認待ちではありません（状態: {doc.status}）",
+            f"document is not waiting for review ({doc.status})",
+        )
+    assert doc.form_id is not None
+    problems = blocking_reasons(load_template(doc.form_id), ctx, doc_id)
+    if problems:
+        names = "、".join(problems)
+        raise ReviewError(
+            f"まだ確認が必要な項目があります: {names}", f"fields still need attention: {', '.join(problems)}"
+        )
+    ctx.store.close_review(doc_id, user, "approved", DocStatus.APPROVED)
+
+
+def reject(ctx: Context, doc_id: int, user: str, reason: str) -> None:
+    doc = ctx.store.document(doc_id)
+    if doc.status not in (DocStatus.REVIEW, DocStatus.EXCEPTION):
+        raise ReviewError(
+            f"この書類は差し戻せません（状態: {doc.status}）", f"document cannot be rejected ({doc.status})"
+        )
+    ctx.store.close_review(doc_id, user, "rejected", DocStatus.REJECTED, detail=reason)
+    ctx.store.add_exception(
+        code="rejected",
+        ja=f"確認者が差し戻しました: {reason}",
+        en=f"rejected by reviewer: {reason}",
+        document_id=doc_id,
+        source_name=doc.original_name,
+    )

@@ -1,0 +1,170 @@
+"""The tables. State lives here, so every pipeline step can be re-run after a crash.
+
+Values are stored as JSON text so one column holds a string, a number, a list of ticked options or
+a boolean, exactly as the reader produced them. Schema changes go through Alembic
+(``records/migrations``); never edit a table here without a migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DocStatus(StrEnum):
+    RECEIVED = "received"  # archived, waiting to be read
+    READING = "reading"
+    REVIEW = "review"  # a person must look at some fields
+    APPROVED = "approved"  # ready to key
+    KEYED = "keyed"  # in the target system, receipt stored
+    EXCEPTION = "exception"  # waiting for a person in the exception queue
+    QUARANTINED = "quarantined"  # unusable file, reason written beside it
+    REJECTED = "rejected"  # a reviewer turned it away
+
+
+class Document(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(index=True, unique=True, max_length=64)
+    original_name: str
+    archive_path: str
+    size_bytes: int
+    #: A multi-page scan becomes one document per form page: children point at the file's document.
+    parent_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    #: Which page of the archived file this document is (0-based).
+    source_page: int = 0
+    received_at: dt.datetime = Field(default_factory=now, index=True)
+    updated_at: dt.datetime = Field(default_factory=now)
+    status: str = Field(default=DocStatus.RECEIVED, index=True, max_length=20)
+    form_id: str | None = Field(default=None, index=True)
+    form_version: int | None = None
+    page_count: int | None = None
+    engine: str | None = None
+    straight_through: bool | None = None
+    error_code: str | None = None
+    error_ja: str | None = None
+    error_en: str | None = None
+    approved_by: str | None = None
+    approved_at: dt.datetime | None = None
+    #: Bumped by every state change; writers compare it to avoid lost updates.
+    revision: int = 0
+
+
+class Page(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("document_id", "index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    index: int
+    image_path: str
+    rotation: int = 0
+    print_match: float | None = None
+
+
+class FieldValue(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("document_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    page_index: int = 0
+    name: str
+    type: str
+    #: Current value (JSON); equals ``ocr_value`` until a reviewer corrects it.
+    value: str = Field(sa_column=Column(Text, nullable=True))
+    ocr_value: str = Field(sa_column=Column(Text, nullable=True))
+    raw: str = ""
+    confidence: float = 0.0
+    char_confidences: str = "[]"
+    reasons: str = "[]"
+    needs_review: bool = False
+    box: str = "[]"
+    corrected: bool = False
+    #: Reviewer marked the field as impossible to read on the paper.
+    unreadable: bool = False
+
+
+class FieldCorrection(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    field_id: int = Field(foreign_key="fieldvalue.id", index=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    name: str
+    old_value: str = Field(sa_column=Column(Text, nullable=True))
+    new_value: str = Field(sa_column=Column(Text, nullable=True))
+    user: str
+    at: dt.datetime = Field(default_factory=now)
+
+
+class ReviewTask(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True, unique=True)
+    created_at: dt.datetime = Field(default_factory=now, index=True)
+    opened_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    closed_by: str | None = None
+    outcome: str | None = None  # approved | rejected
+
+
+class KeyStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # gave up after retries: an exception item exists
+
+
+class KeyingJob(SQLModel, table=True):
+    """The keying ledger: one row per document and target system, never two."""
+
+    __table_args__ = (UniqueConstraint("document_id", "target"),)
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    target: str = Field(index=True)
+    #: Our reference, written into the target so search-before-create finds it after a crash.
+    reference: str = Field(unique=True)
+    status: str = Field(default=KeyStatus.PENDING, index=True, max_length=20)
+    attempts: int = 0
+    receipt: str | None = None
+    last_error: str | None = None
+    created_at: dt.datetime = Field(default_factory=now)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+class ExceptionItem(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    code: str = Field(index=True)
+    message_ja: str
+    message_en: str
+    detail: str | None = None
+    #: Where the clerk finds the file or the evidence (quarantine path, screenshot, trace).
+    evidence: str = "{}"
+    source_name: str | None = None
+    created_at: dt.datetime = Field(default_factory=now, index=True)
+    resolved_at: dt.datetime | None = None
+    resolved_by: str | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=now, index=True)
+    user: str = Field(index=True)
+    action: str = Field(index=True)
+    document_id: int | None = Field(default=None, index=True)
+    field: str | None = None
+    old_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    new_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    detail: str | None = None
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True)
+    password_hash: str
+    role: str = "reviewer"
+    display_name: str = ""
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=now)

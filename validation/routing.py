@@ -1,0 +1,118 @@
+"""Normalise, check and route a page: which fields a person must look at, and why.
+
+A field needs review when its confidence is below its threshold or any check fails; a document goes
+straight through only when no field needs review. Thresholds default per field type and can be set
+per field in the template (``review_threshold``) or calibrated from labelled data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from formkit.model import FieldType, Template
+from ocr.readings import FieldReading, PageReading, Reason
+from validation import normalize
+from validation.checks import run_rules, type_checks
+
+#: Conservative starting points until `dejiru calibrate` has labelled data to learn from.
+DEFAULT_THRESHOLDS: dict[FieldType, float] = {
+    FieldType.TEXT: 0.90,
+    FieldType.NAME: 0.90,
+    FieldType.KANA: 0.85,
+    FieldType.DIGITS: 0.90,
+    FieldType.POSTAL: 0.90,
+    FieldType.PHONE: 0.90,
+    FieldType.DATE: 0.90,
+    FieldType.COUNT: 0.90,
+    FieldType.CHECKBOX: 0.75,
+    FieldType.CHECKBOXES: 0.75,
+    FieldType.CHOICE: 0.75,
+    FieldType.SIGNATURE: 0.70,
+}
+
+
+@cache
+def calibrated_thresholds() -> dict[str, float]:
+    """Per-type thresholds written by ``dejiru calibrate`` (``DEJIRU_THRESHOLDS`` or var/thresholds.json)."""
+    path = Path(os.environ.get("DEJIRU_THRESHOLDS", "var/thresholds.json"))
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.get("thresholds", {}).items()}
+    return {}
+
+
+def threshold_for(tpl: Template, name: str) -> float:
+    spec = tpl.field(name)
+    if spec.review_threshold is not None:
+        return spec.review_threshold
+    return calibrated_thresholds().get(spec.type.value, DEFAULT_THRESHOLDS[spec.type])
+
+
+NORMALIZERS = {
+    FieldType.NAME: normalize.name,
+    FieldType.KANA: normalize.katakana,
+    FieldType.PHONE: normalize.phone,
+    FieldType.POSTAL: normalize.postal,
+    FieldType.TEXT: normalize.address,
+}
+
+
+def normalize_value(ftype: FieldType, value: Any) -> Any:
+    fn = NORMALIZERS.get(ftype)
+    if fn is not None and isinstance(value, str):
+        out = fn(value)
+        return out or None
+    return value
+
+
+@dataclass
+class Decision:
+    straight_through: bool
+    review_fields: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"straight_through": self.straight_through, "review_fields": self.review_fields}
+
+
+def check_values(
+    tpl: Template, values: dict[str, Any], today: dt.date | None = None
+) -> dict[str, list[Reason]]:
+    """Every check for a set of (normalised) values: used after reading and after a reviewer's edit."""
+    ctx = dict(values) | {"__today__": today or dt.date.today()}
+    out: dict[str, list[Reason]] = {}
+    for spec in tpl.fields:
+        value = values.get(spec.name)
+        out[spec.name] = type_checks(spec, value) + run_rules(spec, value, ctx)
+    return out
+
+
+def validate(tpl: Template, reading: PageReading, today: dt.date | None = None) -> Decision:
+    """Normalise values, add check reasons and set ``needs_review`` on each field (in place)."""
+    fields: dict[str, FieldReading] = reading.fields
+    for spec in tpl.fields:
+        f = fields[spec.name]
+        f.value = normalize_value(spec.type, f.value)
+    found = check_values(tpl, {k: f.value for k, f in fields.items()}, today)
+    review = []
+    for spec in tpl.fields:
+        f = fields[spec.name]
+        f.reasons = f.reasons + found[spec.name]
+        limit = threshold_for(tpl, spec.name)
+        if f.confidence < limit:
+            f.reasons.append(
+                Reason(
+                    "low_confidence",
+                    f"読み取りの確からしさが低いです（{f.confidence:.2f} < {limit:.2f}）",
+                    f"low reading confidence ({f.confidence:.2f} < {limit:.2f})",
+                )
+            )
+        f.needs_review = bool(f.reasons)
+        if f.needs_review:
+            review.append(spec.name)
+    return Decision(straight_through=not review, review_fields=review)
