@@ -232,10 +232,10 @@ class BotSession:
         except KeyingError as err:
             raise _attach(err, self.save_evidence(reference, err.code)) from err
         except Exception as exc:  # Playwright's own errors (a crashed page, a closed browser): worth a retry
-            err = Transient(
+            crash = Transient(
                 "ブラウザ操作中にエラーが起きました", "the browser failed while keying", detail=str(exc)[:300]
             )
-            raise _attach(err, self.save_evidence(reference, err.code)) from exc
+            raise _attach(crash, self.save_evidence(reference, crash.code)) from exc
 
     def save_evidence(self, reference: str, code: str) -> dict[str, str]:
         """Screenshot, HTML and Playwright trace of the moment something went wrong."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -151,7 +151,7 @@ def template_show(
     except DejiruError as err:
         fail(err)
         return
-    data = {
+    data: dict[str, Any] = {
         "id": t.id,
         "version": t.version,
         "code": t.code,

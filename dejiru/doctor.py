@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 
@@ -25,12 +27,12 @@ def main() -> int:
     from ocr.engines import engine_names, get_recognizer
 
     ok = True
-    checks = []
+    checks: list[tuple[str, Callable[[], str]]] = []
     for name in FONTS:
-        checks.append((f"font {name}", lambda n=name: str(font_path(n))))
+        checks.append((f"font {name}", partial(lambda n: str(font_path(n)), name)))
     checks.append(("chromium", chromium_path))
     for eng in engine_names():
-        checks.append((f"OCR engine {eng}", lambda e=eng: f"{len(get_recognizer(e).classes)} classes"))
+        checks.append((f"OCR engine {eng}", partial(lambda e: f"{len(get_recognizer(e).classes)} classes", eng)))
     for label, fn in checks:
         try:
             print(f"  ok   {label}: {fn()}")

@@ -13,7 +13,7 @@ from flows.runtime import bot, context
 from pipeline.keying import approved_documents, give_up, key_document
 
 
-def _retry_transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+def _retry_transient(task, task_run, state) -> bool:
     """Retry only what may succeed next time; a rejected record will be rejected again."""
     try:
         state.result()

@@ -115,9 +115,9 @@ def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
     if spec.hint:
         hb = lay.label_box
         pen.text(spec.hint, Box(x=hb.x + 1.5, y=hb.y + hb.h * 0.55, w=hb.w - 3, h=hb.h * 0.4), size=6)
-    if spec.type not in (FieldType.CHECKBOXES, FieldType.CHOICE, FieldType.CHECKBOX):
-        if not lay.cells and not lay.parts:
-            pen.rect(lay.zone, stroke=dropout, width=0.8)
+    framed = spec.type not in (FieldType.CHECKBOXES, FieldType.CHOICE, FieldType.CHECKBOX)
+    if framed and not lay.cells and not lay.parts:
+        pen.rect(lay.zone, stroke=dropout, width=0.8)
     for cell in lay.cells:
         pen.rect(cell, stroke=dropout, width=0.8)
     for cells in lay.parts.values():

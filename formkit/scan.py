@@ -78,7 +78,7 @@ def _affine(img: np.ndarray, rng: random.Random, p: ScanProfile, px_per_mm: floa
     scale = 1 + rng.uniform(-p.scale_jitter, p.scale_jitter)
     dx = rng.uniform(-p.max_shift_mm, p.max_shift_mm) * px_per_mm
     dy = rng.uniform(-p.max_shift_mm, p.max_shift_mm) * px_per_mm
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale), dtype=np.float64)
     m[:, 2] += (dx, dy)
     out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
     return out, {"skew_deg": round(angle, 2), "scale": round(scale, 4), "shift_px": [round(dx), round(dy)]}
@@ -88,14 +88,15 @@ def _perspective(img: np.ndarray, rng: random.Random) -> np.ndarray:
     """A phone photo: the page as a quadrilateral on a darker background."""
     h, w = img.shape[:2]
     d = 0.06
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32(
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    dst = np.array(
         [
             [w * rng.uniform(0, d), h * rng.uniform(0, d)],
             [w * (1 - rng.uniform(0, d)), h * rng.uniform(0, d)],
             [w * (1 - rng.uniform(0, d)), h * (1 - rng.uniform(0, d))],
             [w * rng.uniform(0, d), h * (1 - rng.uniform(0, d))],
-        ]
+        ],
+        dtype=np.float32,
     )
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(img, m, (w, h), borderValue=(90, 85, 80))

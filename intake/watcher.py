@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from intake.files import REASON_SUFFIX, is_partial_name
 
@@ -50,7 +51,7 @@ class InboxWatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer = None
+        self._observer: Any = None
 
     # --- scanning --------------------------------------------------------------------------------------
 
@@ -124,7 +125,7 @@ class InboxWatcher:
                 watcher = self
 
                 class _Wake(FileSystemEventHandler):
-                    def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
+                    def on_any_event(self, event) -> None:
                         watcher._wake.set()
 
                 observer = Observer()

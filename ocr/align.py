@@ -112,13 +112,15 @@ def _refine(img_gray: np.ndarray, x: float, y: float, size: float) -> tuple[floa
 
 
 def _homography(tpl_pts: list[tuple[float, float]], img_pts: list[tuple[float, float]]) -> np.ndarray:
-    return cv2.getPerspectiveTransform(np.float32(tpl_pts), np.float32(img_pts))
+    return cv2.getPerspectiveTransform(
+        np.array(tpl_pts, dtype=np.float32), np.array(img_pts, dtype=np.float32)
+    )
 
 
 def _plausible(h_mm: np.ndarray, tpl: Template) -> bool:
     """Reject correspondences that would stretch the page very differently in x and y."""
     w, hh = tpl.page.width_mm, tpl.page.height_mm
-    pts = cv2.perspectiveTransform(np.float32([[[0, 0], [w, 0], [0, hh]]]), h_mm)[0]
+    pts = cv2.perspectiveTransform(np.array([[[0, 0], [w, 0], [0, hh]]], dtype=np.float32), h_mm)[0]
     sx = float(np.hypot(*(pts[1] - pts[0]))) / w
     sy = float(np.hypot(*(pts[2] - pts[0]))) / hh
     return 0.75 < sx / max(sy, 1e-6) < 1.33
@@ -127,7 +129,7 @@ def _plausible(h_mm: np.ndarray, tpl: Template) -> bool:
 def read_id_strip(img_gray: np.ndarray, h_mm: np.ndarray) -> tuple[int, int] | None:
     """Decode the form-ID strip through a candidate homography; None if it is not a valid strip."""
     cells = id_cells()
-    centres = np.float32([[[c.x + c.w / 2, c.y + c.h / 2] for c in cells]])
+    centres = np.array([[[c.x + c.w / 2, c.y + c.h / 2] for c in cells]], dtype=np.float32)
     pts = cv2.perspectiveTransform(centres, h_mm)[0]
     # Half a cell, in image pixels, around each centre.
     px_per_mm = float(np.hypot(*(pts[1] - pts[0]))) / cells[0].w

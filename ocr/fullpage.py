@@ -28,21 +28,21 @@ def crop_quad(img: np.ndarray, quad: np.ndarray) -> np.ndarray:
     w = int(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3])))
     h = int(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2])))
     w, h = max(w, 2), max(h, 2)
-    m = cv2.getPerspectiveTransform(q, np.float32([[0, 0], [w, 0], [w, h], [0, h]]))
+    m = cv2.getPerspectiveTransform(q, np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32))
     out = cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
     if h > w * 1.5:  # vertical text: turn it so the recogniser reads along the line
         out = np.rot90(out)
     return np.ascontiguousarray(out)
 
 
-def sort_reading_order(lines: list) -> list:  # type: ignore[type-arg]
+def sort_reading_order(lines: list) -> list:
     """Top to bottom, then left to right within a line (boxes whose tops are within half a line height)."""
     if not lines:
         return lines
     heights = [float(np.ptp(d.quad[:, 1])) for d in lines]
     tol = max(4.0, float(np.median(heights)) * 0.5)
     ordered = sorted(lines, key=lambda d: float(d.quad[:, 1].min()))
-    rows: list[list] = []  # type: ignore[type-arg]
+    rows: list[list] = []
     for d in ordered:
         top = float(d.quad[:, 1].min())
         if rows and abs(top - float(rows[-1][0].quad[:, 1].min())) <= tol:

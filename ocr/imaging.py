@@ -51,7 +51,8 @@ def printed_mask(master_gray: np.ndarray, grow_px: int) -> np.ndarray:
     """Where the blank form has print (labels, lines, guides), grown to absorb small misalignment."""
     m = (master_gray < 235).astype(np.uint8)
     if grow_px > 0:
-        m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow_px + 1, 2 * grow_px + 1)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow_px + 1, 2 * grow_px + 1))
+        return np.asarray(cv2.dilate(m, kernel)).astype(bool)
     return m.astype(bool)
 
 
@@ -85,13 +86,13 @@ def despeckle(mask: np.ndarray, min_pixels: int) -> np.ndarray:
 
 def pad_crop(g: np.ndarray, bbox: tuple[int, int, int, int], pad: int) -> np.ndarray:
     x, y, w, h = bbox
-    crop = g[max(y - pad, 0) : y + h + pad, max(x - pad, 0) : x + w + pad]
-    return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+    crop = np.ascontiguousarray(g[max(y - pad, 0) : y + h + pad, max(x - pad, 0) : x + w + pad])
+    return np.asarray(cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(255,)))
 
 
 def column_gaps(mask: np.ndarray, min_width: int) -> list[tuple[int, int]]:
     """Runs of ink-free columns at least ``min_width`` wide, between the first and last inked column."""
-    cols = mask.any(axis=0)
+    cols = np.asarray(mask.any(axis=0))
     idx = np.flatnonzero(cols)
     if idx.size == 0:
         return []

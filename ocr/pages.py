@@ -146,7 +146,7 @@ def _image_pages(path: Path) -> Iterator[Page]:
         ) from exc
 
 
-def _pdf_open(path: Path):  # type: ignore[no-untyped-def]
+def _pdf_open(path: Path):
     import pypdfium2 as pdfium
 
     try:

@@ -119,7 +119,7 @@ class Store:
     def claim(self, doc_id: int, from_status: DocStatus, to_status: DocStatus) -> bool:
         """Move a document from one status to another only if nobody else did first (atomic)."""
         with session(self.url) as s:
-            result = s.exec(  # type: ignore[call-overload]
+            result = s.exec(
                 update(Document)
                 .where(col(Document.id) == doc_id, col(Document.status) == str(from_status))
                 .values(status=str(to_status), updated_at=now(), revision=Document.revision + 1)
@@ -130,12 +130,12 @@ class Store:
     def recover(self) -> dict[str, int]:
         """After a crash of the only worker: work marked as in progress is put back in line."""
         with session(self.url) as s:
-            docs = s.exec(  # type: ignore[call-overload]
+            docs = s.exec(
                 update(Document)
                 .where(col(Document.status) == str(DocStatus.READING))
                 .values(status=str(DocStatus.RECEIVED), updated_at=now())
             ).rowcount
-            jobs = s.exec(  # type: ignore[call-overload]
+            jobs = s.exec(
                 update(KeyingJob)
                 .where(col(KeyingJob.status) == str(KeyStatus.RUNNING))
                 .values(status=str(KeyStatus.PENDING))
@@ -183,8 +183,8 @@ class Store:
             doc = s.get(Document, doc_id)
             if doc is None:
                 raise KeyError(f"document {doc_id}")
-            s.exec(delete(FieldValue).where(col(FieldValue.document_id) == doc_id))  # type: ignore[call-overload]
-            s.exec(delete(Page).where(col(Page.document_id) == doc_id))  # type: ignore[call-overload]
+            s.exec(delete(FieldValue).where(col(FieldValue.document_id) == doc_id))
+            s.exec(delete(Page).where(col(Page.document_id) == doc_id))
             for p in pages:
                 s.add(
                     Page(

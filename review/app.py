@@ -91,7 +91,7 @@ def create_app(ctx: Context) -> FastAPI:
         return page(request, "message.html", status=403, title=tr(request)("forbidden"))
 
     @app.middleware("http")
-    async def _no_store(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _no_store(request: Request, call_next):
         response = await call_next(request)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"
@@ -102,7 +102,7 @@ def create_app(ctx: Context) -> FastAPI:
     def lang(request: Request) -> str:
         return "en" if request.cookies.get("lang") == "en" else "ja"
 
-    def tr(request: Request):  # type: ignore[no-untyped-def]
+    def tr(request: Request):
         return translator(lang(request))
 
     def user(request: Request, *roles: str) -> str:
@@ -338,10 +338,10 @@ def create_app(ctx: Context) -> FastAPI:
         return RedirectResponse("/queue", status_code=303)
 
     @lru_cache(maxsize=8)
-    def _page_image(path: str, mtime: float):  # type: ignore[no-untyped-def]
+    def _page_image(path: str, mtime: float):
         return cv2.imread(path, cv2.IMREAD_COLOR)
 
-    def load_page_image(doc_id: int):  # type: ignore[no-untyped-def]
+    def load_page_image(doc_id: int):
         pages = store.pages(doc_id)
         if not pages or not Path(pages[0].image_path).exists():
             return None, None

@@ -68,7 +68,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def translator(lang: str):  # type: ignore[no-untyped-def]
+def translator(lang: str):
     i = 1 if lang == "en" else 0
 
     def t(key: str) -> str:

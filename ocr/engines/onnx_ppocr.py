@@ -41,7 +41,7 @@ def model_path(name: str) -> Path:
     return path
 
 
-def _session(path: Path):  # type: ignore[no-untyped-def]
+def _session(path: Path):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()

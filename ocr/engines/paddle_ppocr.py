@@ -10,6 +10,7 @@ paddlepaddle 3.3.1 crashes in detection with oneDNN on; we pin 3.2.2, where oneD
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +45,13 @@ def model_dir(name: str) -> Path:
     return path
 
 
-def _predictor(path: Path):  # type: ignore[no-untyped-def]
+def _predictor(path: Path):
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("FLAGS_enable_pir_api", "1")
     try:
-        import paddle.inference as pi
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # paddle warns about ccache on import, irrelevant here
+            import paddle.inference as pi
     except ImportError as exc:  # pragma: no cover - install problem
         raise EngineUnavailable(
             "paddlepaddle が入っていません。`make setup` を実行してください",
@@ -72,7 +75,7 @@ def _predictor(path: Path):  # type: ignore[no-untyped-def]
         ) from exc
 
 
-def _run(predictor, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _run(predictor, x: np.ndarray) -> np.ndarray:
     handle = predictor.get_input_handle(predictor.get_input_names()[0])
     handle.reshape(list(x.shape))
     handle.copy_from_cpu(np.ascontiguousarray(x))
