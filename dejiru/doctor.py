@@ -5,19 +5,9 @@ Run by ``make setup``; prints one line per check and exits non-zero with the fix
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def main() -> int:
@@ -32,7 +22,17 @@ def main() -> int:
         checks.append((f"font {name}", partial(lambda n: str(font_path(n)), name)))
     checks.append(("chromium", chromium_path))
     for eng in engine_names():
-        checks.append((f"OCR engine {eng}", partial(lambda e: f"{len(get_recognizer(e).classes)} classes", eng)))
+        checks.append(
+            (f"OCR engine {eng}", partial(lambda e: f"{len(get_recognizer(e).classes)} classes", eng))
+        )
+    from ocr.engines.provenance import verify
+
+    for model, good in verify():
+        if not good:
+            ok = False
+        print(
+            f"  {'ok  ' if good else 'FAIL'} model {model.package}/{model.path}: sha256 {model.sha256[:16]}…"
+        )
     for label, fn in checks:
         try:
             print(f"  ok   {label}: {fn()}")

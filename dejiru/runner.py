@@ -178,6 +178,8 @@ class Runner:
         from records.models import DocStatus
         from review.app import create_app
 
+        # The bundled legacy system listens where the settings say; its bot mapping must look there too.
+        os.environ.setdefault("DEJIRU_LEGACY_URL", self.cfg.legacy_url)
         servers = [
             UvicornThread(
                 legacy_app(self.cfg.home / "legacy" / "legacy.db"),

@@ -49,7 +49,7 @@ def safe_name(name: str, limit: int = 120) -> str:
     """
     name = unicodedata.normalize("NFC", name)
     name = name.replace("/", "_").replace("\\", "_").replace("\x00", "")
-    name = "".join(ch for ch in name if ch.isprintable())
+    name = "".join(ch for ch in name if ch.isprintable() or ch == "\u3000")
     name = re.sub(r"\.{2,}", ".", name).strip(" .")
     if not name:
         name = "file"

@@ -173,7 +173,8 @@ def mynumber_valid(number: str) -> bool:
     if len(d) != 12:
         return False
     body = [int(c) for c in d[:11]][::-1]
-    total = sum(p * (n + 1 if n <= 5 else n - 5) for n, p in enumerate(body, start=1))
+    # Q_n = n + 1 for the first six digits from the right, n - 5 for the rest.
+    total = sum(p * (n + 1 if n <= 6 else n - 5) for n, p in enumerate(body, start=1))
     r = total % 11
     check = 0 if r <= 1 else 11 - r
     return check == int(d[11])

@@ -1,0 +1,234 @@
+"""Shared fixtures. Environment first: every test run gets its own DEJIRU_HOME and PREFECT_HOME,
+Prefect's analytics are off, and nothing reaches outside the machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="dejiru-tests-"))
+os.environ["DEJIRU_HOME"] = str(SESSION_DIR / "var")
+os.environ["DEJIRU_INBOX"] = str(SESSION_DIR / "inbox")
+os.environ["DEJIRU_THRESHOLDS"] = str(SESSION_DIR / "no-thresholds.json")
+os.environ["PREFECT_HOME"] = str(SESSION_DIR / "prefect")
+
+from dejiru import prefect_env  # noqa: E402
+
+prefect_env.configure(SESSION_DIR / "var")
+
+from dejiru.config import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FORM = "juminhyo_request"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_settings(home: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "home": home,
+        "inbox": home / "inbox",
+        "database_url": f"sqlite:///{home / 'dejiru.db'}",
+        "review_host": "127.0.0.1",
+        "review_port": free_port(),
+        "legacy_url": "http://127.0.0.1:8765",
+        "legacy_port": 8765,
+        "review_all": False,
+        "engine": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "home")
+
+
+@pytest.fixture
+def ctx(settings: Settings):  # type: ignore[no-untyped-def]
+    from pipeline.context import Context
+
+    return Context.create(settings)
+
+
+@pytest.fixture(scope="session")
+def tpl():  # type: ignore[no-untyped-def]
+    from formkit.registry import load_template
+
+    return load_template(FORM)
+
+
+@lru_cache(maxsize=64)
+def _sample(seed: int, font: str | None, profile: str, dpi: int) -> tuple[Any, dict[str, Any]]:
+    from formkit.registry import load_template
+    from formkit.samples import make_sample
+
+    img, truth = make_sample(load_template(FORM), seed, font=font, profile=profile, dpi=dpi)
+    img.setflags(write=False)
+    return img, truth
+
+
+@pytest.fixture(scope="session")
+def sample():  # type: ignore[no-untyped-def]
+    """A filled sample page (RGB array) and its ground truth, cached per arguments."""
+
+    def make(seed: int = 1, font: str | None = None, profile: str = "office", dpi: int = 300):  # type: ignore[no-untyped-def]
+        return _sample(seed, font, profile, dpi)
+
+    return make
+
+
+# --- servers ----------------------------------------------------------------------------------------
+
+
+class ServerThread:
+    def __init__(self, app: Any, port: int) -> None:
+        import uvicorn
+
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def legacy(tmp_path: Path) -> Iterator[Any]:
+    """The demo legacy system on a free port, with its own database; ``legacy.db`` to inspect it."""
+    from demo.legacy.app import Faults
+
+    yield from _legacy(tmp_path, Faults())
+
+
+def _legacy(tmp_path: Path, faults: Any) -> Iterator[Any]:
+    from demo.legacy.app import make_app
+
+    db = tmp_path / "legacy.db"
+    with ServerThread(make_app(db, faults), free_port()) as srv:
+        srv.db = db  # type: ignore[attr-defined]
+        yield srv
+
+
+@pytest.fixture
+def legacy_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Start a legacy system with chosen faults: ``with legacy_factory(Faults(...)) as srv``."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def start(faults: Any) -> Iterator[Any]:
+        gen = _legacy(tmp_path / f"legacy-{time.monotonic_ns()}", faults)
+        srv = next(gen)
+        try:
+            yield srv
+        finally:
+            gen.close()
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from bots.browser import launch_kwargs
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(**launch_kwargs())
+        yield b
+        b.close()
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------
+
+
+def _pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run `make setup` (Debian package postgresql)")
+    return found[-1].parent
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A real PostgreSQL server on 127.0.0.1, started for this test session and stopped after it."""
+    bin_dir = _pg_bin()
+    base = Path(tempfile.mkdtemp(prefix="dejiru-pg-"))
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(sock, "postgres")
+    port = free_port()
+    run = lambda *c: subprocess.run(_as_postgres(list(c)), check=True, capture_output=True)  # noqa: E731
+    run(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data),
+        "--auth=trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    )
+    run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(base / "pg.log"),
+        "-o",
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off",
+        "start",
+    )
+    try:
+        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "dejiru_test")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/dejiru_test"
+    finally:
+        from records.db import dispose_all
+
+        dispose_all()
+        subprocess.run(
+            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)

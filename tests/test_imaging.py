@@ -1,0 +1,36 @@
+"""Pure imaging helpers on small synthetic images."""
+
+import numpy as np
+
+from ocr.imaging import column_gaps, dropout, ink_bbox, is_color, normalize_background, remove_printed
+
+
+def test_dropout_red_guides_vanish_black_and_blue_ink_stay() -> None:
+    img = np.full((20, 30, 3), 255, np.uint8)
+    img[:, 5] = (247, 168, 168)  # drop-out guide
+    img[5:15, 10] = (20, 20, 25)  # black ink
+    img[5:15, 20] = (25, 40, 130)  # blue ink
+    g = dropout(img, color=True)
+    assert g[10, 5] > 240 and g[10, 10] < 60 and g[10, 20] < 60
+    assert is_color(img) and not is_color(np.dstack([g, g, g]))
+
+
+def test_normalize_background_removes_shadow() -> None:
+    x = np.linspace(120, 250, 200, dtype=np.float32)
+    g = np.tile(x, (60, 1)).astype(np.uint8)
+    g[20:40, 100:103] = 30
+    n = normalize_background(g)
+    assert n[5, 10] > 230 and n[5, 190] > 230 and n[30, 101] < 100
+
+
+def test_bbox_gaps_and_printed_removal() -> None:
+    m = np.zeros((10, 40), bool)
+    m[2:8, 3:8] = True
+    m[2:8, 20:25] = True
+    assert ink_bbox(m) == (3, 2, 22, 6)
+    assert column_gaps(m, 5) == [(8, 20)]
+    g = np.full((10, 40), 255, np.uint8)
+    g[m] = 0
+    printed = np.zeros_like(m)
+    printed[:, 20:25] = True
+    assert ink_bbox(remove_printed(g, printed) < 128) == (3, 2, 5, 6)

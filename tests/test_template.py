@@ -1,0 +1,122 @@
+"""The template is the single source of truth: zones fit the page, print and reading agree."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dejiru.cli import app
+from dejiru.errors import TemplateError
+from formkit import idcode
+from formkit.layout import layout, mark_centres
+from formkit.registry import parse_template
+from formkit.render import rasterize_pdf, render_pdf
+
+
+def test_zones_are_on_the_page_and_do_not_overlap(tpl) -> None:
+    lays = layout(tpl)
+    for lay in lays:
+        z = lay.zone
+        assert z.x > 0 and z.x2 < tpl.page.width_mm and z.y > 0 and z.y2 < tpl.page.height_mm, lay.spec.name
+    for i, a in enumerate(lays):
+        for b in lays[i + 1 :]:
+            assert not a.zone.overlaps(b.zone), (a.spec.name, b.spec.name)
+            assert not a.zone.overlaps(b.label_box) and not b.zone.overlaps(a.label_box), (
+                a.spec.name,
+                b.spec.name,
+            )
+
+
+def test_every_field_type_the_issue_asks_for_is_there(tpl) -> None:
+    types = {f.name: f.type.value for f in tpl.fields}
+    assert types["request_date"] == "date" and types["birth_date"] == "date"
+    assert types["visitor"] == "choice" and types["kana"] == "kana" and types["signature"] == "signature"
+    assert tpl.field("scope").exclusive and not tpl.field("purpose").exclusive
+
+
+def test_rendered_form_has_marks_and_id_strip_where_the_layout_says(tpl) -> None:
+    k = 10.0
+    img = rasterize_pdf(render_pdf(tpl), k, tpl.page.width_mm).mean(axis=2)
+    for cx, cy in mark_centres(tpl):
+        assert img[int(cy * k), int(cx * k)] < 60  # solid black mark centre
+    from formkit.layout import id_cells
+
+    bits = [1 if img[int((c.y + c.h / 2) * k), int((c.x + c.w / 2) * k)] < 128 else 0 for c in id_cells()]
+    assert idcode.decode(bits) == (tpl.code, tpl.version)
+
+
+def test_id_code_round_trip_and_rejects_damage() -> None:
+    bits = idcode.encode(101, 1)
+    assert idcode.decode(bits) == (101, 1)
+    for i in range(len(bits)):
+        damaged = list(bits)
+        damaged[i] ^= 1
+        assert idcode.decode(damaged) is None
+    assert idcode.decode(bits[::-1]) != (101, 1)
+
+
+def test_bad_template_names_the_problem() -> None:
+    with pytest.raises(TemplateError) as err:
+        parse_template(
+            "id: x\nversion: 1\ncode: 5\ntitle: t\nfields:\n  - {name: a, label: A, type: kana, box: [1,2,3,4]}\n"
+        )
+    assert "cells" in (err.value.detail or "")
+
+
+def test_cli_show_and_render(tmp_path) -> None:
+    runner = CliRunner()
+    out = runner.invoke(app, ["template", "show", "juminhyo_request", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["page"] == {"width_mm": 210.0, "height_mm": 297.0}
+    assert {f["name"] for f in data["fields"]} >= {
+        "name",
+        "kana",
+        "birth_date",
+        "visitor",
+        "purpose",
+        "signature",
+    }
+    assert all(len(f["box"]) == 4 for f in data["fields"])
+    pdf = tmp_path / "form.pdf"
+    res = runner.invoke(app, ["template", "render", "juminhyo_request", "--out", str(pdf)])
+    assert res.exit_code == 0 and pdf.read_bytes().startswith(b"%PDF")
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    w, h = doc[0].get_size()
+    assert abs(w - 595.3) < 1 and abs(h - 841.9) < 1  # A4 in points
+    assert "住民票の写し等交付請求書" in doc[0].get_textpage().get_text_range()
+
+
+def test_help_on_every_verb() -> None:
+    runner = CliRunner()
+    for verb in [
+        [],
+        ["run"],
+        ["read"],
+        ["ocr"],
+        ["samples"],
+        ["key"],
+        ["template"],
+        ["template", "render"],
+        ["template", "show"],
+        ["template", "list"],
+        ["user", "add"],
+        ["db", "upgrade"],
+    ]:
+        res = runner.invoke(app, [*verb, "--help"])
+        assert res.exit_code == 0 and "Usage" in res.output, verb
+
+
+def test_samples_cli_writes_scans_with_truth(tmp_path) -> None:
+    res = CliRunner().invoke(
+        app, ["samples", "--form", "juminhyo_request", "--count", "3", "--out", str(tmp_path), "--seed", "4"]
+    )
+    assert res.exit_code == 0, res.output
+    exts = sorted(p.suffix for p in tmp_path.iterdir() if p.suffix != ".json")
+    assert exts == [".jpg", ".pdf", ".png"]
+    truths = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert all(t["form"] == "juminhyo_request" and t["fields"]["name"] for t in truths)
+    assert all(np.isfinite(t["meta"]["dpi"]) for t in truths)
