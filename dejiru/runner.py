@@ -260,6 +260,8 @@ class Runner:
                     break
         except KeyboardInterrupt:
             print("\n停止しています… / stopping…", flush=True)
+            # Ctrl-C also reached Playwright's driver (same process group); its dying words are noise.
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         finally:
             self.stop_event.set()
             watcher.stop()
