@@ -12,7 +12,6 @@ Bad files go to ``quarantine/`` with a reason file beside them instead of to the
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dejiru.errors import DejiruError, UnreadableFile
+from dejiru.files import sha256_file
 
 #: Names scanners, browsers and copy tools use while a file is still being written.
 PARTIAL_PATTERNS = re.compile(
@@ -32,14 +32,6 @@ REASON_SUFFIX = ".reason.txt"
 
 def is_partial_name(path: Path) -> bool:
     return bool(PARTIAL_PATTERNS.search(path.name))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def safe_name(name: str, limit: int = 120) -> str:

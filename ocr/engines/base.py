@@ -6,6 +6,8 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -70,6 +72,25 @@ def batches(crops: list[np.ndarray], max_batch: int = 8) -> list[list[int]]:
 def batch_width(crops: list[np.ndarray], idx: list[int]) -> int:
     ratio = max(max(crops[i].shape[1] / max(crops[i].shape[0], 1) for i in idx), 320 / REC_HEIGHT)
     return int(np.ceil(REC_HEIGHT * ratio))
+
+
+def packaged_model(package: str, relpath: str) -> Path:
+    """A model file or folder shipped inside an installed wheel, or a clear install error."""
+    try:
+        pkg = import_module(package)
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise EngineUnavailable(
+            f"OCRモデルのパッケージ {package} が入っていません。`make setup` を実行してください",
+            f"the package {package} with the OCR models is missing: run `make setup`",
+        ) from exc
+    path = Path(str(pkg.__file__)).parent / relpath
+    if not path.exists():
+        raise EngineUnavailable(
+            f"OCRモデル {relpath} が見つかりません。`make setup` を実行してください",
+            f"OCR model {relpath} not found: run `make setup`",
+            detail=str(path),
+        )
+    return path
 
 
 def cpu_threads() -> int:

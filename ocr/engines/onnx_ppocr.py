@@ -13,32 +13,22 @@ from pathlib import Path
 import numpy as np
 
 from dejiru.errors import EngineUnavailable
-from ocr.engines.base import DetectedLine, batch_width, batches, cpu_threads, rec_input, to_bgr
+from ocr.engines.base import (
+    DetectedLine,
+    batch_width,
+    batches,
+    cpu_threads,
+    packaged_model,
+    rec_input,
+    to_bgr,
+)
 
 REC_FILE = "PP-OCRv6_rec_small.onnx"
 DET_FILE = "PP-OCRv6_det_small.onnx"
 
 
-def models_dir() -> Path:
-    try:
-        import rapidocr
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise EngineUnavailable(
-            "OCRモデル（rapidocr）が入っていません。`make setup` を実行してください",
-            "the rapidocr package with the PP-OCRv6 models is missing: run `make setup`",
-        ) from exc
-    return Path(rapidocr.__file__).parent / "models"
-
-
 def model_path(name: str) -> Path:
-    path = models_dir() / name
-    if not path.exists():
-        raise EngineUnavailable(
-            f"OCRモデル {name} が見つかりません。`make setup` を実行してください",
-            f"OCR model {name} not found: run `make setup`",
-            detail=str(path),
-        )
-    return path
+    return packaged_model("rapidocr", f"models/{name}")
 
 
 def _session(path: Path):

