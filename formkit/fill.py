@@ -110,14 +110,14 @@ class Writer:
         c.restoreState()
 
     def circle(self, box: Box) -> None:
-        """An ellipse around a word, not quite closed, as people draw it."""
+        """An ellipse filling a circle area, not quite closed, as people draw it around a word."""
         h = self.hand
         c = self.c
         c.saveState()
         c.setStrokeColor(h.ink)
         c.setLineWidth(0.45 * mm)
-        cx, cy = box.x + box.w / 2 + h.j(1.0), box.y + box.h / 2 + h.j(0.5)
-        rx, ry = box.w / 2 + 2.0 + h.j(1.0), box.h / 2 + 1.2 + h.j(0.4)
+        cx, cy = box.x + box.w / 2 + h.j(0.6), box.y + box.h / 2 + h.j(0.3)
+        rx, ry = box.w / 2 - 0.5 + h.j(0.6), box.h / 2 - 0.4 + h.j(0.3)
         start = self.hand.rng.uniform(0, 2 * math.pi)
         sweep = 2 * math.pi * (1.0 + self.hand.rng.uniform(-0.04, 0.1))
         p = c.beginPath()
@@ -148,6 +148,13 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
         w.cells(_right_aligned(str(value), len(lay.cells)), lay.cells)
     elif t is FieldType.POSTAL:
         w.cells(list(str(value).replace("-", "")), lay.cells)
+    elif t is FieldType.DATE and lay.spec.part_boxes:
+        date = dt.date.fromisoformat(str(value))
+        era, year = to_wareki(date)
+        default = lay.spec.eras[0] if len(lay.spec.eras) == 1 else None
+        w.line_text(str(year) if era == default else f"{era}{year}", lay.parts["year"][0])
+        w.line_text(str(date.month), lay.parts["month"][0])
+        w.line_text(str(date.day), lay.parts["day"][0])
     elif t is FieldType.DATE:
         date = dt.date.fromisoformat(str(value))
         era, year = to_wareki(date)
@@ -157,8 +164,10 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
         w.cells(_right_aligned(str(year), 2), lay.parts["year"])
         w.cells(_right_aligned(str(date.month), 2), lay.parts["month"])
         w.cells(_right_aligned(str(date.day), 2), lay.parts["day"])
-    elif t in (FieldType.TEXT, FieldType.NAME, FieldType.PHONE):
+    elif t in (FieldType.TEXT, FieldType.NAME, FieldType.PHONE, FieldType.NUMBER):
         w.line_text(str(value), lay.zone)
+    elif t is FieldType.AMOUNT:
+        w.line_text(f"{int(value):,}", lay.zone)
     elif t is FieldType.CHECKBOX:
         w.tick(lay.marks[0].box)
     elif t is FieldType.CHECKBOXES:
@@ -168,8 +177,8 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
                 w.tick(m.box)
     elif t is FieldType.CHOICE:
         for m in lay.marks:
-            if m.value == value and m.label is not None:
-                w.circle(m.label.box)
+            if m.value == value:
+                w.circle(m.box)
     elif t is FieldType.SIGNATURE:
         w.signature(str(value) if isinstance(value, str) else "署名", lay.zone)
 

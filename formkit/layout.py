@@ -36,7 +36,8 @@ class Text:
 
 @dataclass(frozen=True)
 class Mark:
-    """A tick box (or, for CHOICE, the word to circle) that stands for one option value."""
+    """The place that stands for one option value: a tick box, or for CHOICE the area a circle drawn
+    around the printed word covers (``label`` is the word itself)."""
 
     value: str
     box: Box
@@ -134,6 +135,20 @@ def _date(spec: FieldSpec, box: Box) -> tuple[list[Mark], dict[str, list[Box]], 
     return marks, parts, texts
 
 
+def circle_area(word: Box, within: Box) -> Box:
+    """Where a circle drawn around a printed word lies: the word plus a margin, kept inside its slot."""
+    x, y = max(word.x - 2.5, within.x), max(word.y - 1.8, within.y)
+    return Box(x=x, y=y, w=min(word.x2 + 2.5, within.x2) - x, h=min(word.y2 + 1.8, within.y2) - y)
+
+
+def _option_marks(spec: FieldSpec) -> list[Mark]:
+    out = []
+    for o in spec.options:
+        if o.box is not None:
+            out.append(Mark(o.value, o.box, None))
+    return out
+
+
 def layout_field(spec: FieldSpec) -> FieldLayout:
     box = spec.box
     label_box = spec.label_box or Box(x=MARGIN_MM, y=box.y, w=max(box.x - 1.0 - MARGIN_MM, 5.0), h=box.h)
@@ -142,14 +157,19 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
     parts: dict[str, list[Box]] = {}
     texts: list[Text] = []
     t = spec.type
-    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.COUNT):
+    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.COUNT) and spec.cells:
         cells, texts = _comb(spec, box)
-    elif t is FieldType.POSTAL:
+    elif t is FieldType.POSTAL and spec.cells:
         cells, texts = _postal(box)
+    elif t is FieldType.DATE and spec.part_boxes:
+        parts = {k: [b] for k, b in spec.part_boxes.items()}
+        marks = _option_marks(spec)
     elif t is FieldType.DATE:
         marks, parts, texts = _date(spec, box)
     elif t is FieldType.CHECKBOX:
         marks = [Mark("true", _tick_box(box.x + 1.0, box))]
+    elif spec.options and all(o.box is not None for o in spec.options):
+        marks = _option_marks(spec)  # legacy: the form prints the options where it likes
     elif t is FieldType.CHECKBOXES:
         for opt, slot in zip(spec.options, _option_slots(spec, box), strict=True):
             tick = _tick_box(slot.x + 1.0, slot)
@@ -157,11 +177,10 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
             marks.append(Mark(opt.value, tick, label))
     elif t is FieldType.CHOICE:
         for opt, slot in zip(spec.options, _option_slots(spec, box), strict=True):
-            # The word sits in the middle of its slot; the circle a person draws fills the slot.
             lw = min(slot.w - 4.0, 4.0 * len(opt.label) + 2.0)
             lh = min(slot.h - 2.0, 5.0)
             word = Box(x=slot.x + (slot.w - lw) / 2, y=slot.y + (slot.h - lh) / 2, w=lw, h=lh)
-            marks.append(Mark(opt.value, slot, Text(opt.label, word)))
+            marks.append(Mark(opt.value, circle_area(word, slot), Text(opt.label, word)))
     return FieldLayout(
         spec=spec, zone=box, label_box=label_box, cells=cells, marks=marks, parts=parts, texts=texts
     )

@@ -63,6 +63,8 @@ class FieldType(StrEnum):
     PHONE = "phone"  # digits and hyphens in one box
     DATE = "date"  # 和暦: era ticked + year/month/day in comb cells
     COUNT = "count"  # a small number in comb cells with a unit (部数)
+    NUMBER = "number"  # a measurement or code in a free box: digits, '.', '/', '-' (170.5, 120/80)
+    AMOUNT = "amount"  # money in yen: digits and commas (12,345 円)
     CHECKBOX = "checkbox"  # one box: ticked or not
     CHECKBOXES = "checkboxes"  # several boxes; ``exclusive`` makes them a single choice
     CHOICE = "choice"  # options printed as words, one circled (○で囲む)
@@ -81,6 +83,8 @@ class Option(BaseModel):
     value: str
     label: str
     label_en: str | None = None
+    #: Legacy forms: where this option is printed (the word to circle, or its tick box).
+    box: Box | None = None
 
 
 class FieldSpec(BaseModel):
@@ -95,12 +99,19 @@ class FieldSpec(BaseModel):
     box: Box
     #: Where the printed label goes; by default a cell left of ``box``, from the page margin.
     label_box: Box | None = None
+    #: Comb cells, one character each (kana, digits, postal: 7, count). Without ``cells`` a kana, digits or
+    #: postal field is written freely in its box (legacy forms).
     cells: int | None = None
     options: list[Option] = Field(default_factory=list)
     #: For CHECKBOXES: only one may be ticked.
     exclusive: bool = False
     #: For DATE: the eras printed as tick boxes (one era is printed as plain text).
     eras: list[str] = Field(default_factory=list)
+    #: Legacy forms: a date written into the form's own 「　年　月　日」 boxes (keys year, month, day).
+    #: The year box may hold the era too (昭和50); with one entry in ``eras`` it is the default era.
+    part_boxes: dict[str, Box] = Field(default_factory=dict)
+    #: For KANA: katakana (default) or hiragana.
+    script: str = "katakana"
     #: For option types: options per row (default: all in one row).
     columns: int | None = None
     #: Printed after the comb cells (e.g. 通 for a count).
@@ -114,15 +125,24 @@ class FieldSpec(BaseModel):
     review_threshold: float | None = None
     #: 個人番号 and similar: masked wherever shown or logged.
     sensitive: bool = False
+    #: For sample scans only: typical values to write (free text), or [low, high, decimals] for numbers.
+    examples: list[str] = Field(default_factory=list)
+    example_range: tuple[float, float, int] | None = None
 
     @model_validator(mode="after")
     def _check_shape(self) -> FieldSpec:
-        if self.type in COMB_TYPES and self.type is not FieldType.POSTAL and not self.cells:
-            raise ValueError(f"field {self.name}: type {self.type} needs 'cells' (characters in the comb)")
+        if self.type is FieldType.COUNT and not self.cells:
+            raise ValueError(f"field {self.name}: a count needs 'cells' (or use type number in a free box)")
+        if self.type is FieldType.POSTAL and self.cells not in (None, 7):
+            raise ValueError(f"field {self.name}: a postal code has 7 cells (or none: written freely)")
         if self.type in OPTION_TYPES and len(self.options) < 2:
             raise ValueError(f"field {self.name}: type {self.type} needs at least two options")
         if self.type is FieldType.DATE and not self.eras:
             raise ValueError(f"field {self.name}: a date needs 'eras' (e.g. [令和])")
+        if self.part_boxes and set(self.part_boxes) != {"year", "month", "day"}:
+            raise ValueError(f"field {self.name}: part_boxes needs exactly year, month and day")
+        if self.script not in ("katakana", "hiragana"):
+            raise ValueError(f"field {self.name}: script must be katakana or hiragana")
         return self
 
 
@@ -154,8 +174,17 @@ class Template(BaseModel):
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     version: Annotated[int, Field(ge=1, le=63)]
-    #: Number printed in the form-ID strip (1..16383); unique across templates.
-    code: Annotated[int, Field(ge=1, le=16383)]
+    #: ``redesigned``: printed by dejiru with registration marks and a form-ID strip.
+    #: ``legacy``: a form the city cannot change yet, registered against its blank ``master``.
+    kind: str = "redesigned"
+    #: Number printed in the form-ID strip (1..16383); unique across templates. Redesigned forms only.
+    code: Annotated[int, Field(ge=1, le=16383)] | None = None
+    #: Legacy forms: the blank form as published (a PDF or image in the template's folder).
+    master: str | None = None
+    #: Legacy forms: which page of ``master`` this template is (1-based).
+    master_page: int = 1
+    #: Where the form comes from (publisher, URL), for legacy masters copied into the repository.
+    source: str | None = None
     title: str
     title_en: str | None = None
     #: Printed at the top right (e.g. the addressee 「東大和市長 あて」).
@@ -168,6 +197,20 @@ class Template(BaseModel):
     fields: list[FieldSpec]
     #: Which target system and mapping the keying bot uses for approved records.
     target: str | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> Template:
+        if self.kind == "redesigned" and self.code is None:
+            raise ValueError("a redesigned form needs 'code' (printed in its form-ID strip)")
+        if self.kind == "legacy" and not self.master:
+            raise ValueError("a legacy form needs 'master' (the blank form file in its folder)")
+        if self.kind not in ("redesigned", "legacy"):
+            raise ValueError("kind must be redesigned or legacy")
+        return self
+
+    @property
+    def legacy(self) -> bool:
+        return self.kind == "legacy"
 
     @field_validator("fields")
     @classmethod

@@ -22,6 +22,22 @@ def templates_dir() -> Path:
     return Path(os.environ.get("DEJIRU_TEMPLATES_DIR", TEMPLATES_DIR))
 
 
+def template_dir(form_id: str) -> Path:
+    return templates_dir() / form_id
+
+
+def master_path(tpl: Template) -> Path:
+    """A legacy form's blank master file, in the template's folder."""
+    path = template_dir(tpl.id) / (tpl.master or "")
+    if not tpl.master or not path.is_file():
+        raise TemplateError(
+            f"様式 {tpl.id} の白紙の原本 {tpl.master} がありません",
+            f"the blank master {tpl.master} of form {tpl.id} is missing",
+            detail=str(path),
+        )
+    return path
+
+
 def template_path(form_id: str) -> Path:
     return templates_dir() / form_id / "template.yaml"
 
@@ -65,6 +81,10 @@ def template_ids() -> list[str]:
 
 def all_templates() -> list[Template]:
     return [load_template(i) for i in template_ids()]
+
+
+def legacy_templates() -> list[Template]:
+    return [t for t in all_templates() if t.legacy]
 
 
 def by_code(code: int, version: int) -> Template | None:

@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable
 from functools import lru_cache
 
+import cv2
 import numpy as np
 from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.units import mm
@@ -92,6 +93,7 @@ def draw_frame(pen: Pen, tpl: Template) -> None:
     s = MARK_SIZE_MM
     for cx, cy in mark_centres(tpl):
         pen.rect(Box(x=cx - s / 2, y=cy - s / 2, w=s, h=s), stroke=None, fill=black)
+    assert tpl.code is not None, "only redesigned forms carry a form-ID strip"
     bits = idcode.encode(tpl.code, tpl.version)
     cells = id_cells()
     for bit, cell in zip(bits, cells, strict=True):
@@ -157,13 +159,19 @@ def draw_template(canvas: Canvas, tpl: Template) -> None:
 
 
 def render_pdf(tpl: Template, *, overlay: Callable[[Canvas], None] | None = None) -> bytes:
-    """The printable blank form as PDF bytes; ``overlay`` may draw on top (used by fill and samples)."""
+    """The printable blank form as PDF bytes; ``overlay`` may draw on top (used by fill and samples).
+
+    A legacy form is printed as published: its master file (overlays are composited by the caller).
+    """
+    if tpl.legacy and overlay is None:
+        return legacy_master_pdf(tpl)
     buf = io.BytesIO()
     canvas = Canvas(buf, pagesize=(tpl.page.width_mm * mm, tpl.page.height_mm * mm))
     canvas.setTitle(f"{tpl.title} ({tpl.id} v{tpl.version})")
     canvas.setCreator("dejiru")
     canvas.setFillColor(white)
-    draw_template(canvas, tpl)
+    if not tpl.legacy:
+        draw_template(canvas, tpl)
     if overlay is not None:
         overlay(canvas)
     canvas.showPage()
@@ -171,24 +179,60 @@ def render_pdf(tpl: Template, *, overlay: Callable[[Canvas], None] | None = None
     return buf.getvalue()
 
 
-def rasterize_pdf(pdf: bytes, px_per_mm: float, page_w_mm: float) -> np.ndarray:
-    """First page of a PDF as an RGB array at ``px_per_mm`` (pdfium)."""
+def legacy_master_pdf(tpl: Template) -> bytes:
+    from formkit.registry import master_path
+
+    path = master_path(tpl)
+    if path.suffix.lower() == ".pdf":
+        return path.read_bytes()
+    buf = io.BytesIO()
+    from PIL import Image
+
+    Image.open(path).convert("RGB").save(buf, "PDF", resolution=300)
+    return buf.getvalue()
+
+
+def rasterize_pdf(
+    pdf: bytes, px_per_mm: float, page_w_mm: float, page: int = 0, transparent: bool = False
+) -> np.ndarray:
+    """One page of a PDF as an RGB array (RGBA if ``transparent``) at ``px_per_mm`` (pdfium)."""
     import pypdfium2 as pdfium
 
     doc = pdfium.PdfDocument(pdf)
     try:
-        page = doc[0]
-        scale = px_per_mm * page_w_mm / page.get_width()
-        bitmap = page.render(scale=scale)
+        pg = doc[page]
+        scale = px_per_mm * page_w_mm / pg.get_width()
+        if transparent:
+            bitmap = pg.render(scale=scale, fill_color=(255, 255, 255, 0))
+            return np.array(bitmap.to_pil().convert("RGBA"))
+        bitmap = pg.render(scale=scale)
         return np.array(bitmap.to_pil().convert("RGB"))
     finally:
         doc.close()
 
 
+def _blank(tpl: Template, px_per_mm: float) -> np.ndarray:
+    if not tpl.legacy:
+        return rasterize_pdf(render_pdf(tpl), px_per_mm, tpl.page.width_mm)
+    from formkit.registry import master_path
+
+    path = master_path(tpl)
+    size = (round(tpl.page.width_mm * px_per_mm), round(tpl.page.height_mm * px_per_mm))
+    if path.suffix.lower() == ".pdf":
+        img = rasterize_pdf(path.read_bytes(), px_per_mm, tpl.page.width_mm, page=tpl.master_page - 1)
+    else:
+        from PIL import Image
+
+        img = np.array(Image.open(path).convert("RGB"))
+    if img.shape[1] != size[0] or img.shape[0] != size[1]:
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    return img
+
+
 @lru_cache(maxsize=16)
 def _master(tpl_key: str, tpl_json: str, px_per_mm: float) -> np.ndarray:
     tpl = Template.model_validate_json(tpl_json)
-    img = rasterize_pdf(render_pdf(tpl), px_per_mm, tpl.page.width_mm)
+    img = _blank(tpl, px_per_mm)
     img.setflags(write=False)
     return img
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
@@ -22,7 +23,7 @@ from formkit.fill import INKS, Hand, fill_canvas
 from formkit.fonts import FONTS
 from formkit.model import FieldSpec, FieldType, Template
 from formkit.persons import Person, random_person
-from formkit.render import rasterize_pdf, render_pdf
+from formkit.render import master_image, rasterize_pdf, render_pdf
 from formkit.scan import PROFILES, ScanProfile, degrade
 
 OTHER_TEXTS = ["自動車の登録", "銀行口座の開設", "不動産登記", "ビザ申請", "携帯電話の契約", "奨学金の申請"]
@@ -43,8 +44,17 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
     values: dict[str, Any] = {}
     for f in tpl.fields:
         t, n = f.type, f.name
-        if t is FieldType.NAME:
+        if t is FieldType.NAME and n == "name":
             values[n] = p.name
+        elif t is FieldType.NAME:
+            other = random_person(rng, today)  # a doctor, an agent: someone else
+            values[n] = other.name
+        elif f.examples:
+            values[n] = rng.choice(f.examples)
+        elif f.example_range is not None:
+            lo, hi, decimals = f.example_range
+            x = rng.uniform(lo, hi)
+            values[n] = f"{x:.{int(decimals)}f}" if decimals else str(round(x))
         elif t is FieldType.KANA:
             values[n] = p.kana
         elif t is FieldType.DATE:
@@ -58,6 +68,8 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
             values[n] = p.phone
         elif t is FieldType.TEXT and "address" in n:
             values[n] = p.address
+        elif t is FieldType.AMOUNT:
+            values[n] = rng.choice([300, 350, 450, 1200, 3000, 12500])
         elif t is FieldType.COUNT:
             lo, hi = _range_rule(f)
             values[n] = min(hi, max(lo, rng.choice([1, 1, 1, 2, 2, 3, 10])))
@@ -78,6 +90,20 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
             values[n] = rng.random() < 0.95 if not f.required else True
         else:
             values[n] = None
+    for f in tpl.fields:
+        if f.name == "age" and f.type is FieldType.NUMBER and "birth_date" in values:
+            born = dt.date.fromisoformat(values["birth_date"])
+            at = dt.date.fromisoformat(
+                next(
+                    (
+                        values[g.name]
+                        for g in tpl.fields
+                        if g.type is FieldType.DATE and g.name != "birth_date"
+                    ),
+                    today.isoformat(),
+                )
+            )
+            values["age"] = str(at.year - born.year - ((at.month, at.day) < (born.month, born.day)))
     for f in tpl.fields:
         base = f.name.removesuffix("_other")
         if f.name.endswith("_other") and base in values:
@@ -132,7 +158,16 @@ def make_sample(
     }
     pdf = render_filled(tpl, values, hand, ink_values)
     px_per_mm = dpi / 25.4
-    clean = rasterize_pdf(pdf, px_per_mm, tpl.page.width_mm)
+    if tpl.legacy:
+        # The writing, on a transparent page, laid over the form as published.
+        ink = rasterize_pdf(pdf, px_per_mm, tpl.page.width_mm, transparent=True).astype(np.float32)
+        base = master_image(tpl, px_per_mm).astype(np.float32)
+        if base.shape[:2] != ink.shape[:2]:
+            ink = cv2.resize(ink, (base.shape[1], base.shape[0]))
+        alpha = ink[..., 3:4] / 255.0
+        clean = (base * (1 - alpha) + ink[..., :3] * alpha).astype(np.uint8)
+    else:
+        clean = rasterize_pdf(pdf, px_per_mm, tpl.page.width_mm)
     img, info = degrade(clean, rng, prof, px_per_mm)
     truth = {
         "form": tpl.id,

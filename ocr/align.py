@@ -212,35 +212,38 @@ def is_blank(img: np.ndarray) -> bool:
     return float((norm < 128).mean()) < 0.0015
 
 
-def align(img: np.ndarray, templates: list[Template] | None = None, form_id: str | None = None) -> Aligned:
-    """Identify and align one page; raises UnknownForm, AlignmentFailed or BlankPage with a reason."""
-    if is_blank(img):
-        raise BlankPage("白紙のページです（何も書かれていません）", "the page is blank")
-    g_full = gray(img)
-    work, scale = _work_image(img)
-    cands = find_mark_candidates(work)
-    marks = corner_marks(cands, work.shape)
-    if marks is None:
-        if form_id:
-            raise AlignmentFailed(
-                "用紙の四隅の位置合わせマーク（■）が見つかりません。用紙全体が写るようにスキャンし直してください",
-                "the four registration marks were not found: rescan the whole page",
-                detail=form_id,
-            )
-        raise UnknownForm(
-            "登録された様式ではありません（四隅の位置合わせマーク■が見つかりません）",
-            "not a registered form (no registration marks in the corners)",
-            detail=f"{len(cands)} mark-like shapes",
+def verified(img: np.ndarray, h_mm: np.ndarray, tpl: Template, rotation: int) -> Aligned:
+    """Warp onto the template and check the print is where it should be; refuse otherwise."""
+    aligned = warp(img, h_mm, tpl)
+    match, stray = print_match(aligned, tpl)
+    if match < MIN_PRINT_MATCH or stray > MAX_STRAY_INK:
+        raise AlignmentFailed(
+            "用紙の位置合わせに失敗しました（印刷された枠が予定の位置にありません）。まっすぐスキャンし直してください",
+            "alignment failed: the printed form is not where the template expects it; rescan the page straight",
+            detail=f"{tpl.key}: {match:.0%} of the print found, stray ink {stray:.0%}",
         )
+    return Aligned(tpl, aligned, h_mm, rotation, is_color(img), match)
+
+
+def rotation_of(h_mm: np.ndarray) -> int:
+    """How far the page was turned (0/90/180/270), from the direction the template's x axis points."""
+    p = cv2.perspectiveTransform(np.array([[[0, 0], [100, 0]]], dtype=np.float32), h_mm)[0]
+    angle = float(np.degrees(np.arctan2(p[1][1] - p[0][1], p[1][0] - p[0][0])))
+    return round(angle / 90.0) % 4 * 90
+
+
+def _redesigned(
+    img: np.ndarray, marks: list[Blob], scale: float, pool: list[Template], form_id: str | None
+) -> Aligned | tuple[int, int] | None:
+    """Align by registration marks; the form-ID it decoded if no template here has it; None if none."""
+    g_full = gray(img)
     img_pts = [_refine(g_full, b.x / scale, b.y / scale, b.size / scale) for b in marks]
-    pool = templates if templates is not None else all_templates()
-    wanted = [t for t in pool if t.id == form_id] if form_id else pool
-    if form_id and not wanted:
-        raise UnknownForm(f"様式 {form_id} は登録されていません", f"form {form_id} is not registered")
-    geometry = pool[0] if pool else None
-    if geometry is None:
-        raise UnknownForm("様式が1つも登録されていません", "no form templates are installed")
-    decoded_any: tuple[int, int] | None = None
+    redesigned = [t for t in pool if not t.legacy]
+    wanted = [t for t in redesigned if t.id == form_id] if form_id else redesigned
+    if not redesigned:
+        return None
+    geometry = redesigned[0]
+    decoded: tuple[int, int] | None = None
     for k in range(4):
         tpl_pts = mark_centres(geometry)
         corr = [img_pts[(j + k) % 4] for j in range(4)]
@@ -250,32 +253,67 @@ def align(img: np.ndarray, templates: list[Template] | None = None, form_id: str
         ident = read_id_strip(g_full, h_mm)
         if ident is None:
             continue
-        decoded_any = ident
-        code, version = ident
-        tpl = next((t for t in wanted if t.code == code and t.version == version), None)
-        if tpl is None:
-            tpl = by_code(code, version) if not form_id else None
+        decoded = ident
+        tpl = next((t for t in wanted if (t.code, t.version) == ident), None)
+        if tpl is None and not form_id:
+            tpl = by_code(*ident)
         if tpl is None:
             continue
         if mark_centres(tpl) != tpl_pts:
             h_mm = _homography(mark_centres(tpl), corr)
-        aligned = warp(img, h_mm, tpl)
-        match, stray = print_match(aligned, tpl)
-        if match < MIN_PRINT_MATCH or stray > MAX_STRAY_INK:
-            raise AlignmentFailed(
-                "用紙の位置合わせに失敗しました（印刷された枠が予定の位置にありません）。まっすぐスキャンし直してください",
-                "alignment failed: the printed form is not where the template expects it; rescan the page straight",
-                detail=f"{tpl.key}: {match:.0%} of the print found, stray ink {stray:.0%}",
-            )
-        return Aligned(tpl, aligned, h_mm, 90 * k, is_color(img), match)
-    if decoded_any is not None:
-        code, version = decoded_any
+        return verified(img, h_mm, tpl, 90 * k)
+    return decoded
+
+
+def align(img: np.ndarray, templates: list[Template] | None = None, form_id: str | None = None) -> Aligned:
+    """Identify and align one page; raises UnknownForm, AlignmentFailed or BlankPage with a reason.
+
+    Redesigned forms are found by their registration marks and form-ID strip; pages without them are
+    registered against the blank masters of the legacy templates (:mod:`ocr.legacy`).
+    """
+    if is_blank(img):
+        raise BlankPage("白紙のページです（何も書かれていません）", "the page is blank")
+    pool = templates if templates is not None else all_templates()
+    if form_id and not any(t.id == form_id for t in pool):
+        raise UnknownForm(f"様式 {form_id} は登録されていません", f"form {form_id} is not registered")
+    if not pool:
+        raise UnknownForm("様式が1つも登録されていません", "no form templates are installed")
+    work, scale = _work_image(img)
+    cands = find_mark_candidates(work)
+    marks = corner_marks(cands, work.shape)
+    decoded: tuple[int, int] | None = None
+    if marks is not None:
+        found = _redesigned(img, marks, scale, pool, form_id)
+        if isinstance(found, Aligned):
+            return found
+        decoded = found
+    legacy = [t for t in pool if t.legacy and (not form_id or t.id == form_id)]
+    if legacy and decoded is None:
+        from ocr.legacy import register
+
+        match = register(img, legacy)
+        if match is not None:
+            return verified(img, match.homography, match.template, rotation_of(match.homography))
+    if decoded is not None:
+        code, version = decoded
         raise UnknownForm(
             f"様式ID {code}-{version:02d} はこのシステムに登録されていません"
             + (f"（{form_id} ではありません）" if form_id else ""),
             f"form ID {code}-{version:02d} is not registered here" + (f" (not {form_id})" if form_id else ""),
         )
+    if marks is not None:
+        raise UnknownForm(
+            "様式IDを読み取れません（用紙上部の黒い帯が汚れているか、登録された様式ではありません）",
+            "the form-ID strip cannot be read (smudged, or not a registered form)",
+        )
+    if form_id:
+        raise AlignmentFailed(
+            "用紙の位置合わせができません（四隅のマーク■も、様式の罫線・文字も見つかりません）。用紙全体をスキャンし直してください",
+            "cannot align the page (no registration marks, and the form's own print was not recognised): rescan the whole page",
+            detail=form_id,
+        )
     raise UnknownForm(
-        "様式IDを読み取れません（用紙上部の黒い帯が汚れているか、登録された様式ではありません）",
-        "the form-ID strip cannot be read (smudged, or not a registered form)",
+        "登録された様式ではありません（四隅の位置合わせマーク■も、登録済みの様式の罫線・文字も見つかりません）",
+        "not a registered form (no registration marks, and no registered legacy form matches)",
+        detail=f"{len(cands)} mark-like shapes",
     )

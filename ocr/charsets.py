@@ -9,12 +9,29 @@ KATAKANA = frozenset(chr(c) for c in range(ord("ァ"), ord("ヶ") + 1)) | frozen
 HIRAGANA = frozenset(chr(c) for c in range(ord("ぁ"), ord("ゖ") + 1)) | frozenset("ー")
 PHONE = DIGITS | frozenset("-()")
 POSTAL = DIGITS | frozenset("-")
+NUMBER = DIGITS | frozenset(".-/")
+AMOUNT = DIGITS | frozenset(",円¥")
+
+
+def _japanese(ch: str) -> bool:
+    """Written in Japan: encodable in JIS X 0213 (Shift_JIS-2004) or Windows-31J (which has 髙 and 﨑)."""
+    for enc in ("shift_jis_2004", "cp932"):
+        try:
+            ch.encode(enc)
+            return True
+        except UnicodeEncodeError:
+            continue
+    return False
 
 
 @cache
 def kanji() -> frozenset[str]:
-    """CJK unified ideographs (basic block and extension A) plus the iteration marks used in names."""
-    chars = {chr(c) for c in range(0x4E00, 0x9FFF + 1)} | {chr(c) for c in range(0x3400, 0x4DBF + 1)}
+    """Kanji used in Japan, plus the iteration marks used in names.
+
+    The recogniser also knows simplified Chinese forms (查 for 査, 边 for 辺); they are left out so a
+    Japanese field never reads as one: their probability counts against the field's confidence instead.
+    """
+    chars = {chr(c) for c in range(0x3400, 0x9FFF + 1) if _japanese(chr(c))}
     return frozenset(chars | set("々〆ヵヶ"))
 
 

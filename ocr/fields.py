@@ -8,21 +8,24 @@ recogniser at all: they are measured as ink the blank form does not have.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from formkit.layout import FieldLayout
-from formkit.model import Box, FieldType
+from formkit.model import Box, FieldSpec, FieldType
 from ocr import charsets
 from ocr.ctc import Decoded
-from ocr.imaging import column_gaps, despeckle, ink_bbox, pad_crop
+from ocr.imaging import column_gaps, hysteresis_ink, ink_bbox, pad_crop
 from ocr.readings import FieldReading, Reason
 from validation.wareki import WarekiError, from_wareki
 
 TICK_LEVEL = 0.025  # share of a tick box covered by ink (ticks measure 0.06-0.12, empty boxes ~0)
-CIRCLE_LEVEL = 0.012  # share of an option's slot covered by a hand-drawn circle
+CIRCLE_LEVEL = 0.03  # share of an option's circle area covered by a hand-drawn circle (measured ~0.1)
 SIGNATURE_LEVEL = 0.004
 EMPTY_CONFIDENCE = 0.99
 FULL_SPACE = "\u3000"
@@ -34,6 +37,23 @@ class Crop:
     allowed: frozenset[str] | None
     #: Read exactly one character (a comb cell).
     single: bool = False
+
+
+NARROW = (
+    charsets.NUMBER | charsets.AMOUNT | charsets.PHONE | charsets.POSTAL | frozenset("〒元明治大正昭和平成令")
+)
+
+
+def stretched(crop: np.ndarray, allowed: frozenset[str] | None) -> np.ndarray:
+    """Digits and other narrow characters, widened 1.8×.
+
+    At the recogniser's 8-pixel frames, two thin equal digits ('11', '00') can fall into neighbouring
+    frames with no blank between them, and CTC merges them into one: 2111 becomes 211, 11月 becomes 1月.
+    Widening the line gives every character more frames, so a blank separates the repeats.
+    """
+    if allowed is None or not allowed <= NARROW:
+        return crop
+    return np.asarray(cv2.resize(crop, None, fx=1.8, fy=1.0, interpolation=cv2.INTER_CUBIC))
 
 
 @dataclass
@@ -65,9 +85,11 @@ class Zones:
         g[self.printed[y0:y1, x0:x1]] = 255
         return g
 
-    def ink(self, box: Box, level: int = 160, min_pixels: int | None = None) -> np.ndarray:
-        mask = self.gray(box) < level
-        return despeckle(mask, min_pixels if min_pixels is not None else max(4, int(self.k * self.k * 0.08)))
+    def ink(self, box: Box, min_pixels: int | None = None) -> np.ndarray:
+        """Pixels a person wrote: hysteresis on darkness, so faint thin strokes keep their whole length."""
+        return hysteresis_ink(
+            self.gray(box), min_pixels if min_pixels is not None else max(4, int(self.k * self.k * 0.08))
+        )
 
     def ink_share(self, box: Box) -> float:
         m = self.ink(box)
@@ -101,38 +123,69 @@ def _reading(
 
 # --- free text ------------------------------------------------------------------------------------------
 
-ALLOWED: dict[FieldType, Callable[[], frozenset[str] | None]] = {
-    FieldType.TEXT: charsets.address_chars,
-    FieldType.NAME: charsets.name_chars,
-    FieldType.PHONE: lambda: charsets.PHONE,
-}
+
+def allowed_chars(spec: FieldSpec) -> frozenset[str]:
+    """The characters a field may hold (読取文字種)."""
+    t = spec.type
+    if t is FieldType.KANA:
+        return (charsets.HIRAGANA if spec.script == "hiragana" else charsets.KATAKANA) | frozenset(" ")
+    table: dict[FieldType, Callable[[], frozenset[str]]] = {
+        FieldType.TEXT: charsets.address_chars,
+        FieldType.NAME: charsets.name_chars,
+        FieldType.PHONE: lambda: charsets.PHONE,
+        FieldType.DIGITS: lambda: charsets.DIGITS,
+        FieldType.POSTAL: lambda: charsets.POSTAL | frozenset("〒"),
+        FieldType.NUMBER: lambda: charsets.NUMBER,
+        FieldType.AMOUNT: lambda: charsets.AMOUNT,
+    }
+    return table[t]()
+
+
+def free_value(spec: FieldSpec, text: str) -> tuple[object, list[Reason]]:
+    """A free-box reading as the field's value type."""
+    t = spec.type
+    if t is FieldType.AMOUNT:
+        digits = "".join(c for c in text if c.isdigit())
+        if not digits:
+            return None, [Reason("not_a_number", "金額として読めません", "not an amount")]
+        return int(digits), []
+    if t is FieldType.POSTAL:
+        digits = "".join(c for c in text if c.isdigit())
+        if len(digits) != 7:
+            return digits or None, [
+                Reason("postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits")
+            ]
+        return f"{digits[:3]}-{digits[3:]}", []
+    if t is FieldType.DIGITS:
+        return "".join(c for c in text if c.isdigit()) or None, []
+    return text or None, []
 
 
 def _insert_name_spaces(dec: Decoded, mask: np.ndarray, crop_h: int, pad: int) -> str:
-    """Put one full-width space where the writer left a clear gap (between family and given name).
+    """Put one full-width space where the writer left the gap between family and given name.
 
-    The recogniser's own space predictions are unreliable on handwriting, so they are dropped and
-    spaces come from the ink: a run of empty columns wider than 60 % of the ink height.
+    The recogniser's own space predictions are unreliable on handwriting, so they are dropped. A name
+    has one such gap: the widest run of empty columns, if it is at least half the ink height and
+    clearly wider (1.6×) than any gap between characters.
     """
     kept = [(ch, span) for ch, span in zip(dec.text, dec.spans, strict=False) if not ch.isspace()]
-    ink_h = int(mask.any(axis=1).sum()) or crop_h
-    gaps = column_gaps(mask, max(4, int(ink_h * 0.6)))
     out = [ch for ch, _ in kept]
-    if not gaps or len(kept) < 2:
+    if len(kept) < 2:
         return "".join(out)
-
-    def frame_of(x: float) -> float:
-        # Recogniser frames are 8 input pixels wide at height 48.
-        return (x + pad) * 48 / crop_h / 8
-
-    inserts = set()
-    for g0, g1 in gaps:
-        f = frame_of((g0 + g1) / 2)
-        for i in range(len(kept) - 1):
-            if kept[i][1][1] < f < kept[i + 1][1][0]:
-                inserts.add(i + 1)
-    for i in sorted(inserts, reverse=True):
-        out.insert(i, FULL_SPACE)
+    ink_h = int(mask.any(axis=1).sum()) or crop_h
+    gaps = sorted(column_gaps(mask, max(2, int(ink_h * 0.15))), key=lambda g: g[1] - g[0], reverse=True)
+    if not gaps:
+        return "".join(out)
+    g0, g1 = gaps[0]
+    width = g1 - g0
+    if width < ink_h * 0.5 or (len(gaps) > 1 and width < 1.6 * (gaps[1][1] - gaps[1][0])):
+        return "".join(out)
+    # Recogniser frames are 8 input pixels wide at height 48.
+    frame = ((g0 + g1) / 2 + pad) * 48 / crop_h / 8
+    for i in range(len(kept) - 1):
+        if kept[i][1][1] < frame < kept[i + 1][1][0]:
+            out.insert(i + 1, FULL_SPACE)
+            break
     return "".join(out)
 
 
@@ -146,16 +199,16 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
     crop = pad_crop(z.gray(box), bbox, pad)
     x, y, w, h = bbox
     sub = mask[y : y + h, x : x + w]
-    allowed = ALLOWED[lay.spec.type]()
+    allowed = allowed_chars(lay.spec)
 
     def finish(decs: list[Decoded]) -> FieldReading:
         d = decs[0]
-        if lay.spec.type is FieldType.NAME:
+        if lay.spec.type in (FieldType.NAME, FieldType.KANA):
             text = _insert_name_spaces(d, sub, crop.shape[0], pad)
         else:
             # Spaces inside an address or a phone number carry no meaning and are read unreliably.
             text = "".join(d.text.split())
-        reasons = []
+        value, reasons = free_value(lay.spec, text)
         if d.suppressed > 0.5:
             reasons.append(
                 Reason(
@@ -164,9 +217,9 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
                     "may contain a character this field does not allow",
                 )
             )
-        return _reading(lay, text or None, text, d.confidence, d.char_conf, reasons)
+        return _reading(lay, value, text, d.confidence, d.char_conf, reasons)
 
-    return Plan([Crop(crop, allowed)], finish)
+    return Plan([Crop(stretched(crop, allowed), allowed)], finish)
 
 
 # --- comb cells -----------------------------------------------------------------------------------------
@@ -234,7 +287,7 @@ def _cells_text(
 
 def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
     t = lay.spec.type
-    allowed = charsets.KATAKANA if t is FieldType.KANA else charsets.DIGITS
+    allowed = allowed_chars(lay.spec) - frozenset(" -〒") if t is not FieldType.COUNT else charsets.DIGITS
 
     def done(cells_text: str, confs: list[float], reasons: list[Reason], flags: list[bool]) -> FieldReading:
         conf = min(confs) if confs else EMPTY_CONFIDENCE
@@ -323,6 +376,78 @@ def plan_date(lay: FieldLayout, z: Zones) -> Plan:
     return _cells_text(lay, z, cells, charsets.DIGITS, done)
 
 
+_ERA_CHARS = frozenset("明治大正昭和平成令和元")
+_ERA_RE = re.compile(r"^(明治|大正|昭和|平成|令和)?(元|\d{1,4})$")
+
+
+def parse_year(text: str, default_era: str | None) -> tuple[str | None, int] | None:
+    """(era, year) from a year box: 「昭和50」, 「50」 with a default era, or 「1975」 (era None: western)."""
+    m = _ERA_RE.match(text)
+    if not m:
+        return None
+    era, num = m.group(1), m.group(2)
+    year = 1 if num == "元" else int(num)
+    if era:
+        return era, year
+    if len(num) == 4:
+        return None, year
+    return (default_era, year) if default_era else None
+
+
+def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
+    """A date written into a legacy form's own 「　年　月　日」 boxes."""
+    spec = lay.spec
+    plans: dict[str, Crop | None] = {}
+    for part in ("year", "month", "day"):
+        box = lay.parts[part][0]
+        mask = z.ink(box.inset(0.3))
+        bbox = ink_bbox(mask)
+        if bbox is None:
+            plans[part] = None
+            continue
+        allowed = charsets.DIGITS | (_ERA_CHARS if part == "year" else frozenset())
+        image = pad_crop(z.gray(box.inset(0.3)), bbox, int(z.k * 0.6))
+        plans[part] = Crop(stretched(image, allowed), allowed)
+    crops = [c for c in plans.values() if c is not None]
+    default_era = spec.eras[0] if len(spec.eras) == 1 else None
+
+    def finish(decs: list[Decoded]) -> FieldReading:
+        it = iter(decs)
+        texts, confs = {}, []
+        for part, crop in plans.items():
+            if crop is None:
+                texts[part] = ""
+                continue
+            d = next(it)
+            texts[part] = "".join(d.text.split())
+            confs.append(d.confidence)
+        raw = f"{texts['year']}年{texts['month']}月{texts['day']}日"
+        conf = min(confs) if confs else EMPTY_CONFIDENCE
+        if not any(texts.values()):
+            return _reading(lay, None, "", conf)
+        year = parse_year(texts["year"], default_era)
+        reasons: list[Reason] = []
+        try:
+            if year is None:
+                raise WarekiError(
+                    "年が読み取れません（元号と年を確認してください）", "the year (era) is unclear"
+                )
+            era, y = year
+            m_, d_ = int(texts["month"] or 0), int(texts["day"] or 0)
+            value = (dt.date(y, m_, d_) if era is None else from_wareki(era, y, m_, d_)).isoformat()
+        except (ValueError, WarekiError) as exc:
+            ja, en = (
+                (exc.ja, exc.en)
+                if isinstance(exc, WarekiError)
+                else ("日付が読み取れません", "date unreadable")
+            )
+            reasons.append(Reason("date_invalid", ja, en))
+            return _reading(lay, None, raw, min(conf, 0.3), confs, reasons)
+        return _reading(lay, value, raw, conf, confs, reasons)
+
+    return Plan(crops, finish)
+
+
 # --- marks ----------------------------------------------------------------------------------------------
 
 
@@ -378,11 +503,13 @@ PLANNERS: dict[FieldType, Callable[[FieldLayout, Zones], Plan]] = {
     FieldType.TEXT: plan_text,
     FieldType.NAME: plan_text,
     FieldType.PHONE: plan_text,
-    FieldType.KANA: plan_comb,
-    FieldType.DIGITS: plan_comb,
-    FieldType.POSTAL: plan_comb,
+    FieldType.KANA: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
+    FieldType.DIGITS: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
+    FieldType.POSTAL: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
+    FieldType.NUMBER: plan_text,
+    FieldType.AMOUNT: plan_text,
     FieldType.COUNT: plan_comb,
-    FieldType.DATE: plan_date,
+    FieldType.DATE: lambda lay, z: plan_date_parts(lay, z) if lay.spec.part_boxes else plan_date(lay, z),
     FieldType.CHECKBOX: plan_checkboxes,
     FieldType.CHECKBOXES: plan_checkboxes,
     FieldType.CHOICE: plan_choice,

@@ -72,3 +72,35 @@ def test_page_that_does_not_match_the_print_is_refused(sample, tpl) -> None:
     fake[band:-band] = np.roll(img[band:-band], int(w * 0.05), axis=1)
     with pytest.raises(AlignmentFailed):
         align(fake)
+
+
+def test_fax_resolution(sample, tmp_path) -> None:
+    """A fax server's 200×100 dpi black-and-white TIFF, read back through the page loader."""
+    import cv2
+    from PIL import Image
+
+    from ocr.pages import load_pages
+
+    img, _ = sample(13, dpi=200)
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    half = cv2.resize(g, (g.shape[1], g.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    bw = Image.fromarray(np.where(half < 160, 0, 255).astype(np.uint8)).convert("1")
+    p = tmp_path / "fax.tif"
+    bw.save(p, dpi=(200, 100), compression="group4")
+    page = load_pages(p)[0]
+    assert align(page.image).print_match > 0.7
+
+
+def test_600_dpi(sample) -> None:
+    img, _ = sample(14, dpi=600)
+    assert align(img).print_match > 0.8
+
+
+def test_phone_photo_perspective(sample) -> None:
+    import random
+
+    from formkit.scan import _perspective
+
+    img, _ = sample(15, dpi=200)
+    photo = _perspective(np.asarray(img), random.Random(3))
+    assert align(photo).print_match > 0.75

@@ -59,7 +59,7 @@ def test_id_code_round_trip_and_rejects_damage() -> None:
 def test_bad_template_names_the_problem() -> None:
     with pytest.raises(TemplateError) as err:
         parse_template(
-            "id: x\nversion: 1\ncode: 5\ntitle: t\nfields:\n  - {name: a, label: A, type: kana, box: [1,2,3,4]}\n"
+            "id: x\nversion: 1\ncode: 5\ntitle: t\nfields:\n  - {name: a, label: A, type: count, box: [1,2,3,4]}\n"
         )
     assert "cells" in (err.value.detail or "")
 

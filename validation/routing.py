@@ -30,6 +30,8 @@ DEFAULT_THRESHOLDS: dict[FieldType, float] = {
     FieldType.PHONE: 0.90,
     FieldType.DATE: 0.90,
     FieldType.COUNT: 0.90,
+    FieldType.NUMBER: 0.90,
+    FieldType.AMOUNT: 0.92,
     FieldType.CHECKBOX: 0.75,
     FieldType.CHECKBOXES: 0.75,
     FieldType.CHOICE: 0.75,
