@@ -16,7 +16,8 @@ run: setup  ## set everything up, then run the demo pipeline (Ctrl-C to stop)
 test: setup  ## set everything up, then run every test (real OCR, real browser, real PostgreSQL)
 	$(VENV)/bin/python -m pytest
 
-bench: setup  ## accuracy and speed figures (not a test)
+bench: setup  ## accuracy and speed figures (not a test); adds tesseract-jpn for its baseline
+	DEJIRU_SETUP_BENCH=1 scripts/setup.sh
 	$(VENV)/bin/python -m bench
 
 lint: setup

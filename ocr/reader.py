@@ -62,10 +62,10 @@ def recognise(rec: Recognizer, plans: list[Plan]) -> list[list[Decoded]]:
     return out
 
 
-def read_aligned(aligned: Aligned, engine: str | None = None) -> PageReading:
+def read_aligned(aligned: Aligned, engine: str | None = None, recognizer: Recognizer | None = None) -> PageReading:
     t0 = time.perf_counter()
     tpl = aligned.template
-    rec = get_recognizer(engine)
+    rec = recognizer or get_recognizer(engine)
     page = flatten(dropout(aligned.image, aligned.color))
     zones = Zones(page, printed(tpl), PX_PER_MM)
     plans = [PLANNERS[lay.spec.type](lay, zones) for lay in layout(tpl)]

@@ -12,6 +12,10 @@ APT_PACKAGES=(
   libgl1 libglib2.0-0                        # OpenCV
   postgresql                                 # tested for real by `make test`
 )
+# Only for `make bench`: the tesseract-jpn baseline.
+if [ "${DEJIRU_SETUP_BENCH:-0}" = "1" ]; then
+  APT_PACKAGES+=(tesseract-ocr tesseract-ocr-jpn)
+fi
 UV_VERSION="0.13.9"
 
 step() { printf '\n== %s\n' "$*"; }
