@@ -32,7 +32,7 @@ os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
 
 FONTS = ["ipag", "klee", "ipam", "seto", "kiloji"]
 TEMPLATES = ["juminhyo_request", "juminhyo_request", "health_check_hiring"]
-TEXT_TYPES = ("text", "name", "kana", "phone", "postal", "number")
+TEXT_TYPES = ("text", "address", "name", "kana", "phone", "postal", "number")
 
 
 def cer(want: str, got: str) -> float:
@@ -59,8 +59,15 @@ def norm(s: str) -> str:
 def dataset(n: int, seed: int) -> list[tuple[int, str, str, str, int]]:
     out = []
     for i in range(n):
-        out.append((seed + i, TEMPLATES[i % len(TEMPLATES)], FONTS[(i // len(TEMPLATES)) % len(FONTS)],
-                    "harsh" if (i // (len(TEMPLATES) * len(FONTS))) % 2 else "office", (300, 200)[(i // 2) % 2]))
+        out.append(
+            (
+                seed + i,
+                TEMPLATES[i % len(TEMPLATES)],
+                FONTS[(i // len(TEMPLATES)) % len(FONTS)],
+                "harsh" if (i // (len(TEMPLATES) * len(FONTS))) % 2 else "office",
+                (300, 200)[(i // 2) % 2],
+            )
+        )
     return out
 
 
@@ -86,7 +93,8 @@ class Stats:
             "s_per_page_median": statistics.median(v["page_s"]) if v["page_s"] else 0.0,
             "straight_through_fields_pct": pct("straight"),
             "silent_error_fields_pct": pct("silent"),
-            "review_load_fields_per_doc": (len(v["straight"]) - sum(v["straight"])) / max(len(v["page_s"]), 1),
+            "review_load_fields_per_doc": (len(v["straight"]) - sum(v["straight"]))
+            / max(len(v["page_s"]), 1),
             "straight_through_docs_pct": pct("doc_straight"),
             "docs_all_right_pct": pct("doc_right"),
             "pages_refused": len(v["refused"]),
@@ -95,24 +103,34 @@ class Stats:
 
 def full_page_readers(engines: list[str]) -> dict[str, Any]:
     """Full-page OCR without a template: the libraries' own pipelines, and ours (det + rec)."""
-    from ocr.engines.paddle_ppocr import REC_DIR, DET_DIR, model_dir
+    from ocr.engines.paddle_ppocr import DET_DIR, REC_DIR, model_dir
     from ocr.fullpage import read_full_page
 
     readers: dict[str, Any] = {}
     if "ppocrv5-paddle" in engines:
         from paddleocr import PaddleOCR
 
-        pp = PaddleOCR(text_detection_model_name=DET_DIR, text_detection_model_dir=str(model_dir(DET_DIR)),
-                       text_recognition_model_name=REC_DIR, text_recognition_model_dir=str(model_dir(REC_DIR)),
-                       use_doc_orientation_classify=False, use_doc_unwarping=False, use_textline_orientation=False)
-        readers["paddleocr PP-OCRv5 pipeline"] = lambda img: "".join(pp.predict(img[..., ::-1])[0]["rec_texts"])
+        pp = PaddleOCR(
+            text_detection_model_name=DET_DIR,
+            text_detection_model_dir=str(model_dir(DET_DIR)),
+            text_recognition_model_name=REC_DIR,
+            text_recognition_model_dir=str(model_dir(REC_DIR)),
+            use_doc_orientation_classify=False,
+            use_doc_unwarping=False,
+            use_textline_orientation=False,
+        )
+        readers["paddleocr PP-OCRv5 pipeline"] = lambda img: "".join(
+            pp.predict(img[..., ::-1])[0]["rec_texts"]
+        )
     if "ppocrv6-onnx" in engines:
         from rapidocr import RapidOCR
 
         ro = RapidOCR(params={"Global.log_level": "critical"})
         readers["rapidocr PP-OCRv6 pipeline"] = lambda img: "".join(ro(img[..., ::-1]).txts or ())
     for e in engines:
-        readers[f"dejiru full-page {e}"] = lambda img, e=e: "".join(ln.text for ln in read_full_page(img, engine=e))
+        readers[f"dejiru full-page {e}"] = lambda img, e=e: "".join(
+            ln.text for ln in read_full_page(img, engine=e)
+        )
     return readers
 
 
@@ -121,7 +139,9 @@ def tesseract_field(crop: Any, lang: str = "jpn") -> str:
 
     with tempfile.NamedTemporaryFile(suffix=".png") as f:
         cv2.imwrite(f.name, crop)
-        out = subprocess.run(["tesseract", f.name, "-", "-l", lang, "--psm", "7"], capture_output=True, text=True)
+        out = subprocess.run(
+            ["tesseract", f.name, "-", "-l", lang, "--psm", "7"], capture_output=True, text=True
+        )
     return out.stdout.strip()
 
 
@@ -161,8 +181,11 @@ def main() -> None:
         rec_off = PaddleRecognizer()
         os.environ.pop("DEJIRU_PADDLE_MKLDNN")
     gen_s: list[float] = []
-    print(f"{args.pages} pages, engines {engines}; baselines on {args.subset} pages"
-          f"{'' if tess else ' (tesseract not installed: no tesseract baseline)'}", flush=True)
+    print(
+        f"{args.pages} pages, engines {engines}; baselines on {args.subset} pages"
+        f"{'' if tess else ' (tesseract not installed: no tesseract baseline)'}",
+        flush=True,
+    )
     for k, (seed, form, font, profile, dpi) in enumerate(dataset(args.pages, args.seed)):
         tpl = load_template(form)
         t0 = time.perf_counter()
@@ -206,8 +229,12 @@ def main() -> None:
                 read_aligned(aligned, recognizer=rec_off)
                 mkldnn_off.append(time.perf_counter() - t0 + reading.timings_ms["align"] / 1000)
         if k < args.subset:
-            text_fields = {n: v for n, v in truth["fields"].items()
-                           if isinstance(v, str) and tpl.field(n).type.value in ("name", "text", "phone", "number")}
+            text_fields = {
+                n: v
+                for n, v in truth["fields"].items()
+                if isinstance(v, str)
+                and tpl.field(n).type.value in ("name", "text", "address", "phone", "number")
+            }
             for label, reader in readers.items():
                 t0 = time.perf_counter()
                 text = norm(reader(img))
@@ -218,8 +245,18 @@ def main() -> None:
                 _tesseract_page(img, tpl, truth, tess_stats)
         if (k + 1) % 25 == 0:
             print(f"  {k + 1} pages", flush=True)
-    report = build_report(args, engines, stats, by_type, refused, base, template_page_s, tess_stats if tess else None,
-                          mkldnn_off, gen_s)
+    report = build_report(
+        args,
+        engines,
+        stats,
+        by_type,
+        refused,
+        base,
+        template_page_s,
+        tess_stats if tess else None,
+        mkldnn_off,
+        gen_s,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\nwritten: {args.out}")
@@ -240,7 +277,11 @@ def _tesseract_page(img: Any, tpl: Any, truth: dict[str, Any], st: Stats) -> Non
     z = Zones(flatten(dropout(a.image, a.color)), printed(a.template), PX_PER_MM)
     for lay in layout(tpl):
         want = truth["fields"].get(lay.spec.name)
-        if not isinstance(want, str) or lay.spec.type.value not in ("name", "text", "phone", "number") or lay.cells:
+        if (
+            not isinstance(want, str)
+            or lay.spec.type.value not in ("name", "text", "address", "phone", "number")
+            or lay.cells
+        ):
             continue
         box = lay.zone.inset(0.7)
         bbox = ink_bbox(z.ink(box))
@@ -253,13 +294,28 @@ def _tesseract_page(img: Any, tpl: Any, truth: dict[str, Any], st: Stats) -> Non
         st.add("cer", cer(norm(want), got))
 
 
-def build_report(args: Any, engines: list[str], stats: Any, by_type: Any, refused: Any, base: Any,
-                 template_page_s: list[float], tess: Stats | None, mkldnn_off: list[float],
-                 gen_s: list[float]) -> dict[str, Any]:
-    report: dict[str, Any] = {"pages": args.pages, "subset": args.subset, "engines": {},
-                              "sample_generation_s_median": statistics.median(gen_s)}
-    hdr = (f"{'engine':15} {'group':22} {'exact%':>7} {'CER':>7} {'ms/fld':>7} {'s/page':>7} {'straight%':>9} "
-           f"{'silent%':>8} {'review/doc':>10} {'docsST%':>7} {'refused':>7}")
+def build_report(
+    args: Any,
+    engines: list[str],
+    stats: Any,
+    by_type: Any,
+    refused: Any,
+    base: Any,
+    template_page_s: list[float],
+    tess: Stats | None,
+    mkldnn_off: list[float],
+    gen_s: list[float],
+) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "pages": args.pages,
+        "subset": args.subset,
+        "engines": {},
+        "sample_generation_s_median": statistics.median(gen_s),
+    }
+    hdr = (
+        f"{'engine':15} {'group':22} {'exact%':>7} {'CER':>7} {'ms/fld':>7} {'s/page':>7} {'straight%':>9} "
+        f"{'silent%':>8} {'review/doc':>10} {'docsST%':>7} {'refused':>7}"
+    )
     print()
     print(hdr)
     print("-" * len(hdr))
@@ -267,15 +323,17 @@ def build_report(args: Any, engines: list[str], stats: Any, by_type: Any, refuse
         rep: dict[str, Any] = {}
         total = Stats()
         groups = sorted(stats[e].items())
-        for (group, kind), st in groups:
+        for _, st in groups:
             total.merge(st)
         for label, st in [*((f"{g}/{k}", st) for (g, k), st in groups), ("all", total)]:
             row = st.row()
             rep[label] = row
-            print(f"{e:15} {label:22} {row['field_exact_pct']:7.2f} {row['cer']:7.4f} {row['ms_per_field']:7.1f} "
-                  f"{row['s_per_page_median']:7.3f} {row['straight_through_fields_pct']:9.1f} "
-                  f"{row['silent_error_fields_pct']:8.2f} {row['review_load_fields_per_doc']:10.2f} "
-                  f"{row['straight_through_docs_pct']:7.1f} {row['pages_refused']:7}")
+            print(
+                f"{e:15} {label:22} {row['field_exact_pct']:7.2f} {row['cer']:7.4f} {row['ms_per_field']:7.1f} "
+                f"{row['s_per_page_median']:7.3f} {row['straight_through_fields_pct']:9.1f} "
+                f"{row['silent_error_fields_pct']:8.2f} {row['review_load_fields_per_doc']:10.2f} "
+                f"{row['straight_through_docs_pct']:7.1f} {row['pages_refused']:7}"
+            )
         for group in ("printed", "handwriting"):
             merged = Stats()
             for (g, _), st in groups:
@@ -288,25 +346,36 @@ def build_report(args: Any, engines: list[str], stats: Any, by_type: Any, refuse
         report["engines"][e] = rep
     if template_page_s:
         tp = statistics.median(template_page_s)
-        print(f"\nfull-page OCR without a template, on the first {len(template_page_s)} pages "
-              f"(template reading: {tp:.2f} s/page with {engines[0]}):")
+        print(
+            f"\nfull-page OCR without a template, on the first {len(template_page_s)} pages "
+            f"(template reading: {tp:.2f} s/page with {engines[0]}):"
+        )
         report["full_page"] = {}
         for label, secs in base["page_s"].items():
             fp = statistics.median(secs)
             found = base["found"][label]
-            row = {"s_per_page_median": fp, "value_found_pct": 100 * sum(found) / max(len(found), 1),
-                   "template_reading_speedup": fp / tp}
+            row = {
+                "s_per_page_median": fp,
+                "value_found_pct": 100 * sum(found) / max(len(found), 1),
+                "template_reading_speedup": fp / tp,
+            }
             report["full_page"][label] = row
-            print(f"  {label:34} {fp:6.2f} s/page  values found in page text {row['value_found_pct']:5.1f}%  "
-                  f"→ template reading {row['template_reading_speedup']:.1f}× faster")
+            print(
+                f"  {label:34} {fp:6.2f} s/page  values found in page text {row['value_found_pct']:5.1f}%  "
+                f"→ template reading {row['template_reading_speedup']:.1f}× faster"
+            )
     if mkldnn_off:
         report["paddle_mkldnn_off_s_per_page_median"] = statistics.median(mkldnn_off)
         print(f"\nppocrv5-paddle with oneDNN off: {statistics.median(mkldnn_off):.2f} s/page")
     if tess is not None and tess.v["exact"]:
         row = tess.row()
-        report["tesseract_jpn_fields"] = {k: row[k] for k in ("fields", "field_exact_pct", "cer", "ms_per_field")}
-        print(f"tesseract-jpn on the same trimmed text zones: {row['field_exact_pct']:.1f}% exact, CER "
-              f"{row['cer']:.3f}, {row['ms_per_field']:.0f} ms/field ({row['fields']} fields)")
+        report["tesseract_jpn_fields"] = {
+            k: row[k] for k in ("fields", "field_exact_pct", "cer", "ms_per_field")
+        }
+        print(
+            f"tesseract-jpn on the same trimmed text zones: {row['field_exact_pct']:.1f}% exact, CER "
+            f"{row['cer']:.3f}, {row['ms_per_field']:.0f} ms/field ({row['fields']} fields)"
+        )
     for e in engines:
         for line in refused[e][:8]:
             print(f"  {e} refused: {line}")

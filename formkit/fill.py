@@ -164,7 +164,7 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
         w.cells(_right_aligned(str(year), 2), lay.parts["year"])
         w.cells(_right_aligned(str(date.month), 2), lay.parts["month"])
         w.cells(_right_aligned(str(date.day), 2), lay.parts["day"])
-    elif t in (FieldType.TEXT, FieldType.NAME, FieldType.PHONE, FieldType.NUMBER):
+    elif t in (FieldType.TEXT, FieldType.ADDRESS, FieldType.NAME, FieldType.PHONE, FieldType.NUMBER):
         w.line_text(str(value), lay.zone)
     elif t is FieldType.AMOUNT:
         w.line_text(f"{int(value):,}", lay.zone)

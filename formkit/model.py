@@ -55,7 +55,8 @@ class Box(BaseModel):
 class FieldType(StrEnum):
     """What a field holds; decides its printed shape, its reader and its normaliser."""
 
-    TEXT = "text"  # free text in one line (address, その他)
+    TEXT = "text"  # free text in one line (その他の内容, a diagnosis)
+    ADDRESS = "address"  # an address: normalised to one spelling (3丁目2番1号 → 3-2-1), checked against 〒
     NAME = "name"  # a person's name in kanji/kana
     KANA = "kana"  # katakana in comb cells
     DIGITS = "digits"  # digits in comb cells

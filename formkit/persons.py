@@ -123,6 +123,9 @@ def towns() -> list[Town]:
         conn.close()
 
 
+_KANJI_DIGITS = "〇一二三四五六七八九"
+
+
 @dataclass(frozen=True)
 class Person:
     surname: str
@@ -144,7 +147,21 @@ class Person:
 
     @property
     def address(self) -> str:
+        """The address in its one normalised spelling (what a reading should produce)."""
         return f"{self.town.prefecture}{self.town.city}{self.town.town}{self.address_rest}"
+
+    def address_as_written(self, rng: random.Random) -> str:
+        """How a person might write it: 3-2-1, 3丁目2番1号 or 三丁目2番1号, sometimes without the prefecture."""
+        parts = self.address_rest.split("-")
+        pref = self.town.prefecture if rng.random() < 0.7 else ""
+        style = rng.choice(["hyphen", "hyphen", "chome", "kanji"]) if len(parts) == 3 else "hyphen"
+        if style == "chome":
+            rest = f"{parts[0]}丁目{parts[1]}番{parts[2]}号"
+        elif style == "kanji":
+            rest = f"{_KANJI_DIGITS[int(parts[0])]}丁目{parts[1]}番{parts[2]}号"
+        else:
+            rest = self.address_rest
+        return f"{pref}{self.town.city}{self.town.town}{rest}"
 
 
 def random_person(rng: random.Random, today: dt.date) -> Person:

@@ -66,7 +66,7 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
             values[n] = p.town.postal_code
         elif t is FieldType.PHONE:
             values[n] = p.phone
-        elif t is FieldType.TEXT and "address" in n:
+        elif t is FieldType.ADDRESS:
             values[n] = p.address
         elif t is FieldType.AMOUNT:
             values[n] = rng.choice([300, 350, 450, 1200, 3000, 12500])
@@ -141,21 +141,28 @@ def make_sample(
     today: dt.date | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """One filled, degraded page as an RGB array, and its ground truth."""
-    rng = random.Random(seed)
+    # Separate random streams, so a change to one (say, how addresses are written) leaves the values,
+    # the hand and the scan defects of every other sample as they were.
+    rng = random.Random(f"{seed}:values")
+    hand_rng = random.Random(f"{seed}:hand")
+    scan_rng = random.Random(f"{seed}:scan")
     prof = PROFILES[profile] if isinstance(profile, str) else profile
     today = today or dt.date.today()
     values, person = sample_values(tpl, rng, today)
-    font = font or rng.choice(sorted(FONTS))
+    font = font or hand_rng.choice(sorted(FONTS))
     group = FONTS[font].group
     hand = Hand(
         font=font,
-        ink=INKS[rng.choice(["black", "black", "blue"])],
+        ink=INKS[hand_rng.choice(["black", "black", "blue"])],
         jitter=0.8 if group == "handwriting" else 0.25,
-        rng=rng,
+        rng=hand_rng,
     )
-    ink_values = {
+    ink_values: dict[str, Any] = {
         f.name: person.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.get(f.name)
     }
+    for f in tpl.fields:
+        if f.type is FieldType.ADDRESS and values.get(f.name):
+            ink_values[f.name] = person.address_as_written(random.Random(f"{seed}:address"))
     pdf = render_filled(tpl, values, hand, ink_values)
     px_per_mm = dpi / 25.4
     if tpl.legacy:
@@ -168,7 +175,7 @@ def make_sample(
         clean = (base * (1 - alpha) + ink[..., :3] * alpha).astype(np.uint8)
     else:
         clean = rasterize_pdf(pdf, px_per_mm, tpl.page.width_mm)
-    img, info = degrade(clean, rng, prof, px_per_mm)
+    img, info = degrade(clean, scan_rng, prof, px_per_mm)
     truth = {
         "form": tpl.id,
         "version": tpl.version,

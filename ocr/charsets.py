@@ -42,6 +42,12 @@ def name_chars() -> frozenset[str]:
 
 
 @cache
+def text_chars() -> frozenset[str]:
+    """Free text: Japanese script, digits, Latin letters and common punctuation."""
+    return address_chars() | frozenset("、。，．・「」（）!?%&+:;/")
+
+
+@cache
 def address_chars() -> frozenset[str]:
     """Addresses: kanji, kana, digits, Latin letters (building names), hyphens, and a few marks."""
     latin = frozenset(chr(c) for c in range(ord("A"), ord("Z") + 1)) | frozenset(

@@ -130,7 +130,8 @@ def allowed_chars(spec: FieldSpec) -> frozenset[str]:
     if t is FieldType.KANA:
         return (charsets.HIRAGANA if spec.script == "hiragana" else charsets.KATAKANA) | frozenset(" ")
     table: dict[FieldType, Callable[[], frozenset[str]]] = {
-        FieldType.TEXT: charsets.address_chars,
+        FieldType.TEXT: charsets.text_chars,
+        FieldType.ADDRESS: charsets.address_chars,
         FieldType.NAME: charsets.name_chars,
         FieldType.PHONE: lambda: charsets.PHONE,
         FieldType.DIGITS: lambda: charsets.DIGITS,
@@ -209,6 +210,16 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
             # Spaces inside an address or a phone number carry no meaning and are read unreliably.
             text = "".join(d.text.split())
         value, reasons = free_value(lay.spec, text)
+        if lay.spec.type is FieldType.NAME and text and FULL_SPACE not in text and len(text) >= 2:
+            # Every Japanese name has a family and a given part; if the gap between them was not seen,
+            # a person must say where it is rather than the record going out as one word.
+            reasons.append(
+                Reason(
+                    "name_split",
+                    "姓と名の区切りが読み取れません（間を空けてください）",
+                    "cannot see where the family name ends",
+                )
+            )
         if d.suppressed > 0.5:
             reasons.append(
                 Reason(
@@ -501,6 +512,7 @@ def plan_signature(lay: FieldLayout, z: Zones) -> Plan:
 
 PLANNERS: dict[FieldType, Callable[[FieldLayout, Zones], Plan]] = {
     FieldType.TEXT: plan_text,
+    FieldType.ADDRESS: plan_text,
     FieldType.NAME: plan_text,
     FieldType.PHONE: plan_text,
     FieldType.KANA: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),

@@ -62,7 +62,9 @@ def recognise(rec: Recognizer, plans: list[Plan]) -> list[list[Decoded]]:
     return out
 
 
-def read_aligned(aligned: Aligned, engine: str | None = None, recognizer: Recognizer | None = None) -> PageReading:
+def read_aligned(
+    aligned: Aligned, engine: str | None = None, recognizer: Recognizer | None = None
+) -> PageReading:
     t0 = time.perf_counter()
     tpl = aligned.template
     rec = recognizer or get_recognizer(engine)

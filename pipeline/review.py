@@ -7,9 +7,10 @@ same path.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
-from formkit.model import FieldType, Template
+from formkit.model import FieldSpec, FieldType, Template
 from formkit.registry import load_template
 from pipeline.context import Context
 from records.models import DocStatus
@@ -25,8 +26,9 @@ class ReviewError(ValueError):
         super().__init__(f"{ja} / {en}")
 
 
-def parse_input(ftype: FieldType, raw: Any) -> Any:
+def parse_input(spec: FieldSpec, raw: Any) -> Any:
     """A value typed (or ticked) by a reviewer, in the same shape the reader produces."""
+    ftype = spec.type
     if ftype is FieldType.CHECKBOXES and isinstance(raw, list):
         return raw
     if ftype in (FieldType.CHECKBOX, FieldType.SIGNATURE):
@@ -39,12 +41,12 @@ def parse_input(ftype: FieldType, raw: Any) -> Any:
             return parse_date(text).isoformat()
         except WarekiError as exc:
             raise ReviewError(exc.ja, exc.en) from exc
-    if ftype is FieldType.COUNT:
-        digits = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if ftype in (FieldType.COUNT, FieldType.AMOUNT):
+        digits = unicodedata.normalize("NFKC", text).replace(",", "").removesuffix("円").strip()
         if not digits.isdigit():
             raise ReviewError(f"「{text}」は数字ではありません", f"{text!r} is not a number")
         return int(digits)
-    return normalize_value(ftype, text)
+    return normalize_value(spec, text)
 
 
 def save_edits(
@@ -63,7 +65,7 @@ def save_edits(
     values = ctx.store.values(doc_id)
     parsed = {}
     for name, raw in edits.items():
-        parsed[name] = parse_input(tpl.field(name).type, raw)
+        parsed[name] = parse_input(tpl.field(name), raw)
     merged = values | parsed
     found = check_values(tpl, merged, today)
     unreadable = unreadable or set()

