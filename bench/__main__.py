@@ -27,7 +27,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("DEJIRU_THRESHOLDS", "/nonexistent")  # measure the defaults unless told otherwise
 os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
 
 FONTS = ["ipag", "klee", "ipam", "seto", "kiloji"]
@@ -152,7 +151,14 @@ def main() -> None:
     ap.add_argument("--engines", default="ppocrv6-onnx,ppocrv5-paddle")
     ap.add_argument("--seed", type=int, default=7_000_000)
     ap.add_argument("--out", type=Path, default=Path("bench/out/results.json"))
+    ap.add_argument(
+        "--thresholds",
+        help="thresholds file to route with (default: what the installation uses; "
+        "'none' for the uncalibrated defaults)",
+    )
     args = ap.parse_args()
+    if args.thresholds:
+        os.environ["DEJIRU_THRESHOLDS"] = "/nonexistent" if args.thresholds == "none" else args.thresholds
 
     from formkit.fonts import FONTS as FONT_INFO
     from formkit.registry import load_template

@@ -263,6 +263,51 @@ def user_add(
     typer.echo(f"{username} ({role})")
 
 
+@app.command()
+def calibrate(
+    samples: Annotated[int, typer.Option(help="Generate and read this many labelled sample pages")] = 0,
+    from_store: Annotated[bool, typer.Option(help="Learn from reviewers' decisions in the database")] = False,
+    target: Annotated[float, typer.Option(help="Silent-error rate to stay within, per field type")] = 0.001,
+    seed: Annotated[
+        int, typer.Option(help="First sample seed (keep apart from the benchmark's)")
+    ] = 5_000_000,
+    engine: Annotated[str | None, typer.Option(help="OCR engine to calibrate")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write (default: DEJIRU_HOME/thresholds.json)")
+    ] = None,
+) -> None:
+    """Set review thresholds per field type to meet a silent-error target; prints the curve."""
+    from dejiru.config import settings
+    from formkit.registry import all_templates
+    from pipeline.calibrate import from_samples
+    from pipeline.calibrate import from_store as store_labels
+    from pipeline.context import Context
+    from validation import calibration
+
+    if not samples and not from_store:
+        raise typer.BadParameter("give --samples N and/or --from-store")
+    items = []
+    sources = []
+    if samples:
+        templates = [t for t in all_templates()]
+        items += list(from_samples(templates, samples, seed, engine))
+        sources.append(f"{samples} generated pages from seed {seed}")
+    if from_store:
+        items += list(store_labels(Context.create()))
+        sources.append("reviewer decisions")
+    result = calibration.calibrate(items, target)
+    path = out or settings().home / "thresholds.json"
+    calibration.write(result, path, target, "; ".join(sources))
+    typer.echo(calibration.table(result))
+    typer.echo("\nstraight-through / silent-error curve (threshold: ST%, silent%):")
+    for ftype, pts in result["curves"].items():
+        shown = ", ".join(
+            f"{t:.2f}: {100 * st:.0f}%/{100 * si:.2f}%" for t, st, si in pts[:: max(1, len(pts) // 6)]
+        )
+        typer.echo(f"  {ftype:12} {shown}")
+    typer.echo(f"\nwritten: {path}")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database to the newest schema (safe to repeat)."""

@@ -49,6 +49,12 @@ SURNAMES = [
     ("近藤", "コンドウ"),
     ("坂本", "サカモト"),
     ("遠藤", "エンドウ"),
+    # 異体字 as families really write them: readers must not "correct" these silently.
+    ("渡邉", "ワタナベ"),
+    ("髙橋", "タカハシ"),
+    ("山﨑", "ヤマザキ"),
+    ("齋藤", "サイトウ"),
+    ("濱田", "ハマダ"),
 ]
 GIVEN_NAMES = [
     ("太郎", "タロウ"),
@@ -150,18 +156,29 @@ class Person:
         """The address in its one normalised spelling (what a reading should produce)."""
         return f"{self.town.prefecture}{self.town.city}{self.town.town}{self.address_rest}"
 
-    def address_as_written(self, rng: random.Random) -> str:
-        """How a person might write it: 3-2-1, 3丁目2番1号 or 三丁目2番1号, sometimes without the prefecture."""
-        parts = self.address_rest.split("-")
-        pref = self.town.prefecture if rng.random() < 0.7 else ""
-        style = rng.choice(["hyphen", "hyphen", "chome", "kanji"]) if len(parts) == 3 else "hyphen"
-        if style == "chome":
-            rest = f"{parts[0]}丁目{parts[1]}番{parts[2]}号"
-        elif style == "kanji":
-            rest = f"{_KANJI_DIGITS[int(parts[0])]}丁目{parts[1]}番{parts[2]}号"
-        else:
-            rest = self.address_rest
-        return f"{pref}{self.town.city}{self.town.town}{rest}"
+
+def address_as_written(address: str, rng: random.Random) -> str:
+    """How a person might write a normalised address: 3-2-1, 3丁目2番1号 or 三丁目2番1号, and often
+    without the prefecture (which the postal code implies)."""
+    import re
+
+    from validation.address import PREFECTURES
+
+    if rng.random() < 0.3:
+        for pref in PREFECTURES:
+            if address.startswith(pref):
+                address = address[len(pref) :]
+                break
+    m = re.search(r"(\d+)-(\d+)-(\d+)$", address)
+    if not m:
+        return address
+    style = rng.choice(["hyphen", "hyphen", "chome", "kanji"])
+    a, b, c = m.groups()
+    if style == "chome":
+        return f"{address[: m.start()]}{a}丁目{b}番{c}号"
+    if style == "kanji" and len(a) == 1:
+        return f"{address[: m.start()]}{_KANJI_DIGITS[int(a)]}丁目{b}番{c}号"
+    return address
 
 
 def random_person(rng: random.Random, today: dt.date) -> Person:

@@ -22,7 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 from formkit.fill import INKS, Hand, fill_canvas
 from formkit.fonts import FONTS
 from formkit.model import FieldSpec, FieldType, Template
-from formkit.persons import Person, random_person
+from formkit.persons import Person, address_as_written, random_person
 from formkit.render import master_image, rasterize_pdf, render_pdf
 from formkit.scan import PROFILES, ScanProfile, degrade
 
@@ -66,8 +66,10 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
             values[n] = p.town.postal_code
         elif t is FieldType.PHONE:
             values[n] = p.phone
-        elif t is FieldType.ADDRESS:
+        elif t is FieldType.ADDRESS and n == "address":
             values[n] = p.address
+        elif t is FieldType.ADDRESS:
+            values[n] = random_person(rng, today).address
         elif t is FieldType.AMOUNT:
             values[n] = rng.choice([300, 350, 450, 1200, 3000, 12500])
         elif t is FieldType.COUNT:
@@ -105,11 +107,16 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
             )
             values["age"] = str(at.year - born.year - ((at.month, at.day) < (born.month, born.day)))
     for f in tpl.fields:
-        base = f.name.removesuffix("_other")
-        if f.name.endswith("_other") and base in values:
-            chosen = values[base]
-            has_other = chosen == "other" or (isinstance(chosen, list) and "other" in chosen)
-            values[f.name] = rng.choice(OTHER_TEXTS) if has_other else None
+        for rule in f.rules:
+            name, _, cond = rule.partition(":")
+            if name != "required_if":
+                continue
+            field_name, _, wanted = cond.partition("=")
+            have = values.get(field_name)
+            if not (have == wanted or (isinstance(have, list) and wanted in have)):
+                values[f.name] = None  # written only when the form asks for it
+            elif f.name.endswith("_other"):
+                values[f.name] = rng.choice(OTHER_TEXTS)
     return values, p
 
 
@@ -162,7 +169,7 @@ def make_sample(
     }
     for f in tpl.fields:
         if f.type is FieldType.ADDRESS and values.get(f.name):
-            ink_values[f.name] = person.address_as_written(random.Random(f"{seed}:address"))
+            ink_values[f.name] = address_as_written(values[f.name], random.Random(f"{seed}:address:{f.name}"))
     pdf = render_filled(tpl, values, hand, ink_values)
     px_per_mm = dpi / 25.4
     if tpl.legacy:

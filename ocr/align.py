@@ -212,10 +212,19 @@ def is_blank(img: np.ndarray) -> bool:
     return float((norm < 128).mean()) < 0.0015
 
 
-def verified(img: np.ndarray, h_mm: np.ndarray, tpl: Template, rotation: int) -> Aligned:
-    """Warp onto the template and check the print is where it should be; refuse otherwise."""
-    aligned = warp(img, h_mm, tpl)
-    match, stray = print_match(aligned, tpl)
+def verified(img: np.ndarray, h_mm: np.ndarray | list[np.ndarray], tpl: Template, rotation: int) -> Aligned:
+    """Warp onto the template and check the print is where it should be; refuse otherwise.
+
+    Given several candidate homographies, the one whose warp agrees best with the blank form wins.
+    """
+    best: tuple[float, float, float, np.ndarray, np.ndarray] | None = None
+    for h in h_mm if isinstance(h_mm, list) else [h_mm]:
+        candidate = warp(img, h, tpl)
+        found, stray_ink = print_match(candidate, tpl)
+        if best is None or found - stray_ink > best[0]:
+            best = (found - stray_ink, found, stray_ink, candidate, h)
+    assert best is not None
+    _, match, stray, aligned, h_mm = best
     if match < MIN_PRINT_MATCH or stray > MAX_STRAY_INK:
         raise AlignmentFailed(
             "用紙の位置合わせに失敗しました（印刷された枠が予定の位置にありません）。まっすぐスキャンし直してください",
@@ -293,7 +302,7 @@ def align(img: np.ndarray, templates: list[Template] | None = None, form_id: str
 
         match = register(img, legacy)
         if match is not None:
-            return verified(img, match.homography, match.template, rotation_of(match.homography))
+            return verified(img, match.homographies, match.template, rotation_of(match.homographies[0]))
     if decoded is not None:
         code, version = decoded
         raise UnknownForm(

@@ -12,7 +12,7 @@ strength shows up as a low-confidence position, so the field goes to review inst
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,6 +25,8 @@ class Decoded:
     spans: list[tuple[int, int]] = field(default_factory=list)
     #: Strongest probability the model gave to a character outside the allowed set.
     suppressed: float = 0.0
+    #: (character read, look-alike, the look-alike's probability at that place), for watched characters.
+    rivals: list[tuple[str, str, float]] = field(default_factory=list)
 
     @property
     def confidence(self) -> float:
@@ -153,6 +155,35 @@ def decode(probs: np.ndarray, classes: list[str], allowed: frozenset[str] | None
     beaten = outside_mass > folded.max(axis=1)
     suppressed = float(outside_mass[beaten].max()) if beaten.any() else 0.0
     return Decoded(text, conf, spans, suppressed)
+
+
+_INDEX: dict[int, dict[str, list[int]]] = {}
+
+
+def _class_index(classes: list[str]) -> dict[str, list[int]]:
+    if id(classes) not in _INDEX:
+        index: dict[str, list[int]] = {}
+        for i, ch in enumerate(classes):
+            index.setdefault(canonical(ch), []).append(i)
+        _INDEX[id(classes)] = index
+    return _INDEX[id(classes)]
+
+
+def with_rivals(dec: Decoded, probs: np.ndarray, classes: list[str], watch: dict[str, str]) -> Decoded:
+    """Note how strongly the model also saw a look-alike of each watched character it read.
+
+    Used for names: 辺/邉/邊, 高/髙, 崎/﨑 look alike, and a name is never "corrected" silently — if the
+    model gave a variant real weight where it read the other, a person must compare with the paper.
+    """
+    index = _class_index(classes)
+    found = []
+    for ch, (t0, t1) in zip(dec.text.replace(" ", ""), dec.spans, strict=False):
+        for alt in watch.get(ch, ""):
+            cols = index.get(alt)
+            if cols:
+                p = float(probs[max(t0 - 1, 0) : t1 + 2, cols].sum(axis=1).max())
+                found.append((ch, alt, p))
+    return replace(dec, rivals=found)
 
 
 def decode_one(probs: np.ndarray, classes: list[str], allowed: frozenset[str]) -> Decoded:

@@ -20,14 +20,17 @@ from formkit.layout import FieldLayout
 from formkit.model import Box, FieldSpec, FieldType
 from ocr import charsets
 from ocr.ctc import Decoded
-from ocr.imaging import column_gaps, hysteresis_ink, ink_bbox, pad_crop
+from ocr.imaging import column_gaps, glyph_count, hysteresis_ink, ink_bbox, pad_crop
 from ocr.readings import FieldReading, Reason
+from validation.variants import VARIANTS
 from validation.wareki import WarekiError, from_wareki
 
 TICK_LEVEL = 0.025  # share of a tick box covered by ink (ticks measure 0.06-0.12, empty boxes ~0)
 CIRCLE_LEVEL = 0.03  # share of an option's circle area covered by a hand-drawn circle (measured ~0.1)
 SIGNATURE_LEVEL = 0.004
 EMPTY_CONFIDENCE = 0.99
+#: A look-alike kanji with more than this probability where a name was read: a person compares.
+VARIANT_DOUBT = 0.01
 FULL_SPACE = "\u3000"
 
 
@@ -37,6 +40,8 @@ class Crop:
     allowed: frozenset[str] | None
     #: Read exactly one character (a comb cell).
     single: bool = False
+    #: Characters whose look-alikes should be reported (name variants).
+    watch: dict[str, str] | None = None
 
 
 NARROW = (
@@ -120,6 +125,12 @@ def _reading(
         reasons=reasons or [],
     )
 
+
+COUNT_MISMATCH = Reason(
+    "count_mismatch",
+    "書かれた文字の数と読み取った文字の数が合いません（数字や小数点の読み落とし）",
+    "the number of marks on paper and of characters read differ (a digit or point missed)",
+)
 
 # --- free text ------------------------------------------------------------------------------------------
 
@@ -210,6 +221,17 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
             # Spaces inside an address or a phone number carry no meaning and are read unreliably.
             text = "".join(d.text.split())
         value, reasons = free_value(lay.spec, text)
+        if counted is not None and text and counted != len(text):
+            reasons.append(COUNT_MISMATCH)
+        doubtful = sorted({f"{ch}/{alt}" for ch, alt, p in d.rivals if p > VARIANT_DOUBT})
+        if doubtful:
+            reasons.append(
+                Reason(
+                    "name_variant",
+                    f"異体字の読み違いの可能性があります（{'、'.join(doubtful)}）。用紙と同じ字か確認してください",
+                    f"variant kanji may be confused ({', '.join(doubtful)}): check against the form",
+                )
+            )
         if lay.spec.type is FieldType.NAME and text and FULL_SPACE not in text and len(text) >= 2:
             # Every Japanese name has a family and a given part; if the gap between them was not seen,
             # a person must say where it is rather than the record going out as one word.
@@ -230,7 +252,13 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
             )
         return _reading(lay, value, text, d.confidence, d.char_conf, reasons)
 
-    return Plan([Crop(stretched(crop, allowed), allowed)], finish)
+    # Digits are one mark each: if the marks on paper and the characters read disagree, a digit (or a
+    # decimal point) was dropped or doubled, which the recogniser's confidence does not show.
+    counted = (
+        glyph_count(sub) if lay.spec.type in (FieldType.NUMBER, FieldType.AMOUNT, FieldType.DIGITS) else None
+    )
+    watch = VARIANTS if lay.spec.type is FieldType.NAME else None
+    return Plan([Crop(stretched(crop, allowed), allowed, watch=watch)], finish)
 
 
 # --- comb cells -----------------------------------------------------------------------------------------
@@ -409,6 +437,7 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
     """A date written into a legacy form's own 「　年　月　日」 boxes."""
     spec = lay.spec
     plans: dict[str, Crop | None] = {}
+    counts: dict[str, int] = {}
     for part in ("year", "month", "day"):
         box = lay.parts[part][0]
         mask = z.ink(box.inset(0.3))
@@ -419,6 +448,8 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
         allowed = charsets.DIGITS | (_ERA_CHARS if part == "year" else frozenset())
         image = pad_crop(z.gray(box.inset(0.3)), bbox, int(z.k * 0.6))
         plans[part] = Crop(stretched(image, allowed), allowed)
+        x, y, w, h = bbox
+        counts[part] = glyph_count(mask[y : y + h, x : x + w])
     crops = [c for c in plans.values() if c is not None]
     default_era = spec.eras[0] if len(spec.eras) == 1 else None
 
@@ -434,6 +465,7 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
             confs.append(d.confidence)
         raw = f"{texts['year']}年{texts['month']}月{texts['day']}日"
         conf = min(confs) if confs else EMPTY_CONFIDENCE
+        mismatch = [p for p in ("month", "day") if texts[p] and counts.get(p) != len(texts[p])]
         if not any(texts.values()):
             return _reading(lay, None, "", conf)
         year = parse_year(texts["year"], default_era)
@@ -446,6 +478,8 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
             era, y = year
             m_, d_ = int(texts["month"] or 0), int(texts["day"] or 0)
             value = (dt.date(y, m_, d_) if era is None else from_wareki(era, y, m_, d_)).isoformat()
+            if mismatch or (texts["year"].isdigit() and counts.get("year") != len(texts["year"])):
+                reasons.append(COUNT_MISMATCH)
         except (ValueError, WarekiError) as exc:
             ja, en = (
                 (exc.ja, exc.en)

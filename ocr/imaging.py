@@ -93,6 +93,27 @@ def hysteresis_ink(g: np.ndarray, min_pixels: int, strong: int = 150, weak: int 
     return np.asarray(keep[labels])
 
 
+def glyph_count(mask: np.ndarray, min_pixels: int = 6) -> int:
+    """How many separate marks a line of digits has: connected components, with pieces that stand
+    above one another (a 5's detached bar, the two strokes of a =) counted once."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    spans = sorted(
+        (int(stats[i, cv2.CC_STAT_LEFT]), int(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH]))
+        for i in range(1, n)
+        if stats[i, cv2.CC_STAT_AREA] >= min_pixels
+    )
+    merged: list[list[int]] = []
+    for x0, x1 in spans:
+        if merged:
+            px0, px1 = merged[-1]
+            overlap = min(px1, x1) - max(px0, x0)
+            if overlap > 0.5 * min(px1 - px0, x1 - x0):
+                merged[-1] = [min(px0, x0), max(px1, x1)]
+                continue
+        merged.append([x0, x1])
+    return len(merged)
+
+
 def despeckle(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     keep = np.zeros(n, dtype=bool)

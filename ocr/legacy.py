@@ -33,8 +33,8 @@ MIN_INLIER_RATIO = 0.25
 @dataclass(frozen=True)
 class LegacyMatch:
     template: Template
-    #: Template millimetres → source image pixels.
-    homography: np.ndarray
+    #: Template millimetres → source image pixels: the ECC-refined estimate first, then RANSAC's own.
+    homographies: list[np.ndarray]
     inliers: int
     ratio: float
 
@@ -130,7 +130,10 @@ def register(img: np.ndarray, templates: list[Template]) -> LegacyMatch | None:
         return None
     inliers, ratio, tpl, h = best
     _, _, master = master_features(tpl)
-    h = _refine_ecc(master, small, h)
+    refined = _refine_ecc(master, small, h)
     # template mm → master px (×4) → small page px (h) → source px (÷ scale)
-    h_mm = np.diag([1 / scale, 1 / scale, 1.0]) @ h @ np.diag([WORK_PX_PER_MM, WORK_PX_PER_MM, 1.0])
-    return LegacyMatch(tpl, h_mm, inliers, ratio)
+    to_mm = [
+        np.diag([1 / scale, 1 / scale, 1.0]) @ x @ np.diag([WORK_PX_PER_MM, WORK_PX_PER_MM, 1.0])
+        for x in (refined, h)
+    ]
+    return LegacyMatch(tpl, to_mm, inliers, ratio)

@@ -15,7 +15,7 @@ from formkit.layout import layout
 from formkit.model import Template
 from formkit.render import master_image
 from ocr.align import PX_PER_MM, Aligned, align
-from ocr.ctc import Decoded, decode, decode_one
+from ocr.ctc import Decoded, decode, decode_one, with_rivals
 from ocr.engines import Recognizer, get_recognizer
 from ocr.fields import PLANNERS, Plan, Zones
 from ocr.imaging import dropout, gray, printed_mask
@@ -37,13 +37,26 @@ def printed(tpl: Template) -> np.ndarray:
     return _printed(tpl.key, tpl.model_dump_json())
 
 
+#: Where the darkest ink of a page is put after flattening (a crisp black pen on a good scan).
+INK_BLACK = 40.0
+
+
 def flatten(g: np.ndarray) -> np.ndarray:
-    """Divide out uneven lighting (shadows, photocopy grey) over the whole page, cheaply at 1/8 scale."""
+    """White paper, black ink: divide out uneven lighting (shadows), then stretch a washed-out page.
+
+    The background is estimated at 1/8 scale. A light photocopy or a faint pencil leaves the darkest
+    ink at 130-170, below what the ink thresholds call ink; the page's own print (every form has
+    plenty) tells how dark ink is on this page, and the contrast is stretched until it is black.
+    """
     small = cv2.resize(g, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     bg = cv2.GaussianBlur(bg, (0, 0), 2)
     bg = cv2.resize(bg, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    return np.clip(g.astype(np.float32) / np.maximum(bg, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    flat = np.clip(g.astype(np.float32) / np.maximum(bg, 1.0) * 255.0, 0, 255)
+    darkest = float(np.percentile(flat[::4, ::4], 0.3))
+    if INK_BLACK < darkest < 200:
+        flat = 255.0 - (255.0 - flat) * (255.0 - INK_BLACK) / (255.0 - darkest)
+    return np.clip(flat, 0, 255).astype(np.uint8)
 
 
 def recognise(rec: Recognizer, plans: list[Plan]) -> list[list[Decoded]]:
@@ -54,7 +67,8 @@ def recognise(rec: Recognizer, plans: list[Plan]) -> list[list[Decoded]]:
         if c.single and c.allowed is not None:
             decoded.append(decode_one(pr, rec.classes, c.allowed))
         else:
-            decoded.append(decode(pr, rec.classes, c.allowed))
+            d = decode(pr, rec.classes, c.allowed)
+            decoded.append(with_rivals(d, pr, rec.classes, c.watch) if c.watch else d)
     out, i = [], 0
     for p in plans:
         out.append(decoded[i : i + len(p.crops)])

@@ -80,6 +80,8 @@ class FieldValue(SQLModel, table=True):
     confidence: float = 0.0
     char_confidences: str = "[]"
     reasons: str = "[]"
+    #: The reasons as the reader gave them (``reasons`` changes with a reviewer's edits): calibration input.
+    ocr_reasons: str = "[]"
     needs_review: bool = False
     box: str = "[]"
     corrected: bool = False

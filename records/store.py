@@ -208,6 +208,7 @@ class Store:
                         confidence=f.confidence,
                         char_confidences=dumps(f.char_confidences),
                         reasons=dumps(f.reasons),
+                        ocr_reasons=dumps(f.reasons),
                         needs_review=f.needs_review,
                         box=dumps(f.box),
                     )

@@ -1,6 +1,7 @@
 """Constrained CTC decoding on hand-made probability matrices (no model needed)."""
 
 import numpy as np
+import pytest
 
 from ocr.ctc import decode, decode_one
 
@@ -51,3 +52,16 @@ def test_decode_one_picks_best_allowed_character() -> None:
     p = frames({}, {"7": 0.3, "1": 0.2}, {"7": 0.6})
     d = decode_one(p, CLASSES, frozenset("0123456789"))
     assert d.text == "7" and abs(d.confidence - 0.6) < 1e-5
+
+
+def test_rivals_report_lookalike_kanji() -> None:
+    from ocr.ctc import with_rivals
+
+    classes = ["<blank>", "渡", "辺", "邉", "邊", " "]
+    p = np.zeros((3, len(classes)), dtype=np.float32)
+    p[0, 1] = 1.0
+    p[1, 2], p[1, 3] = 0.9, 0.08  # read 辺, but 邉 had real weight
+    p[2, 0] = 1.0
+    d = with_rivals(decode(p, classes), p, classes, {"辺": "邉邊"})
+    assert d.text == "渡辺"
+    assert ("辺", "邉", pytest.approx(0.08, abs=1e-6)) in d.rivals

@@ -8,7 +8,6 @@ from formkit.model import FieldType
 from validation import normalize
 from validation.checks import (
     check_kana,
-    check_name,
     check_phone,
     check_postal,
     mask_mynumber,
@@ -53,8 +52,6 @@ def test_phone_bad(bad: str) -> None:
 def test_kana_and_name_variants() -> None:
     assert check_kana("ヤマダ　タロウ") == []
     assert check_kana("ヤマダ太郎")[0].code == "kana_chars"
-    assert check_name("渡辺　花子")[0].code == "name_variant"  # 辺/邉/邊 must be checked by a person
-    assert check_name("山田　花子") == []
 
 
 def test_mynumber_check_digit_and_mask() -> None:
@@ -103,3 +100,32 @@ def test_template_rules(tpl) -> None:
 
 def test_types_are_known() -> None:
     assert FieldType("kana") is FieldType.KANA
+
+
+@pytest.mark.parametrize(
+    ("written", "normal"),
+    [
+        ("東京都東大和市中央三丁目2番1号", "東京都東大和市中央3-2-1"),
+        ("東大和市中央３ー２ー１", "東大和市中央3-2-1"),
+        ("芋窪1234番地の5", "芋窪1234-5"),
+        ("二丁目十番三号", "2-10-3"),
+        ("東京都立川市一番町5-8-8", "東京都立川市一番町5-8-8"),  # a town name keeps its numeral
+        ("港区麻布十番1-2-3", "港区麻布十番1-2-3"),
+        ("千代田区一番町3番地の二", "千代田区一番町3-2"),
+    ],
+)
+def test_address_spellings(written: str, normal: str) -> None:
+    assert normalize.address(written) == normal
+
+
+def test_prefecture_completion() -> None:
+    from validation.address import complete_prefecture
+
+    assert complete_prefecture("東大和市中央3-2-1") == "東京都東大和市中央3-2-1"
+    assert complete_prefecture("立川市曙町1-1-1", "190-0012") == "東京都立川市曙町1-1-1"
+    assert complete_prefecture("府中市宮町1-1") == "府中市宮町1-1"  # in Tokyo and in Hiroshima: left alone
+    assert complete_prefecture("大阪府大阪市北区1-1") == "大阪府大阪市北区1-1"
+
+
+def test_hiragana_normalizer() -> None:
+    assert normalize.hiragana("ヤマダ ﾀﾛｳ") == "やまだ　たろう"

@@ -80,11 +80,22 @@ def has_prefecture(address: str) -> bool:
     return address.startswith(PREFECTURES)
 
 
-def complete_prefecture(address: str, postal: str) -> str:
-    """Prefix the prefecture people often leave out, when the postal code says which one it is."""
+@cache
+def _cities() -> list[tuple[str, str]]:
+    """(city, prefecture) for every city, ward, town and village, longest name first."""
+    rows = _conn().execute("select distinct city, prefecture from postal_data").fetchall()
+    return sorted(((str(c), str(p)) for c, p in rows if c), key=lambda r: -len(r[0]))
+
+
+def complete_prefecture(address: str, postal: str | None = None) -> str:
+    """Prefix the prefecture people often leave out, when it is certain: the postal code says so, or
+    the city name exists in one prefecture only (府中市 exists in two and is left alone)."""
     if not address or has_prefecture(address):
         return address
-    for pref, city, _ in postal_places(postal):
-        if address.startswith(city):
-            return pref + address
-    return address
+    if postal:
+        for pref, city, _ in postal_places(postal):
+            if address.startswith(city):
+                return pref + address
+    longest = next((city for city, _ in _cities() if address.startswith(city)), "")
+    prefs = {pref for city, pref in _cities() if city == longest}
+    return next(iter(prefs)) + address if longest and len(prefs) == 1 else address

@@ -87,37 +87,6 @@ def check_phone(value: str) -> list[Reason]:
 
 _KATAKANA_RE = re.compile(r"^[ァ-ヶー\u3000]+$")
 
-#: Kanji whose old/variant forms look alike to OCR (and to people): never corrected silently.
-VARIANTS = {
-    "辺": "邉邊",
-    "邉": "辺邊",
-    "邊": "辺邉",
-    "高": "髙",
-    "髙": "高",
-    "崎": "﨑嵜",
-    "﨑": "崎",
-    "斎": "齋齊斉",
-    "齋": "斎齊斉",
-    "齊": "斎齋",
-    "斉": "斎齋",
-    "沢": "澤",
-    "澤": "沢",
-    "浜": "濱",
-    "濱": "浜",
-    "島": "嶋",
-    "嶋": "島",
-    "桜": "櫻",
-    "櫻": "桜",
-    "広": "廣",
-    "廣": "広",
-    "国": "國",
-    "國": "国",
-    "竜": "龍",
-    "龍": "竜",
-    "德": "徳",
-    "徳": "德",
-}
-
 
 def check_kana(value: str) -> list[Reason]:
     if not _KATAKANA_RE.match(value):
@@ -126,20 +95,6 @@ def check_kana(value: str) -> list[Reason]:
                 "kana_chars",
                 "フリガナにカタカナ以外の文字があります",
                 "the reading contains non-katakana characters",
-            )
-        ]
-    return []
-
-
-def check_name(value: str) -> list[Reason]:
-    found = sorted({ch for ch in value if ch in VARIANTS})
-    if found:
-        alts = "、".join(f"{c}/{VARIANTS[c]}" for c in found)
-        return [
-            reason(
-                "name_variant",
-                f"異体字に注意してください（{alts}）。申請書の字と同じか確認してください",
-                f"variant kanji ({alts}): check against the form",
             )
         ]
     return []
@@ -171,18 +126,25 @@ def mask_mynumber(number: str) -> str:
 RuleFn = Callable[[FieldSpec, Any, str, dict[str, Any]], list[Reason]]
 
 
-def _rule_range(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
-    lo, hi = (int(x) for x in arg.split("-"))
+def _number(value: Any) -> float | None:
     try:
-        n = int(value)
+        return float(str(value).replace(",", ""))
     except (TypeError, ValueError):
+        return None
+
+
+def _rule_range(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
+    """``range:LO-HI``: a plausible value (counts 1-10, a height 100-220 cm, vision 0.01-2.0)."""
+    lo_s, _sep, hi_s = arg.partition("-")
+    n = _number(value)
+    if n is None:
         return [reason("not_a_number", "数字として読めません", "not a number")]
-    if not lo <= n <= hi:
+    if not float(lo_s) <= n <= float(hi_s):
         return [
             reason(
                 "out_of_range",
-                f"{spec.label}は{lo}〜{hi}の範囲で書いてください（読み取り値: {n}）",
-                f"{spec.label_en or spec.name} must be {lo}-{hi} (read: {n})",
+                f"{spec.label}は{lo_s}〜{hi_s}の範囲で書いてください（読み取り値: {value}）",
+                f"{spec.label_en or spec.name} must be {lo_s}-{hi_s} (read: {value})",
             )
         ]
     return []
@@ -244,8 +206,24 @@ def _rule_mynumber(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -
     return []
 
 
+def _rule_decimals(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
+    """``decimals:N``: written with exactly N digits after the point (vision 1.2, weight 65.0)."""
+    text = str(value)
+    places = len(text.partition(".")[2]) if "." in text else 0
+    if places != int(arg):
+        return [
+            reason(
+                "decimals",
+                f"{spec.label}は小数点以下{arg}桁で書く欄です（読み取り値: {text}）。小数点の読み落としがないか確認してください",
+                f"{spec.label_en or spec.name} has {arg} decimal place(s) (read: {text}): check for a missed point",
+            )
+        ]
+    return []
+
+
 RULES: dict[str, RuleFn] = {
     "range": _rule_range,
+    "decimals": _rule_decimals,
     "before": _rule_before,
     "not_future": _rule_not_future,
     "required_if": _rule_required_if,
@@ -268,8 +246,6 @@ def type_checks(spec: FieldSpec, value: Any) -> list[Reason]:
         return check_phone(str(value))
     if t is FieldType.KANA:
         return check_kana(str(value))
-    if t is FieldType.NAME:
-        return check_name(str(value))
     return []
 
 

@@ -80,11 +80,20 @@ def kanji_to_int(text: str) -> int:
     return total + current
 
 
-_KANJI_NUMBER_RE = re.compile(r"[〇一二三四五六七八九十百千]+(?=丁目|番地|番|号|の|-)")
+# Kanji numerals are address numbers only in number position: before 丁目, or after a 丁目/番/digit.
+# Town names keep theirs (一番町, 麻布十番, 四谷三栄町).
+_KN = "[〇一二三四五六七八九十百千]+"
+_KANJI_NUMBER_RE = re.compile(
+    rf"{_KN}(?=丁目)|(?:(?<=丁目)|(?<=番地)|(?<=[0-9-])){_KN}(?=番地|番|号|の|-|$)|(?:(?<=番)|(?<=の)){_KN}(?=号|$)"
+)
 _CHOME_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)(?:の)?(\d+)(?:号)?")
 _CHOME2_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)?(?:の|-)(\d+)(?:号)?")
 _CHOME_BAN_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)?$")
 _BANCHI_RE = re.compile(r"(\d+)番地?(?:の)?(\d+)(?:号)?$")
+
+
+#: Old character forms that addresses (and Japan Post's data) write in their new form.
+_ADDRESS_OLD_FORMS = str.maketrans("號學綠縣區", "号学緑県区")
 
 
 def address(text: str) -> str:
@@ -92,7 +101,7 @@ def address(text: str) -> str:
 
     東大和市中央三丁目2番1号 → 東大和市中央3-2-1; 芋窪1234番地の5 → 芋窪1234-5.
     """
-    t = unicodedata.normalize("NFKC", text)
+    t = unicodedata.normalize("NFKC", text).translate(_ADDRESS_OLD_FORMS)
     t = "".join(t.split())
     t = _KANJI_NUMBER_RE.sub(lambda m: str(kanji_to_int(m.group(0))), t)
     t = _DIGIT_DASH_RE.sub("-", t)

@@ -41,11 +41,27 @@ DEFAULT_THRESHOLDS: dict[FieldType, float] = {
 }
 
 
+#: Thresholds calibrated on generated samples, shipped with dejiru (``dejiru calibrate --samples``).
+SHIPPED_THRESHOLDS = Path(__file__).parent / "thresholds.json"
+
+
+def thresholds_path() -> Path | None:
+    """``DEJIRU_THRESHOLDS``, else this installation's own calibration, else the shipped one."""
+    env = os.environ.get("DEJIRU_THRESHOLDS")
+    if env:
+        return Path(env)
+    local = Path(os.environ.get("DEJIRU_HOME", "var")) / "thresholds.json"
+    for path in (local, SHIPPED_THRESHOLDS):
+        if path.exists():
+            return path
+    return None
+
+
 @cache
 def calibrated_thresholds() -> dict[str, float]:
-    """Per-type thresholds written by ``dejiru calibrate`` (``DEJIRU_THRESHOLDS`` or var/thresholds.json)."""
-    path = Path(os.environ.get("DEJIRU_THRESHOLDS", "var/thresholds.json"))
-    if path.exists():
+    """Per-type thresholds written by ``dejiru calibrate``; empty (use the defaults) if there are none."""
+    path = thresholds_path()
+    if path is not None and path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
         return {str(k): float(v) for k, v in data.get("thresholds", {}).items()}
     return {}
@@ -82,7 +98,11 @@ def normalize_value(spec: FieldSpec, value: Any) -> Any:
 
 
 def complete_addresses(tpl: Template, fields: dict[str, Any]) -> None:
-    """An address written without its prefecture gets it from the postal code it must match."""
+    """An address written without its prefecture gets it from its postal code, or from its city."""
+    for spec in tpl.fields:
+        f = fields.get(spec.name)
+        if spec.type is FieldType.ADDRESS and f is not None and isinstance(f.value, str):
+            f.value = complete_prefecture(f.value)
     for spec in tpl.fields:
         for rule in spec.rules:
             name, _, target = rule.partition(":")
