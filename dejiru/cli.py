@@ -272,6 +272,9 @@ def calibrate(
         int, typer.Option(help="First sample seed (keep apart from the benchmark's)")
     ] = 5_000_000,
     engine: Annotated[str | None, typer.Option(help="OCR engine to calibrate")] = None,
+    per_type: Annotated[
+        bool, typer.Option(help="Hold every field type to the target (default: all fields)")
+    ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Where to write (default: DEJIRU_HOME/thresholds.json)")
     ] = None,
@@ -295,7 +298,7 @@ def calibrate(
     if from_store:
         items += list(store_labels(Context.create()))
         sources.append("reviewer decisions")
-    result = calibration.calibrate(items, target)
+    result = calibration.calibrate(items, target, per_type=per_type)
     path = out or settings().home / "thresholds.json"
     calibration.write(result, path, target, "; ".join(sources))
     typer.echo(calibration.table(result))

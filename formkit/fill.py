@@ -66,14 +66,15 @@ class Writer:
     def line_text(self, text: str, box: Box, size_mm: float | None = None) -> None:
         """Free text along a box, left-aligned with a small margin, shrunk to fit."""
         size_mm = size_mm or box.h * 0.55
-        avail = box.w - 4.0
+        margin = min(2.0, box.w * 0.12)
+        avail = box.w - 2 * margin
         widths = [self._adv(ch, size_mm) for ch in text]
         total = sum(widths)
         if total > avail:
             k = avail / total
             size_mm *= k
             widths = [w * k for w in widths]
-        x = box.x + 2.0 + abs(self.hand.j(2.0))
+        x = box.x + margin + abs(self.hand.j(margin))
         cy = box.y + box.h / 2
         for ch, w in zip(text, widths, strict=True):
             if not ch.isspace():

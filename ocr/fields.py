@@ -223,7 +223,12 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
         value, reasons = free_value(lay.spec, text)
         if counted is not None and text and counted != len(text):
             reasons.append(COUNT_MISMATCH)
-        doubtful = sorted({f"{ch}/{alt}" for ch, alt, p in d.rivals if p > VARIANT_DOUBT})
+        # The recogniser knows the rarer variants (髙, 﨑, 邉) poorly and reads them as the common form
+        # with full confidence, so every name with a character from a variant group is compared by a
+        # person; the look-alike the model also considered is named first.
+        doubtful = sorted({f"{ch}/{alt}" for ch, alt, p in d.rivals if p > VARIANT_DOUBT}) or sorted(
+            {f"{ch}/{VARIANTS[ch]}" for ch in text if ch in VARIANTS}
+        )
         if doubtful:
             reasons.append(
                 Reason(

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from dejiru import failpoints
 from dejiru.errors import InputError
 from intake.files import (
     archive_path,
@@ -54,17 +55,22 @@ def intake_file(path: Path, ctx: Context) -> IntakeResult:
         return IntakeResult("quarantined", detail=err.code)
     digest = sha256_file(path)
     existing = store.document_by_sha(digest)
+    if existing is not None and existing.original_name == path.name and Path(existing.archive_path).exists():
+        # Our own earlier attempt got as far as recording the document (then crashed): finish it.
+        path.unlink(missing_ok=True)
+        return IntakeResult("accepted", existing.id, detail="resumed")
     if existing is not None:
         # Same content again: keep the copy aside (never delete a clerk's file), make no new document.
         dup = cfg.archive / "duplicates" / f"{digest[:16]}_{path.name}"
         copy_verified(path, dup, digest)
-        path.unlink()
+        path.unlink(missing_ok=True)
         store.audit("dejiru", "intake.duplicate", existing.id, detail=path.name)
         return IntakeResult("duplicate", existing.id, detail=str(dup))
     dest = archive_path(cfg.archive, digest, path.name)
     copy_verified(path, dest, digest)
     doc, created = store.add_document(digest, path.name, str(dest), dest.stat().st_size)
-    path.unlink()
+    failpoints.hit("intake.after_record")
+    path.unlink(missing_ok=True)  # another worker may have finished the same file first
     if created:
         store.audit("dejiru", "intake.accept", doc.id, detail=path.name)
     log.info("accepted document %s (%s)", doc.id, dest.name)

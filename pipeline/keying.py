@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from dejiru import failpoints
 from dejiru.errors import BusinessRuleRejected, KeyingError, SessionExpired, TargetScreenChanged, Transient
 from formkit.registry import load_template
 from pipeline.context import Context
@@ -54,6 +55,7 @@ def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
         return "skipped"
     store.update_job(job.id, status=KeyStatus.RUNNING, attempts=job.attempts + 1, started_at=now())
     record = store.values(doc_id)
+    failpoints.hit("key.before_target")
     try:
         try:
             result = bot.key(doc.form_id, record, job.reference)
@@ -77,6 +79,7 @@ def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
     except KeyingError as err:
         store.update_job(job.id, status=KeyStatus.PENDING, last_error=err.code)
         raise Transient(err.ja, err.en, detail=err.detail) from err
+    failpoints.hit("key.after_target")
     store.update_job(job.id, status=KeyStatus.DONE, receipt=result.receipt, finished_at=now())
     store.set_status(doc_id, DocStatus.KEYED)
     store.audit(

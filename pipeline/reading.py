@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 
+from dejiru import failpoints
 from dejiru.errors import DejiruError, InputError, RecognitionError
 from formkit.registry import load_template
 from intake.files import quarantine_file
@@ -128,6 +129,7 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
         reading, aligned = read_page(page.image, engine=engine or ctx.settings.engine)
     except (InputError, RecognitionError) as err:
         return quarantine_document(ctx, doc, err)
+    failpoints.hit("read.before_save")
     tpl = load_template(reading.form)
     decision = validate(tpl, reading)
     image_path = page_image_path(ctx, doc.id, doc.source_page)
@@ -135,6 +137,7 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
     if not cv2.imwrite(str(image_path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 88]):
         raise OSError(f"cannot write page image {image_path}")
     status = store_reading(ctx, doc, reading, image_path, decision.straight_through)
+    failpoints.hit("read.after_save")
     log.info(
         "document %s read as %s: %s (%d fields to review)",
         doc.id,

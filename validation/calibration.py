@@ -1,10 +1,12 @@
 """Calibrating review thresholds from labelled readings, to meet a target silent-error rate.
 
 A field is auto-accepted when no check failed and its confidence reaches its type's threshold; it is
-a *silent error* if it was accepted but wrong. For each field type we pick the lowest threshold whose
-silent-error rate (over all fields of that type) stays within the target, which maximises
-straight-through at that error rate. Labels come from generated samples with ground truth (before
-go-live) or from reviewers' decisions (after): a field a reviewer left unchanged was read right.
+a *silent error* if it was accepted but wrong. The target is a rate over all fields: the budget of
+silent errors (target × fields) is spent where it buys the most straight-through — per type, the
+threshold that maximises ``accepted − λ·errors``, with the smallest λ whose total errors fit the
+budget (a Lagrangian allocation over each type's curve). ``per_type=True`` instead holds every type
+to the target on its own. Labels come from generated samples with ground truth (before go-live) or
+from reviewers' decisions (after): a field a reviewer left unchanged was read right.
 """
 
 from __future__ import annotations
@@ -72,14 +74,58 @@ def choose(points: list[Point], target: float) -> Point:
     return min(ok, key=lambda p: p.threshold) if ok else Point(1.01, 0.0, 0.0)
 
 
-def calibrate(items: Iterable[Labelled], target: float) -> dict[str, Any]:
+def _allocate(curves: dict[str, list[Point]], sizes: dict[str, int], budget: float) -> dict[str, Point]:
+    """Per type, the point maximising accepted − λ·errors, for the smallest λ within the error budget."""
+
+    def pick(lam: float) -> dict[str, Point]:
+        out = {}
+        for t, pts in curves.items():
+            n = sizes[t]
+            out[t] = max(pts, key=lambda p: (p.straight_through * n - lam * p.silent * n, p.threshold))
+        return out
+
+    def errors(choice: dict[str, Point]) -> float:
+        return sum(p.silent * sizes[t] for t, p in choice.items())
+
+    lo, hi = 0.0, 1e7
+    if errors(pick(lo)) <= budget:
+        return pick(lo)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if errors(pick(mid)) <= budget:
+            hi = mid
+        else:
+            lo = mid
+    return pick(hi)
+
+
+def calibrate(items: Iterable[Labelled], target: float, per_type: bool = False) -> dict[str, Any]:
     by_type: dict[str, list[Labelled]] = defaultdict(list)
     for d in items:
         by_type[d.type].append(d)
-    result: dict[str, Any] = {"thresholds": {}, "per_type": {}, "curves": {}}
+    curves = {t: curve(rows) for t, rows in by_type.items()}
+    sizes = {t: len(rows) for t, rows in by_type.items()}
+    if per_type:
+        chosen = {t: choose(pts, target) for t, pts in curves.items()}
+    else:
+        chosen = _allocate(curves, sizes, target * sum(sizes.values()))
+    result: dict[str, Any] = {
+        "thresholds": {},
+        "per_type": {},
+        "curves": {},
+        "mode": "per type" if per_type else "global",
+    }
+    total = sum(sizes.values())
+    result["overall"] = {
+        "fields": total,
+        "straight_through": round(
+            sum(p.straight_through * sizes[t] for t, p in chosen.items()) / max(total, 1), 4
+        ),
+        "silent": round(sum(p.silent * sizes[t] for t, p in chosen.items()) / max(total, 1), 5),
+    }
     for ftype, rows in sorted(by_type.items()):
-        pts = curve(rows)
-        best = choose(pts, target)
+        pts = curves[ftype]
+        best = chosen[ftype]
         n = len(rows)
         errors = round(best.silent * n)
         result["thresholds"][ftype] = round(min(best.threshold, 1.01), 4)
@@ -116,8 +162,11 @@ def write(result: dict[str, Any], path: Path, target: float, source: str) -> Non
 
 
 def table(result: dict[str, Any]) -> str:
+    o = result.get("overall", {})
     lines = [
-        f"{'type':12} {'n':>6} {'threshold':>9} {'straight%':>9} {'silent%':>8} {'≤95%':>7} {'wrong':>6}"
+        f"all fields: {o.get('fields', 0)}, straight-through {100 * o.get('straight_through', 0):.1f} %, "
+        f"silent errors {100 * o.get('silent', 0):.3f} % ({result.get('mode', '')})",
+        f"{'type':12} {'n':>6} {'threshold':>9} {'straight%':>9} {'silent%':>8} {'≤95%':>7} {'wrong':>6}",
     ]
     for ftype, row in result["per_type"].items():
         lines.append(

@@ -1,0 +1,78 @@
+"""kill -9 at every stage, then restart: no document lost, none duplicated, no record keyed twice."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from dejiru.failpoints import POINTS
+from records.models import DocStatus
+from records.store import Store
+from tests.conftest import REPO, free_port
+from tests.legacy_rows import expected_row, pick, rows
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def straight_through_scan(tpl):
+    """A sample the machine reads confidently, so it goes all the way to keying without a person."""
+    from formkit.samples import make_sample
+    from ocr.reader import read_page
+    from validation.routing import validate
+
+    for seed in range(600, 640):
+        img, truth = make_sample(tpl, seed, font="ipag", profile="office", dpi=200)
+        reading, _ = read_page(img)
+        if validate(tpl, reading).straight_through and all(
+            reading.fields[k].value == v for k, v in truth["fields"].items()
+        ):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, "PNG")
+            return buf.getvalue(), truth
+    pytest.fail("no straight-through sample among 40 seeds")
+
+
+def run(tmp_path: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "dejiru.cli", "run", "--no-prefect-server", *extra]
+    return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=400)
+
+
+@pytest.mark.parametrize(
+    "point",
+    ["intake.after_record", "read.before_save", "read.after_save", "key.before_target", "key.after_target"],
+)
+def test_kill_and_restart(tmp_path, straight_through_scan, point) -> None:
+    data, truth = straight_through_scan
+    home, inbox = tmp_path / "var", tmp_path / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "申請 1.png").write_bytes(data)
+    env = os.environ | {
+        "DEJIRU_HOME": str(home),
+        "DEJIRU_INBOX": str(inbox),
+        "DEJIRU_REVIEW_PORT": str(free_port()),
+        "DEJIRU_LEGACY_PORT": str(free_port()),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    env.pop("DEJIRU_LEGACY_URL", None)
+
+    crashed = run(tmp_path, env | {"DEJIRU_FAILPOINT": point}, "--timeout", "300")
+    assert crashed.returncode == -9, f"{point}: {POINTS[point]} was never reached\n{crashed.stdout[-2000:]}"
+
+    again = run(tmp_path, env, "--until-keyed", "1", "--timeout", "300")
+    assert again.returncode == 0, again.stdout[-3000:]
+
+    store = Store(f"sqlite:///{home / 'dejiru.db'}")
+    docs = store.documents()
+    assert len(docs) == 1 and docs[0].status == DocStatus.KEYED
+    keyed = rows(home / "legacy" / "legacy.db")
+    assert len(keyed) == 1 and pick(keyed[0]) == expected_row(truth["fields"])
+    job = store.keying_jobs(docs[0].id)[0]
+    assert job.receipt == keyed[0]["receipt"]
+    assert Path(docs[0].archive_path).read_bytes() == data
+    assert not any(inbox.iterdir())
+    assert not (home / "archive" / "duplicates").exists()
