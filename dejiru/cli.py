@@ -275,6 +275,10 @@ def calibrate(
     per_type: Annotated[
         bool, typer.Option(help="Hold every field type to the target (default: all fields)")
     ] = False,
+    labels: Annotated[
+        Path | None, typer.Option(help="Also save the labelled readings here (JSON lines)")
+    ] = None,
+    from_labels: Annotated[Path | None, typer.Option(help="Use labelled readings saved earlier")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Where to write (default: DEJIRU_HOME/thresholds.json)")
     ] = None,
@@ -287,10 +291,10 @@ def calibrate(
     from pipeline.context import Context
     from validation import calibration
 
-    if not samples and not from_store:
-        raise typer.BadParameter("give --samples N and/or --from-store")
-    items = []
-    sources = []
+    if not samples and not from_store and not from_labels:
+        raise typer.BadParameter("give --samples N, --from-store or --from-labels FILE")
+    items: list[calibration.Labelled] = []
+    sources: list[str] = []
     if samples:
         templates = [t for t in all_templates()]
         items += list(from_samples(templates, samples, seed, engine))
@@ -298,6 +302,11 @@ def calibrate(
     if from_store:
         items += list(store_labels(Context.create()))
         sources.append("reviewer decisions")
+    if from_labels:
+        items += calibration.load_labels(from_labels)
+        sources.append(str(from_labels))
+    if labels:
+        calibration.save_labels(items, labels)
     result = calibration.calibrate(items, target, per_type=per_type)
     path = out or settings().home / "thresholds.json"
     calibration.write(result, path, target, "; ".join(sources))

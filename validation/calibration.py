@@ -174,3 +174,16 @@ def table(result: dict[str, Any]) -> str:
             f"{100 * row['silent']:8.3f} {100 * row['silent_upper95']:7.2f} {row['wrong_readings']:6}"
         )
     return "\n".join(lines)
+
+
+def save_labels(items: Iterable[Labelled], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for d in items:
+            fh.write(json.dumps([d.type, d.confidence, d.correct, d.blocked]) + "\n")
+
+
+def load_labels(path: Path) -> list[Labelled]:
+    with path.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return [Labelled(t, float(c), bool(ok), bool(b)) for t, c, ok, b in rows]
