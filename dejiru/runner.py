@@ -234,6 +234,10 @@ class Runner:
             finally:
                 close_bots()
 
+        from flows.keying import reset_limit
+
+        for target in targets:
+            reset_limit(target)
         keyer = threading.Thread(target=dispatch_and_key, name="keying", daemon=True)
         watcher.start()
         keyer.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack, suppress
 from functools import cache
 
 from prefect import flow, get_run_logger, task
@@ -26,6 +27,8 @@ def _retry_transient(task, task_run, state) -> bool:
 
 #: Browsers typing into one target system at once (legacy systems dislike parallel sessions).
 KEYING_CONCURRENCY = 1
+LEASE_SECONDS = 60  # the shortest lease Prefect's API accepts
+ACQUIRE_TIMEOUT_SECONDS = 180
 
 
 @cache
@@ -37,9 +40,41 @@ def ensure_limit(target: str) -> str:
     return name
 
 
+def reset_limit(target: str) -> None:
+    """Free every slot of a target's limit. Only for a sole worker starting up (``dejiru run``): a
+    worker killed while keying leaves its slot taken, and the embedded API never expires leases."""
+    from prefect.exceptions import ObjectNotFound
+
+    name = f"keying-{target}"
+    with get_client(sync_client=True) as client:
+        with suppress(ObjectNotFound):
+            client.delete_global_concurrency_limit_by_name(name)
+        client.upsert_global_concurrency_limit_by_name(name, KEYING_CONCURRENCY)
+
+
 @task(name="key", retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=_retry_transient)
 def key_task(document_id: int, target: str) -> str:
-    with concurrency(ensure_limit(target), occupy=1, strict=True):
+    # A short lease (renewed while the bot works): a worker killed while keying frees its slot within
+    # LEASE_SECONDS instead of Prefect's default five minutes.
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(
+                concurrency(
+                    ensure_limit(target),
+                    occupy=1,
+                    strict=True,
+                    lease_duration=LEASE_SECONDS,
+                    timeout_seconds=ACQUIRE_TIMEOUT_SECONDS,
+                )
+            )
+        except Exception as exc:  # Prefect's acquisition error type is private: match it by name
+            if isinstance(exc, TimeoutError) or type(exc).__name__ == "ConcurrencySlotAcquisitionError":
+                raise Transient(
+                    "入力ロボットの順番待ちが長すぎます",
+                    "waited too long for a free keying slot",
+                    detail=str(exc)[:200],
+                ) from exc
+            raise
         return str(key_document(context(), document_id, bot(target)))
 
 

@@ -1,7 +1,9 @@
 """kill -9 at every stage, then restart: no document lost, none duplicated, no record keyed twice."""
 
+import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +39,21 @@ def straight_through_scan(tpl):
     pytest.fail("no straight-through sample among 40 seeds")
 
 
-def run(tmp_path: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[int, str]:
+    """Run ``dejiru run`` in its own process group; after it ends, nothing it started survives it
+    (a process killed with -9 cannot stop its Prefect server itself)."""
     cmd = [sys.executable, "-m", "dejiru.cli", "run", "--no-prefect-server", *extra]
-    return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=400)
+    log = tmp_path / f"run-{len(list(tmp_path.glob('run-*.log')))}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            code = proc.wait(timeout=400)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+    return code, log.read_text()
 
 
 @pytest.mark.parametrize(
@@ -60,11 +74,11 @@ def test_kill_and_restart(tmp_path, straight_through_scan, point) -> None:
     }
     env.pop("DEJIRU_LEGACY_URL", None)
 
-    crashed = run(tmp_path, env | {"DEJIRU_FAILPOINT": point}, "--timeout", "300")
-    assert crashed.returncode == -9, f"{point}: {POINTS[point]} was never reached\n{crashed.stdout[-2000:]}"
+    code, out = run(tmp_path, env | {"DEJIRU_FAILPOINT": point}, "--timeout", "300")
+    assert code == -9, f"{point}: {POINTS[point]} was never reached\n{out[-2000:]}"
 
-    again = run(tmp_path, env, "--until-keyed", "1", "--timeout", "300")
-    assert again.returncode == 0, again.stdout[-3000:]
+    code, out = run(tmp_path, env, "--until-keyed", "1", "--timeout", "300")
+    assert code == 0, out[-3000:]
 
     store = Store(f"sqlite:///{home / 'dejiru.db'}")
     docs = store.documents()
