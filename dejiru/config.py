@@ -30,6 +30,10 @@ class Settings:
     #: Send every document to review, even when every field is confident and valid.
     review_all: bool
     engine: str | None
+    #: ``events`` (watchdog, local disks) or ``poll`` (network shares, where events do not arrive).
+    watch_mode: str = "events"
+    #: Seconds a file's size must stay the same before it is taken (scanners write slowly).
+    watch_settle: float = 2.0
 
     @property
     def archive(self) -> Path:
@@ -81,6 +85,8 @@ def load_settings() -> Settings:
         legacy_port=legacy_port,
         review_all=_env("DEJIRU_REVIEW_ALL", "0") == "1",
         engine=os.environ.get("DEJIRU_ENGINE") or None,
+        watch_mode=_env("DEJIRU_WATCH_MODE", "events"),
+        watch_settle=float(_env("DEJIRU_WATCH_SETTLE", "2.0")),
     )
 
 

@@ -215,7 +215,9 @@ class Runner:
 
             submit(f"file:{path}", lambda p: process_file(str(p)), path, done)
 
-        watcher = InboxWatcher(self.cfg.inbox, on_file)
+        watcher = InboxWatcher(
+            self.cfg.inbox, on_file, mode=self.cfg.watch_mode, settle=self.cfg.watch_settle
+        )
         targets = sorted({t.target for t in all_templates() if t.target})
 
         def dispatch_and_key() -> None:

@@ -16,7 +16,7 @@ from intake.files import (
     quarantine_file,
     sha256_file,
 )
-from ocr.pages import page_count
+from ocr.pages import check_file
 from pipeline.context import Context
 from records.models import DocStatus
 
@@ -40,7 +40,7 @@ def intake_file(path: Path, ctx: Context) -> IntakeResult:
         return IntakeResult("skipped", detail="partial or not a file")
     try:
         check_readable(path)
-        page_count(path)  # sniffs the real type, opens PDFs (encryption), checks size limits
+        check_file(path)  # the real type, encryption, size and page limits
     except InputError as err:
         q = quarantine_file(path, cfg.quarantine, err, move=True)
         store.add_exception(
