@@ -45,6 +45,7 @@ def run(
         int | None, typer.Option(help="Stop once this many records are keyed (demos, tests)")
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
+    keying: Annotated[bool, typer.Option(help="Key approved records (off: read and route only)")] = True,
 ) -> None:
     """Run everything: Prefect, the demo legacy system, the review UI and the inbox watcher."""
     from dejiru.config import settings
@@ -57,8 +58,27 @@ def run(
         seed=seed,
         until_keyed=until_keyed,
         timeout=timeout,
+        keying=keying,
     ).run()
     raise typer.Exit(code)
+
+
+@app.command()
+def watch(
+    deployment: Annotated[
+        str, typer.Option(help="Prefect deployment to submit each file to")
+    ] = "process-file/process-file",
+) -> None:
+    """Watch the inbox and submit each complete file to a Prefect server (the many-PC setup)."""
+    from dejiru import prefect_env
+    from dejiru.config import settings
+
+    cfg = settings()
+    prefect_env.configure(cfg.home)
+    from flows.intake import watch as run_watch
+
+    typer.echo(f"watching {cfg.inbox} → {deployment} (Ctrl-C to stop)")
+    run_watch(cfg.inbox, deployment, mode=cfg.watch_mode, settle=cfg.watch_settle)
 
 
 @app.command()

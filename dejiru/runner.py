@@ -152,6 +152,8 @@ class Runner:
     prefect_port: int = 4200
     seed: int = 0
     until_keyed: int | None = None
+    #: Run the keying loop (off: read and route only, e.g. to measure reading throughput).
+    keying: bool = True
     timeout: float | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -227,7 +229,7 @@ class Runner:
                     for d in ctx.store.documents([DocStatus.RECEIVED], limit=50):
                         if d.id is not None and time.time() - d.received_at.timestamp() > 5:
                             submit(f"doc:{d.id}", process_document, d.id)
-                    for target in targets:
+                    for target in targets if self.keying else []:
                         if ctx.store.documents([DocStatus.APPROVED], limit=1):
                             key_approved(target)
                     self.stop_event.wait(2.0)

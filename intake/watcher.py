@@ -40,10 +40,14 @@ class InboxWatcher:
         settle: float = 2.0,
         interval: float = 1.0,
         recursive: bool = True,
+        resubmit_after: float = 600.0,
     ) -> None:
         self.inbox = inbox
         self.on_file = on_file
         self.mode = mode
+        #: A file still in the inbox this long after it was handed over is handed over again
+        #: (the worker that had it may have died before taking it).
+        self.resubmit_after = resubmit_after
         self.settle = settle
         self.interval = interval
         self.recursive = recursive
@@ -101,8 +105,8 @@ class InboxWatcher:
             log.exception("intake of %s failed (attempt %d); will retry", p.name, seen.failures)
             return
         if p.exists():
-            # Still there (e.g. handed to a worker queue): do not hand it over again until it changes.
-            seen.retry_at = float("inf")
+            # Still there (queued for a worker): not again until it changes or the worker seems lost.
+            seen.retry_at = now + self.resubmit_after
 
     # --- running ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,43 @@
+"""Intake for the many-PC setup: watch the inbox, submit each complete file as a ``process-file`` run.
+
+Prefect has no file trigger; this watcher (watchdog events, or polling for network shares) is the
+trigger. Run it as ``dejiru watch`` on one machine that sees the inbox; Prefect workers do the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from intake.watcher import InboxWatcher
+
+log = logging.getLogger(__name__)
+DEPLOYMENT = "process-file/process-file"
+
+
+def submit(path: Path, deployment: str = DEPLOYMENT) -> None:
+    from prefect.deployments import run_deployment
+
+    run: Any = run_deployment(deployment, parameters={"path": str(path)}, timeout=0)
+    log.info("submitted %s as flow run %s", path.name, run.id)
+
+
+def watch(
+    inbox: Path,
+    deployment: str = DEPLOYMENT,
+    mode: str = "events",
+    settle: float = 2.0,
+    stop_after: float | None = None,
+) -> None:
+    watcher = InboxWatcher(inbox, lambda p: submit(p, deployment), mode=mode, settle=settle)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        while stop_after is None or time.monotonic() - started < stop_after:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
