@@ -75,7 +75,7 @@ def watch(
 
     cfg = settings()
     prefect_env.configure(cfg.home)
-    from flows.intake import watch as run_watch
+    from flows.watch import watch as run_watch
 
     typer.echo(f"watching {cfg.inbox} → {deployment} (Ctrl-C to stop)")
     run_watch(cfg.inbox, deployment, mode=cfg.watch_mode, settle=cfg.watch_settle)

@@ -140,8 +140,6 @@ def test_server_postgres_two_workers(tmp_path, pg_url, sample) -> None:
     assert len(accepted) == FILES  # each file taken exactly once, though submitted twice
     archived = [f for f in (tmp_path / "shared" / "archive").rglob("*") if f.is_file()]
     assert len([f for f in archived if "duplicates" not in f.parts]) == FILES
-    logs = "".join((tmp_path / f"worker{i}.log").read_text() for i in range(2))
-    assert logs.count("Completed") >= FILES
     submitted = "".join((tmp_path / f"watch{i}.log").read_text() for i in range(2)).count("submitted")
     assert submitted >= FILES
 

@@ -120,3 +120,11 @@ def test_samples_cli_writes_scans_with_truth(tmp_path) -> None:
     truths = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     assert all(t["form"] == "juminhyo_request" and t["fields"]["name"] for t in truths)
     assert all(np.isfinite(t["meta"]["dpi"]) for t in truths)
+
+
+def test_flow_modules_do_not_shadow_packages() -> None:
+    """Prefect puts flows/ on sys.path in workers: a flows/intake.py once hid the intake package."""
+    from tests.conftest import REPO
+
+    packages = {p.parent.name for p in REPO.glob("*/__init__.py")}
+    assert not {p.stem for p in (REPO / "flows").glob("*.py")} & packages
