@@ -194,7 +194,9 @@ class Runner:
         for s in servers:
             s.start()
 
-        workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reader")
+        workers = ThreadPoolExecutor(
+            max_workers=int(os.environ.get("DEJIRU_READERS", "2")), thread_name_prefix="reader"
+        )
         inflight: dict[str, Future[Any]] = {}
         lock = threading.Lock()
 
