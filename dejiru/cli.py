@@ -64,6 +64,30 @@ def run(
 
 
 @app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default DEJIRU_REVIEW_HOST)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default DEJIRU_REVIEW_PORT)")] = None,
+) -> None:
+    """Serve the review UI alone (the many-PC setup: one review server for all reviewers)."""
+    import uvicorn
+
+    from dejiru.config import settings
+    from pipeline.context import Context
+    from review.app import create_app
+
+    cfg = settings()
+    uvicorn.run(
+        create_app(Context.create(cfg)),
+        host=host or cfg.review_host,
+        port=port or cfg.review_port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
 def watch(
     deployment: Annotated[
         str, typer.Option(help="Prefect deployment to submit each file to")

@@ -126,6 +126,8 @@ class FieldSpec(BaseModel):
     review_threshold: float | None = None
     #: 個人番号 and similar: masked wherever shown or logged.
     sensitive: bool = False
+    #: ダブルチェック: after approval a second reviewer keys this field again without seeing the first value.
+    double_entry: bool = False
     #: For sample scans only: typical values to write (free text), or [low, high, decimals] for numbers.
     examples: list[str] = Field(default_factory=list)
     example_range: tuple[float, float, int] | None = None

@@ -117,7 +117,56 @@ def approve(ctx: Context, doc_id: int, user: str) -> None:
         raise ReviewError(
             f"まだ確認が必要な項目があります: {names}", f"fields still need attention: {', '.join(problems)}"
         )
-    ctx.store.close_review(doc_id, user, "approved", DocStatus.APPROVED)
+    tpl = load_template(doc.form_id)
+    if any(f.double_entry for f in tpl.fields):
+        ctx.store.first_approval(doc_id, user)
+    else:
+        ctx.store.close_review(doc_id, user, "approved", DocStatus.APPROVED)
+
+
+def double_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -> list[str]:
+    """The second reviewer's blind entries for the double-entry fields.
+
+    All equal to the first reviewer's values (after normalisation): the document is approved.
+    Otherwise it goes back to review with the differing fields marked; returns their names.
+    """
+    doc = ctx.store.document(doc_id)
+    task = ctx.store.review_task(doc_id)
+    if doc.status != DocStatus.DOUBLE_CHECK or doc.form_id is None or task is None:
+        raise ReviewError(
+            f"この書類はダブルチェック待ちではありません（状態: {doc.status}）",
+            f"document is not waiting for a double check ({doc.status})",
+        )
+    if task.first_reviewer == user:
+        raise ReviewError(
+            "ダブルチェックは最初の確認者とは別の人が行ってください",
+            "the double check must be done by someone other than the first reviewer",
+        )
+    tpl = load_template(doc.form_id)
+    values = ctx.store.values(doc_id)
+    differing = []
+    for spec in tpl.fields:
+        if spec.double_entry and parse_input(spec, entries.get(spec.name)) != values.get(spec.name):
+            differing.append(spec.name)
+    if not differing:
+        ctx.store.close_review(
+            doc_id,
+            f"{task.first_reviewer}+{user}",
+            "approved",
+            DocStatus.APPROVED,
+            detail="double check matched",
+        )
+        return []
+    mismatch = {
+        "code": "double_entry_mismatch",
+        "ja": "ダブルチェックで入力が一致しませんでした。用紙を確認してください",
+        "en": "the double check did not match: check the form",
+    }
+    for name in differing:
+        ctx.store.correct_field(doc_id, name, values.get(name), user, reasons=[mismatch], needs_review=True)
+    ctx.store.set_status(doc_id, DocStatus.REVIEW)
+    ctx.store.audit(user, "document.double_check_mismatch", doc_id, detail=",".join(differing))
+    return differing
 
 
 def reject(ctx: Context, doc_id: int, user: str, reason: str) -> None:

@@ -22,6 +22,7 @@ class DocStatus(StrEnum):
     RECEIVED = "received"  # archived, waiting to be read
     READING = "reading"
     REVIEW = "review"  # a person must look at some fields
+    DOUBLE_CHECK = "double_check"  # approved once; a second person keys the double-entry fields blind
     APPROVED = "approved"  # ready to key
     KEYED = "keyed"  # in the target system, receipt stored
     EXCEPTION = "exception"  # waiting for a person in the exception queue
@@ -81,7 +82,7 @@ class FieldValue(SQLModel, table=True):
     char_confidences: str = "[]"
     reasons: str = "[]"
     #: The reasons as the reader gave them (``reasons`` changes with a reviewer's edits): calibration input.
-    ocr_reasons: str = "[]"
+    ocr_reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
     needs_review: bool = False
     box: str = "[]"
     corrected: bool = False
@@ -108,6 +109,9 @@ class ReviewTask(SQLModel, table=True):
     closed_at: dt.datetime | None = None
     closed_by: str | None = None
     outcome: str | None = None  # approved | rejected
+    #: ダブルチェック: who approved first; a different person must key the double-entry fields again.
+    first_reviewer: str | None = None
+    first_approved_at: dt.datetime | None = None
 
 
 class KeyStatus(StrEnum):

@@ -7,10 +7,12 @@ checks in Python, so a second attempt finds the first one's row instead of makin
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +33,8 @@ from records.models import (
     User,
     now,
 )
+
+JST = ZoneInfo("Asia/Tokyo")
 
 
 def dumps(value: Any) -> str:
@@ -149,6 +153,9 @@ class Store:
         form_id: str | None = None,
         limit: int = 200,
         newest_first: bool = False,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[Document]:
         with session(self.url) as s:
             q = select(Document)
@@ -156,8 +163,82 @@ class Store:
                 q = q.where(col(Document.status).in_([str(x) for x in statuses]))
             if form_id:
                 q = q.where(Document.form_id == form_id)
+            if since is not None:
+                q = q.where(col(Document.received_at) >= since)
+            if until is not None:
+                q = q.where(col(Document.received_at) < until)
+            if ids is not None:
+                q = q.where(col(Document.id).in_(list(ids)))
             order = col(Document.received_at).desc() if newest_first else col(Document.received_at)
             return list(s.exec(q.order_by(order, col(Document.id)).limit(limit)).all())
+
+    def fields_to_review(self, doc_ids: list[int]) -> dict[int, list[str]]:
+        """Per document, the fields that need a person (one query for a whole queue page)."""
+        out: dict[int, list[str]] = {i: [] for i in doc_ids}
+        if not doc_ids:
+            return out
+        with session(self.url) as s:
+            rows = s.exec(
+                select(FieldValue.document_id, FieldValue.name)
+                .where(col(FieldValue.document_id).in_(doc_ids), col(FieldValue.needs_review).is_(True))
+                .order_by(col(FieldValue.id))
+            ).all()
+        for doc_id, name in rows:
+            out[int(doc_id)].append(str(name))
+        return out
+
+    def find(self, query: str) -> list[Document]:
+        """Documents by the target system's receipt number, our reference (DJ…), or a date (YYYY-MM-DD)."""
+        q = query.strip()
+        try:
+            day = dt.date.fromisoformat(q)
+        except ValueError:
+            day = None
+        if day is not None:
+            start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            return self.documents(since=start, until=start + dt.timedelta(days=1), limit=1000)
+        with session(self.url) as s:
+            doc_ids = s.exec(
+                select(KeyingJob.document_id).where((KeyingJob.receipt == q) | (KeyingJob.reference == q))
+            ).all()
+        ids = [int(i) for i in doc_ids]
+        if q.isdigit():
+            ids.append(int(q))
+        return self.documents(ids=ids) if ids else []
+
+    def kpis(self, days: int = 14) -> dict[str, Any]:
+        """Figures for the DX office: volumes, straight-through, review time, corrections, keying."""
+        since = now() - dt.timedelta(days=days)
+        with session(self.url) as s:
+            docs = s.exec(select(Document).where(col(Document.received_at) >= since)).all()
+            tasks = s.exec(select(ReviewTask).where(col(ReviewTask.created_at) >= since)).all()
+            corr = s.exec(
+                select(FieldCorrection.name, func.count())
+                .where(col(FieldCorrection.at) >= since)
+                .group_by(FieldCorrection.name)
+                .order_by(func.count().desc())
+            ).all()
+            jobs = s.exec(select(KeyingJob.status, func.count()).group_by(KeyingJob.status)).all()
+        per_day: dict[str, int] = {}
+        for d in docs:
+            day = d.received_at.astimezone(JST).date().isoformat()
+            per_day[day] = per_day.get(day, 0) + 1
+        read = [d for d in docs if d.straight_through is not None]
+        durations = sorted(
+            (t.closed_at - t.opened_at).total_seconds()
+            for t in tasks
+            if t.closed_at is not None and t.opened_at is not None
+        )
+        return {
+            "days": days,
+            "per_day": dict(sorted(per_day.items())),
+            "documents": len(docs),
+            "straight_through": sum(1 for d in read if d.straight_through) / len(read) if read else None,
+            "review_median_s": durations[len(durations) // 2] if durations else None,
+            "reviews": len(durations),
+            "corrections": [(str(n), int(c)) for n, c in corr],
+            "keying": {str(k): int(v) for k, v in jobs},
+        }
 
     def count_by_status(self) -> dict[str, int]:
         with session(self.url) as s:
@@ -336,6 +417,24 @@ class Store:
             s.commit()
             s.refresh(doc)
             return doc
+
+    def first_approval(self, doc_id: int, user: str) -> None:
+        """ダブルチェック: the first reviewer approved; the document waits for a second person."""
+        with session(self.url) as s:
+            doc = s.get(Document, doc_id)
+            task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
+            if doc is None or task is None:
+                raise KeyError(f"document {doc_id}")
+            task.first_reviewer, task.first_approved_at = user, now()
+            doc.status, doc.updated_at, doc.revision = DocStatus.DOUBLE_CHECK, now(), doc.revision + 1
+            s.add(task)
+            s.add(doc)
+            s.add(AuditEvent(user=user, action="document.first_approval", document_id=doc_id))
+            s.commit()
+
+    def review_task(self, doc_id: int) -> ReviewTask | None:
+        with session(self.url) as s:
+            return s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
 
     def review_tasks(self) -> list[ReviewTask]:
         with session(self.url) as s:

@@ -22,12 +22,12 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from formkit.layout import layout_field
 from formkit.model import FieldSpec, FieldType, Template
-from formkit.registry import load_template
+from formkit.registry import all_templates, load_template
 from ocr.align import PX_PER_MM
 from pipeline.context import Context
-from pipeline.review import ReviewError, approve, reject, save_edits
+from pipeline.review import ReviewError, approve, double_check, reject, save_edits
 from records.models import DocStatus
-from records.store import loads
+from records.store import JST, loads
 from review.auth import (
     REVIEWERS,
     SUPERVISORS,
@@ -42,6 +42,45 @@ from validation.checks import mask_mynumber
 from validation.wareki import format_wareki
 
 HERE = Path(__file__).parent
+
+
+def _day(text: str | None) -> dt.datetime | None:
+    """A date from a filter box (YYYY-MM-DD), as the start of that day in Japan."""
+    if not text:
+        return None
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=JST)
+    except ValueError:
+        return None
+
+
+def bar_chart(per_day: dict[str, int], width: int = 640, height: int = 160) -> dict[str, Any]:
+    """Bars for a server-rendered SVG chart (no JavaScript): x, y, w, h and a label per day."""
+    if not per_day:
+        return {"bars": [], "width": width, "height": height}
+    top = max(per_day.values()) or 1
+    bw = width / len(per_day)
+    bars = []
+    for i, (day, n) in enumerate(per_day.items()):
+        h = (height - 30) * n / top
+        bars.append(
+            {"x": i * bw + 2, "y": height - 20 - h, "w": max(bw - 4, 1), "h": h, "n": n, "day": day[5:]}
+        )
+    return {"bars": bars, "width": width, "height": height}
+
+
+def crop_style(
+    tpl: Template, spec: FieldSpec, max_w: float = 360.0, max_h: float = 80.0, margin: float = 2.0
+) -> str:
+    """CSS that shows a field's zone of the page image (a sprite): the browser loads the page once and
+    every crop is a window onto it, so a document view costs the server one image, not twenty."""
+    b = spec.box
+    w, h = b.w + 2 * margin, b.h + 2 * margin
+    k = min(max_w / w, max_h / h)
+    return (
+        f"width:{w * k:.0f}px;height:{h * k:.0f}px;background-size:{tpl.page.width_mm * k:.1f}px "
+        f"{tpl.page.height_mm * k:.1f}px;background-position:{-(b.x - margin) * k:.1f}px {-(b.y - margin) * k:.1f}px"
+    )
 
 
 class Redirect(Exception):
@@ -190,14 +229,19 @@ def create_app(ctx: Context) -> FastAPI:
         return RedirectResponse("/queue", status_code=303)
 
     @app.get("/queue", response_class=HTMLResponse)
-    def queue(request: Request, form: str | None = None) -> Response:
+    def queue(
+        request: Request, form: str | None = None, since: str | None = None, until: str | None = None
+    ) -> Response:
         user(request, *REVIEWERS)
-        docs = store.documents([DocStatus.REVIEW], form_id=form or None)
-        rows = []
-        for d in docs:
-            assert d.id is not None
-            review = [f.name for f in store.fields(d.id) if f.needs_review]
-            rows.append({"doc": d, "review": review})
+        start, end = _day(since), _day(until)
+        docs = store.documents(
+            [DocStatus.REVIEW, DocStatus.DOUBLE_CHECK],
+            form_id=form or None,
+            since=start,
+            until=end + dt.timedelta(days=1) if end else None,
+        )
+        to_review = store.fields_to_review([d.id for d in docs if d.id is not None])
+        rows = [{"doc": d, "review": to_review.get(d.id or 0, [])} for d in docs]
         keyed = store.documents([DocStatus.KEYED, DocStatus.APPROVED], limit=20, newest_first=True)
         receipts = {j.document_id: j.receipt for j in store.keying_jobs() if j.receipt}
         return page(
@@ -207,9 +251,24 @@ def create_app(ctx: Context) -> FastAPI:
             keyed=keyed,
             receipts=receipts,
             counts=store.count_by_status(),
-            forms=sorted({d.form_id for d in docs if d.form_id}),
+            forms=[t.id for t in all_templates()],
             form=form or "",
+            since=since or "",
+            until=until or "",
         )
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search(request: Request, q: str = "") -> Response:
+        user(request, *REVIEWERS)
+        docs = store.find(q) if q.strip() else []
+        receipts = {j.document_id: j.receipt for j in store.keying_jobs() if j.receipt}
+        return page(request, "search.html", q=q, docs=docs, receipts=receipts)
+
+    @app.get("/kpi", response_class=HTMLResponse)
+    def kpi(request: Request, days: int = 14) -> Response:
+        user(request, *SUPERVISORS)
+        k = store.kpis(max(1, min(days, 365)))
+        return page(request, "kpi.html", k=k, chart=bar_chart(k["per_day"]))
 
     @app.get("/exceptions", response_class=HTMLResponse)
     def exceptions(request: Request) -> Response:
@@ -252,6 +311,7 @@ def create_app(ctx: Context) -> FastAPI:
                     "reasons": json.loads(f.reasons),
                     "box": loads(f.box),
                     "chosen": value if isinstance(value, list) else [value],
+                    "crop": crop_style(tpl, spec),
                 }
             )
         return rows
@@ -265,6 +325,10 @@ def create_app(ctx: Context) -> FastAPI:
         tpl = load_template(doc.form_id)
         rows = field_rows(tpl, doc_id)
         jobs = store.keying_jobs(doc_id)
+        double = doc.status == DocStatus.DOUBLE_CHECK
+        if double:
+            rows = [r for r in rows if r["spec"].double_entry]
+        task = store.review_task(doc_id)
         return page(
             request,
             "document.html",
@@ -272,6 +336,8 @@ def create_app(ctx: Context) -> FastAPI:
             doc=doc,
             tpl=tpl,
             rows=rows,
+            double=double,
+            first_reviewer=task.first_reviewer if task else None,
             message=message,
             error=error,
             jobs=jobs,
@@ -325,6 +391,24 @@ def create_app(ctx: Context) -> FastAPI:
         except ReviewError as exc:
             return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=422)
         return doc_page(request, doc_id, message=t("saved"))
+
+    @app.post("/documents/{doc_id}/double-check")
+    async def double_check_doc(doc_id: int, request: Request) -> Response:
+        name = user(request, *REVIEWERS)
+        form = await check_csrf(request)
+        entries = {k.removeprefix("f_"): v[0] for k, v in form.items() if k.startswith("f_") and v}
+        try:
+            differing = double_check(ctx, doc_id, name, entries)
+        except ReviewError as exc:
+            return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=409)
+        if differing:
+            return doc_page(
+                request,
+                doc_id,
+                error=tr(request)("double_mismatch") + "：" + "、".join(differing),
+                status=422,
+            )
+        return RedirectResponse(f"/queue?done={doc_id}", status_code=303)
 
     @app.post("/documents/{doc_id}/reject")
     async def reject_doc(doc_id: int, request: Request) -> Response:

@@ -49,8 +49,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "new": ("変更後", "After"),
     "receipt": ("受付番号", "Receipt"),
     "keys_help": (
-        "Enter: 確定して次へ　Tab: 次の項目　Ctrl+Enter: 承認　Esc: 元に戻す",
-        "Enter: confirm and next · Tab: next field · Ctrl+Enter: approve · Esc: undo",
+        "Enter: 確定して次へ　Tab: 次の項目　Ctrl+Enter: 承認　Esc: 元に戻す　F2: 判読不能",
+        "Enter: confirm and next · Tab: next field · Ctrl+Enter: approve · Esc: undo · F2: unreadable",
     ),
     "forbidden": ("この画面を見る権限がありません", "You may not see this page"),
     "not_found": ("見つかりません", "Not found"),
@@ -65,6 +65,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "page": ("用紙", "Page"),
     "checks": ("チェック", "Checks"),
     "ok": ("OK", "OK"),
+    "search": ("検索", "Search"),
+    "search_help": (
+        "受付番号・整理番号（DJ…）・受付日（2026-11-24）・書類番号で検索",
+        "Search by receipt number, reference (DJ…), date received (2026-11-24) or document number",
+    ),
+    "kpi": ("実績", "KPIs"),
+    "since": ("から", "from"),
+    "until": ("まで", "to"),
+    "double_check": ("ダブルチェック", "Double check"),
+    "double_help": (
+        "最初の確認者とは別の方が、用紙を見てこの項目をもう一度入力してください（最初の値は表示されません）",
+        "Someone other than the first reviewer keys these fields again from the paper (the first values are hidden)",
+    ),
+    "double_submit": ("照合する", "Compare"),
+    "double_mismatch": (
+        "ダブルチェックで一致しなかった項目があります。確認に戻しました",
+        "Double check did not match; sent back to review",
+    ),
+    "double_first": ("最初の確認者", "First reviewer"),
+    "docs_per_day": ("日別の受付件数", "Documents per day"),
+    "documents": ("書類", "Documents"),
+    "straight_rate": ("ストレート処理率（確認なしで登録へ）", "Straight-through rate"),
+    "review_median": ("確認にかかった時間（中央値）", "Median review time"),
+    "corrections_per_field": ("項目別の修正件数", "Corrections per field"),
+    "keying_results": ("業務システムへの入力結果", "Keying results"),
+    "seconds": ("秒", "s"),
 }
 
 

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   fonts-klee fonts-seto fonts-kiloji         # handwriting-style fonts for sample scans
   libgl1 libglib2.0-0                        # OpenCV
   postgresql                                 # tested for real by `make test`
+  tzdata                                     # Asia/Tokyo for daily figures
 )
 # Only for `make bench`: the tesseract-jpn baseline.
 if [ "${DEJIRU_SETUP_BENCH:-0}" = "1" ]; then

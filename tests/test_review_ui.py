@@ -52,7 +52,7 @@ def test_correct_and_approve(ui, browser) -> None:
     login(page, srv.url, "hanako")
     assert page.url.endswith("/queue") and page.locator("#queue").inner_text().count("申請書.jpg") == 1
     page.click(f"a[href='/documents/{doc_id}']")
-    assert page.locator("img.crop").count() == len(truth["fields"])
+    assert page.locator("div.crop").count() == len(truth["fields"])
     phone = page.locator("input[name=f_phone]")
     assert phone.input_value() == truth["fields"]["phone"]
     phone.fill("042-999-0000")

@@ -30,6 +30,13 @@
       else document.getElementById("approve").focus();
       return;
     }
+    if (ev.key === "F2") {
+      ev.preventDefault();
+      const row = el.closest("tr");
+      const box = row && row.querySelector("input[name^=unreadable_]");
+      if (box) box.checked = !box.checked;
+      return;
+    }
     if (ev.key === "Escape" && el.dataset.original !== undefined) {
       el.value = el.dataset.original;
     }
