@@ -19,34 +19,49 @@ from dejiru.errors import TemplateError
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
 
+ACTIONS = ("fill", "select", "check", "uncheck", "click", "goto", "wait", "python")
+
+
 class Step(BaseModel):
+    """One action on one element. ``frame`` names the frame of a frameset the element is in."""
+
     model_config = ConfigDict(extra="forbid")
 
     fill: str | None = None
     select: str | None = None
     check: str | None = None
+    uncheck: str | None = None
     click: str | None = None
     goto: str | None = None
+    #: Wait until this selector is visible (after a menu click that loads another frame).
+    wait: str | None = None
+    #: Escape hatch for an odd screen: ``package.module:function`` called as ``function(target, record,
+    #: value)`` where target is the Playwright page or frame. Keep such functions in ``bots/custom/``.
+    python: str | None = None
     value: str = ""
+    #: Name of the frame (``<frame name=...>``) to act in; the top page when absent.
+    frame: str | None = None
     #: Skip the step unless this renders to a non-empty value.
     when: str | None = None
     #: For ``click``: accept or dismiss a JavaScript dialog it opens.
     dialog: str | None = None
-    #: For ``click``: wait for the page that follows.
+    #: For ``click``: wait for the page (or frame) that follows.
     navigates: bool = True
+    #: For ``click``: this click saves the record; ``dejiru bot check`` stops before it.
+    submit: bool = False
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
-        actions = [a for a in ("fill", "select", "check", "click", "goto") if getattr(self, a)]
+        actions = [a for a in ACTIONS if getattr(self, a)]
         if len(actions) != 1:
-            raise ValueError(
-                f"a step needs exactly one of fill/select/check/click/goto, got {actions or 'none'}"
-            )
+            raise ValueError(f"a step needs exactly one of {'/'.join(ACTIONS)}, got {actions or 'none'}")
+        if self.python and ":" not in self.python:
+            raise ValueError(f"python step {self.python!r} must be 'module:function'")
         return self
 
     @property
     def action(self) -> str:
-        return next(a for a in ("fill", "select", "check", "click", "goto") if getattr(self, a))
+        return next(a for a in ACTIONS if getattr(self, a))
 
     @property
     def selector(self) -> str:
@@ -60,7 +75,12 @@ class Login(BaseModel):
 
 
 class Search(BaseModel):
-    goto: str
+    """Search-before-create: open the target's search screen for our reference."""
+
+    goto: str | None = None
+    steps: list[Step] = Field(default_factory=list)
+    #: Frame in which ``found`` / ``not_found`` are shown.
+    frame: str | None = None
     #: Selector whose text is the receipt of an existing record.
     found: str
     #: Selector that shows the search ran and found nothing (guards against a changed screen).
@@ -68,8 +88,10 @@ class Search(BaseModel):
 
 
 class Create(BaseModel):
-    goto: str
+    goto: str | None = None
     steps: list[Step]
+    #: Frame in which ``success`` / ``rejected`` are shown.
+    frame: str | None = None
     #: Selector whose text is the new record's receipt number.
     success: str
     #: Selector with the system's own validation messages (a business-rule rejection).

@@ -11,10 +11,13 @@ a page that did load is ``TargetScreenChanged``.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from bots.browser import launch_kwargs
@@ -23,6 +26,7 @@ from bots.transforms import render
 from dejiru.errors import BusinessRuleRejected, KeyingError, SessionExpired, TargetScreenChanged, Transient
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,33 @@ class KeyResult:
     existed: bool
 
 
+@dataclass(frozen=True)
+class DryRun:
+    form_id: str
+    #: Receipt of a record already keyed under the probe reference (normally None).
+    existing: str | None
+    #: Inputs filled, selected or ticked before stopping short of saving.
+    filled: int
+    screenshot: str
+
+
 @dataclass
 class Evidence:
     paths: dict[str, str] = field(default_factory=dict)
+
+
+def custom_step(spec: str) -> Callable[[Any, dict[str, Any], Any], None]:
+    """The function behind a ``python: module:function`` step (the escape hatch for odd screens)."""
+    module, _, name = spec.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise TargetScreenChanged(
+            f"ボット定義の Python 手順 {spec} が見つかりません",
+            f"the python step {spec} of the bot mapping cannot be found",
+            detail=str(exc),
+        ) from exc
+    return fn
 
 
 def _attach(err: KeyingError, evidence: dict[str, str]) -> KeyingError:
@@ -71,7 +99,7 @@ class BotSession:
         self._context = self._browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
         self._context.set_default_timeout(self.m.action_timeout_ms)
         self._context.set_default_navigation_timeout(self.m.navigation_timeout_ms)
-        self._context.tracing.start(screenshots=True, snapshots=True)
+        self._context.tracing.start(screenshots=False, snapshots=True)
         self.page = self._context.new_page()
         self.logged_in = False
 
@@ -91,12 +119,31 @@ class BotSession:
     def _url(self, path: str) -> str:
         return urljoin(self.m.url.rstrip("/") + "/", path.lstrip("/"))
 
-    def _goto(self, path: str) -> None:
+    def _target(self, frame: str | None) -> Any:
+        """The top page, or the named frame of a frameset (waiting briefly for it to attach)."""
+        if frame is None:
+            return self.page
+        deadline = time.monotonic() + self.m.action_timeout_ms / 1000
+        while True:
+            found = self.page.frame(name=frame)
+            if found is not None:
+                return found
+            if self._expired():
+                raise self._session_expired(f"frame {frame}")
+            if time.monotonic() > deadline:
+                raise TargetScreenChanged(
+                    f"画面が想定と違います（フレーム {frame} がありません）。ボット定義の更新が必要です",
+                    f"the screen changed: frame {frame} is missing; the bot mapping needs updating",
+                    detail=f"frame {frame}",
+                )
+            self.page.wait_for_timeout(100)
+
+    def _goto(self, path: str, frame: str | None = None, *, check_session: bool = True) -> None:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
-            resp = self.page.goto(self._url(path), wait_until="domcontentloaded")
+            resp = self._target(frame).goto(self._url(path), wait_until="domcontentloaded")
         except PlaywrightTimeout as exc:
             raise Transient(
                 "対象システムの応答がありません（タイムアウト）",
@@ -107,48 +154,67 @@ class BotSession:
             raise Transient(
                 "対象システムに接続できません", "cannot reach the target system", detail=f"{path}: {exc}"
             ) from exc
-        self._check_response(resp, path)
+        self._check_response(resp, path, check_session=check_session)
 
-    def _check_response(self, resp: Any, where: str) -> None:
+    def _expired(self) -> bool:
+        """The target's session-timeout page, in the top page or in any frame of it."""
+        try:
+            return any(fr.locator(self.m.session_expired).count() > 0 for fr in self.page.frames)
+        except Exception:  # a frame detached while we looked: look again next time
+            return False
+
+    def _session_expired(self, where: str) -> SessionExpired:
+        self.logged_in = False
+        return SessionExpired(
+            "対象システムのセッションが切れました", "the target system's session expired", detail=where
+        )
+
+    def _check_response(self, resp: Any, where: str, *, check_session: bool = True) -> None:
         if resp is not None and resp.status >= 500:
             raise Transient(
                 f"対象システムがエラーを返しました（HTTP {resp.status}）",
                 f"the target system answered HTTP {resp.status}",
                 detail=where,
             )
-        if self.page.locator(self.m.session_expired).count() > 0:
-            self.logged_in = False
-            raise SessionExpired(
-                "対象システムのセッションが切れました", "the target system's session expired", detail=where
-            )
+        if check_session and self._expired():
+            raise self._session_expired(where)
 
-    def _step(self, step: Step, record: dict[str, Any]) -> None:
+    def _step(self, step: Step, record: dict[str, Any], *, check_session: bool = True) -> None:
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         if step.when is not None and not render(step.when, record):
             return
         selector = str(render(step.selector, record))
         value = render(step.value, record)
-        page = self.page
+        if step.action == "goto":
+            self._goto(selector, step.frame, check_session=check_session)
+            return
+        target = self._target(step.frame)
         try:
-            if step.action == "goto":
-                self._goto(selector)
-            elif step.action == "fill":
-                page.locator(selector).fill("" if value is None else str(value))
+            if step.action == "fill":
+                target.locator(selector).fill("" if value is None else str(value))
             elif step.action == "select":
-                page.locator(selector).select_option(value if isinstance(value, list) else [str(value)])
+                target.locator(selector).select_option(value if isinstance(value, list) else [str(value)])
             elif step.action == "check":
-                page.locator(selector).check()
+                target.locator(selector).check()
+            elif step.action == "uncheck":
+                target.locator(selector).uncheck()
+            elif step.action == "wait":
+                target.locator(selector).first.wait_for(state="visible")
+            elif step.action == "python":
+                custom_step(selector)(target, record, value)
             elif step.action == "click":
                 if step.dialog:
-                    page.once("dialog", lambda d: d.accept() if step.dialog == "accept" else d.dismiss())
+                    self.page.once("dialog", lambda d: d.accept() if step.dialog == "accept" else d.dismiss())
                 if step.navigates:
-                    with page.expect_navigation(wait_until="domcontentloaded") as nav:
-                        page.locator(selector).click()
-                    self._check_response(nav.value, selector)
+                    with target.expect_navigation(wait_until="domcontentloaded") as nav:
+                        target.locator(selector).click()
+                    self._check_response(nav.value, selector, check_session=check_session)
                 else:
-                    page.locator(selector).click()
+                    target.locator(selector).click()
         except PlaywrightTimeout as exc:
+            if check_session and self._expired():
+                raise self._session_expired(selector) from exc
             # The page loaded (goto checked that) but the element is not there: the screen changed.
             raise TargetScreenChanged(
                 f"画面が想定と違います（項目 {selector} が見つかりません）。ボット定義の更新が必要です",
@@ -162,43 +228,62 @@ class BotSession:
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         record = {"credentials": self.m.credentials()}
-        self._goto(self.m.login.goto)
-        for step in self.m.login.steps:
-            self._step(step, record)
-        try:
-            self.page.wait_for_url(
-                f"**{self.m.login.success_url_contains}**", timeout=self.m.navigation_timeout_ms
-            )
-        except PlaywrightTimeout as exc:
-            raise TargetScreenChanged(
-                "対象システムにログインできません（ID・パスワードまたは画面を確認してください）",
-                "cannot log in to the target system (check credentials or the screen)",
-            ) from exc
-        self.logged_in = True
+        # Twice: a system that drops the new session at once (load, a restart) looks like a refused
+        # login the first time; refused credentials are refused again.
+        for attempt in (1, 2):
+            self._goto(self.m.login.goto, check_session=False)
+            for step in self.m.login.steps:
+                self._step(step, record, check_session=False)
+            try:
+                self.page.wait_for_url(
+                    f"**{self.m.login.success_url_contains}**", timeout=self.m.action_timeout_ms
+                )
+            except PlaywrightTimeout as exc:
+                if attempt == 1:
+                    continue
+                raise TargetScreenChanged(
+                    "対象システムにログインできません（ID・パスワードまたは画面を確認してください）",
+                    "cannot log in to the target system (check credentials or the screen)",
+                ) from exc
+            self.logged_in = True
+            return
 
     def search(self, form_id: str, reference: str) -> str | None:
         s = self.m.forms[form_id].search
-        self._goto(render(s.goto, {"reference": reference}))
-        found = self.page.locator(s.found)
+        record = {"reference": reference}
+        if s.goto:
+            self._goto(str(render(s.goto, record)))
+        for step in s.steps:
+            self._step(step, record)
+        target = self._target(s.frame)
+        found = target.locator(s.found)
         if found.count() > 0:
             return str(found.first.inner_text()).strip()
-        if self.page.locator(s.not_found).count() > 0:
+        if target.locator(s.not_found).count() > 0:
             return None
+        if self._expired():
+            raise self._session_expired("search")
         raise TargetScreenChanged(
             "照会画面が想定と違います。ボット定義の更新が必要です",
             "the search screen changed; the bot mapping needs updating",
-            detail=s.goto,
+            detail=s.goto or f"{form_id} search",
         )
 
-    def create(self, form_id: str, record: dict[str, Any]) -> str:
+    def create(self, form_id: str, record: dict[str, Any], *, dry_run: bool = False) -> str:
         c = self.m.forms[form_id].create
-        self._goto(c.goto)
+        if c.goto:
+            self._goto(c.goto)
         for step in c.steps:
+            if dry_run and step.submit:
+                return ""
             self._step(step, record)
-        ok = self.page.locator(c.success)
+        if dry_run:
+            return ""
+        target = self._target(c.frame)
+        ok = target.locator(c.success)
         if ok.count() > 0:
             return str(ok.first.inner_text()).strip()
-        rejected = self.page.locator(c.rejected)
+        rejected = target.locator(c.rejected)
         if rejected.count() > 0:
             text = " ".join(str(rejected.first.inner_text()).split())
             raise BusinessRuleRejected(
@@ -206,6 +291,8 @@ class BotSession:
                 f"the target system rejected the record: {text}",
                 detail=text,
             )
+        if self._expired():
+            raise self._session_expired("create")
         raise TargetScreenChanged(
             "登録後の画面が想定と違います。ボット定義の更新が必要です",
             "the screen after registering is not the expected one; the bot mapping needs updating",
@@ -213,6 +300,34 @@ class BotSession:
 
     def key(self, form_id: str, record: dict[str, Any], reference: str) -> KeyResult:
         """Key one record exactly once: search by our reference first, create only if absent."""
+
+        def run() -> KeyResult:
+            found = self.search(form_id, reference)
+            if found:
+                return KeyResult(found, existed=True)
+            return KeyResult(self.create(form_id, record | {"reference": reference}), existed=False)
+
+        return self._traced(form_id, reference, run)
+
+    def dry_run(self, form_id: str, record: dict[str, Any], reference: str) -> DryRun:
+        """Everything ``key`` does except the click that saves: proves a mapping against the live
+        screens (``dejiru bot check``) without leaving a record behind."""
+
+        def run() -> DryRun:
+            existing = self.search(form_id, reference)
+            self.create(form_id, record | {"reference": reference}, dry_run=True)
+            folder = self.evidence_dir / "check"
+            folder.mkdir(parents=True, exist_ok=True)
+            shot = folder / f"{form_id}.png"
+            self.page.screenshot(path=str(shot), full_page=True)
+            steps = self.m.forms[form_id].create.steps
+            filled = sum(1 for st in steps if not st.submit and st.action in ("fill", "select", "check"))
+            return DryRun(form_id, existing, filled, str(shot))
+
+        return self._traced(form_id, reference, run)
+
+    def _traced(self, form_id: str, reference: str, run: Callable[[], T]) -> T:
+        """Log in if needed, run, and turn any failure into a typed error with evidence attached."""
         if form_id not in self.m.forms:
             raise TargetScreenChanged(
                 f"{self.m.title} に様式 {form_id} のボット定義がありません",
@@ -222,11 +337,7 @@ class BotSession:
         try:
             if not self.logged_in:
                 self.login()
-            found = self.search(form_id, reference)
-            if found:
-                result = KeyResult(found, existed=True)
-            else:
-                result = KeyResult(self.create(form_id, record | {"reference": reference}), existed=False)
+            result = run()
             self._context.tracing.stop_chunk()
             return result
         except KeyingError as err:

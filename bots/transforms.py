@@ -67,6 +67,16 @@ def evaluate(expr: str, record: dict[str, Any]) -> Any:
     return value
 
 
+def references(template: str) -> list[tuple[str, list[str]]]:
+    """Each ``{name|filter:arg}`` in a mapping string as (record name, filter names), unevaluated:
+    what ``dejiru template check`` compares with a template's fields."""
+    out = []
+    for m in _EXPR.finditer(template):
+        name, *filters = [p.strip() for p in m.group(1).split("|")]
+        out.append((name, [f.partition(":")[0] for f in filters]))
+    return out
+
+
 def render(template: str, record: dict[str, Any]) -> Any:
     """Fill ``{...}`` expressions; a template that is one expression keeps its value's type (lists)."""
     m = _EXPR.fullmatch(template.strip())

@@ -16,12 +16,27 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-template_app = typer.Typer(help="Form templates: list, show, render (様式テンプレート)", no_args_is_help=True)
+template_app = typer.Typer(
+    help="Form templates: list, show, check, render, fill, try (様式テンプレート)", no_args_is_help=True
+)
 user_app = typer.Typer(help="Review UI accounts (確認画面のユーザー)", no_args_is_help=True)
 db_app = typer.Typer(help="Database (データベース)", no_args_is_help=True)
 app.add_typer(template_app, name="template")
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
+
+
+def _register_subapps() -> None:
+    from dejiru.cli_bot import bot_app
+
+    app.add_typer(bot_app, name="bot")
+
+    from dejiru.cli_flow import flow_app
+
+    app.add_typer(flow_app, name="flow")
+
+
+_register_subapps()
 
 
 def fail(err: DejiruError) -> None:
@@ -227,15 +242,131 @@ def template_show(
 def template_render(
     form_id: Annotated[str, typer.Argument(help="Template ID")],
     out: Annotated[Path, typer.Option(help="Output PDF")] = Path("form.pdf"),
+    example: Annotated[
+        bool,
+        typer.Option(
+            "--example", help="The 記入例 sheet instead: filled in by a made-up applicant, stamped 記入例"
+        ),
+    ] = False,
 ) -> None:
     """Print the blank form as a PDF (registration marks, form-ID code, drop-out colour boxes)."""
     from formkit.registry import load_template
     from formkit.render import render_pdf
+    from formkit.samples import example_pdf
 
     try:
-        out.write_bytes(render_pdf(load_template(form_id)))
+        tpl = load_template(form_id)
+        out.write_bytes(example_pdf(tpl) if example else render_pdf(tpl))
     except DejiruError as err:
         fail(err)
+    typer.echo(str(out))
+
+
+_LEVEL_JA = {"error": "エラー", "warning": "警告"}
+
+
+@template_app.command("check")
+def template_check(
+    forms: Annotated[
+        list[str] | None,
+        typer.Argument(help="Template IDs or template.yaml paths (default: every installed template)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON")] = False,
+) -> None:
+    """Check templates before printing: boxes, rules, bot mapping (点検). Exits 1 if any error."""
+    from formkit.lint import has_errors, lint_file, template_file
+    from formkit.registry import template_ids
+
+    results: dict[str, list[dict[str, str | None]]] = {}
+    failed = False
+    for ref in forms or template_ids():
+        try:
+            path = template_file(ref)
+        except DejiruError as err:
+            fail(err)
+            return
+        _, findings = lint_file(path)
+        failed = failed or has_errors(findings)
+        results[ref] = [f.as_dict() for f in findings]
+        if as_json:
+            continue
+        n_err = sum(f.is_error for f in findings)
+        n_warn = len(findings) - n_err
+        verdict = "NG" if n_err else "OK"
+        typer.echo(
+            f"{ref}: {verdict}（エラー {n_err}、警告 {n_warn}） / {n_err} error(s), {n_warn} warning(s)"
+        )
+        for f in findings:
+            typer.echo(f"  {_LEVEL_JA[f.level]} [{f.code}] {f.ja}\n      {f.level}: {f.en}")
+            if f.detail:
+                typer.echo(f"      ({f.detail})")
+    if as_json:
+        typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    if failed:
+        raise typer.Exit(1)
+
+
+@template_app.command("fill")
+def template_fill(
+    form_id: Annotated[str, typer.Argument(help="Template ID")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="JSON of field values, as in a sample's ground truth (dates YYYY-MM-DD, options by value)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output PDF")] = Path("filled.pdf"),
+) -> None:
+    """Print a pre-filled form: the values typed onto the blank form, as a PDF (記入済み様式)."""
+    from dejiru.errors import FieldInvalid
+    from formkit.fill import filled_pdf, parse_values
+    from formkit.model import FieldType
+    from formkit.registry import load_template
+
+    try:
+        tpl = load_template(form_id)
+        try:
+            raw = json.loads(data.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise FieldInvalid(
+                f"{data.name} はJSONとして読めません", f"{data.name} is not valid JSON", detail=str(exc)
+            ) from exc
+        values = parse_values(tpl, raw)
+        # Only the applicant signs: a printed name in the signature box would pass for a signature.
+        unsigned = [f.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.pop(f.name, None)]
+        out.write_bytes(filled_pdf(tpl, values))
+    except DejiruError as err:
+        fail(err)
+        return
+    if unsigned:
+        typer.echo(f"署名欄は空けてあります（{', '.join(unsigned)}） / signature fields left blank to sign")
+    typer.echo(str(out))
+
+
+@template_app.command("try")
+def template_try(
+    form_id: Annotated[str, typer.Argument(help="Template ID, or the path of a template.yaml being written")],
+    scans: Annotated[
+        list[Path],
+        typer.Argument(help="Scans: PDF (every page), TIFF, JPEG or PNG", exists=True, dir_okay=False),
+    ],
+    out: Annotated[Path, typer.Option(help="HTML report to write")] = Path("try.html"),
+    engine: Annotated[str | None, typer.Option(help="ppocrv6-onnx (default) or ppocrv5-paddle")] = None,
+) -> None:
+    """Read scans with a template and write one HTML report: picture, values and checks per page (試し読み)."""
+    from dejiru.authoring import write_tryout
+    from formkit.lint import load_file, template_file
+
+    try:
+        tpl = load_file(template_file(form_id))
+        pages = write_tryout(tpl, scans, out, engine=engine)
+    except DejiruError as err:
+        fail(err)
+        return
+    for p in pages:
+        typer.echo(f"  {p.source} p.{p.page}: {p.status[1]}")
     typer.echo(str(out))
 
 

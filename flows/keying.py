@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack, suppress
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from functools import cache
 
 from prefect import flow, get_run_logger, task
@@ -52,10 +54,20 @@ def reset_limit(target: str) -> None:
         client.upsert_global_concurrency_limit_by_name(name, KEYING_CONCURRENCY)
 
 
-@task(name="key", retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=_retry_transient)
-def key_task(document_id: int, target: str) -> str:
-    # A short lease (renewed while the bot works): a worker killed while keying frees its slot within
-    # LEASE_SECONDS instead of Prefect's default five minutes.
+def _retry_delays() -> list[float]:
+    """Back-off between attempts on a transient failure; ``DEJIRU_KEYING_RETRY_DELAYS=1,2,4`` to change."""
+    raw = os.environ.get("DEJIRU_KEYING_RETRY_DELAYS", "2,8,30")
+    return [float(x) for x in raw.split(",") if x.strip()]
+
+
+@contextmanager
+def keying_slot(target: str) -> Iterator[None]:
+    """Hold one of the target's keying slots (one logged-in browser) for a batch of records.
+
+    Held per batch rather than per record: acquiring a slot costs Prefect's API about two seconds,
+    more than keying a record. The lease is short and renewed while held, so a worker killed while
+    keying frees its slot within ``LEASE_SECONDS`` instead of Prefect's default five minutes.
+    """
     with ExitStack() as stack:
         try:
             stack.enter_context(
@@ -75,21 +87,41 @@ def key_task(document_id: int, target: str) -> str:
                     detail=str(exc)[:200],
                 ) from exc
             raise
-        return str(key_document(context(), document_id, bot(target)))
+        yield
+
+
+@task(
+    name="key",
+    retries=len(_retry_delays()),
+    retry_delay_seconds=_retry_delays(),
+    retry_condition_fn=_retry_transient,
+)
+def key_task(document_id: int, target: str) -> str:
+    """Key one document (call inside :func:`keying_slot`)."""
+    return str(key_document(context(), document_id, bot(target)))
+
+
+def key_documents(doc_ids: list[int], target: str) -> dict[str, int]:
+    """Key these approved documents into ``target`` holding one slot; failures go to a person."""
+    ctx = context()
+    counts: dict[str, int] = {}
+    if not doc_ids:
+        return counts
+    with keying_slot(target):
+        for doc_id in doc_ids:
+            try:
+                status = key_task(doc_id, target)
+            except Exception as exc:  # retries exhausted: the exception queue, a person takes over
+                give_up(ctx, doc_id, exc)
+                status = "gave_up"
+            counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
 @flow(name="key-approved", log_prints=False)
 def key_approved(target: str = "demo_legacy") -> dict[str, int]:
     """Key every approved document for ``target``; failures go to the exception queue."""
-    ctx = context()
-    counts: dict[str, int] = {}
-    for doc_id in approved_documents(ctx, target):
-        try:
-            status = key_task(doc_id, target)
-        except Exception as exc:  # retries exhausted: a person takes over
-            give_up(ctx, doc_id, exc)
-            status = "gave_up"
-        counts[status] = counts.get(status, 0) + 1
+    counts = key_documents(approved_documents(context(), target), target)
     if counts:
         get_run_logger().info("keying into %s: %s", target, counts)
     return counts

@@ -1,6 +1,6 @@
 """Writing values onto a form the way a person would: one character per comb cell, ticks, circles.
 
-Used for pre-filled forms (``dejiru template fill``) and for sample scans. The ink follows
+Used for pre-filled forms (``dejiru template fill``), the 記入例 sheet and sample scans. The ink follows
 :mod:`formkit.layout`, so a value lands exactly where the reader will look for it. ``jitter`` makes
 the hand less regular (size, position, slant per character) for handwriting-style samples.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +20,11 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from formkit.fonts import reportlab_font
+from dejiru.errors import FieldInvalid
+from formkit.fonts import FORM_FONT, reportlab_font
 from formkit.layout import FieldLayout, layout
-from formkit.model import Box, FieldType, Template
+from formkit.model import COMB_TYPES, Box, FieldSpec, FieldType, Template
+from formkit.render import draw_master, render_pdf
 from validation.wareki import to_wareki
 
 INKS = {"black": Color(0.08, 0.08, 0.1), "blue": Color(0.1, 0.15, 0.5)}
@@ -143,9 +147,11 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
     if value is None or value == [] or value is False:
         return
     t = lay.spec.type
-    if t is FieldType.KANA or t is FieldType.DIGITS:
+    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.POSTAL) and not lay.cells:
+        w.line_text(str(value), lay.zone)  # a legacy form's own box, written freely
+    elif t is FieldType.KANA or t is FieldType.DIGITS:
         w.cells(list(str(value)), lay.cells)
-    elif t is FieldType.COUNT:
+    elif t is FieldType.COUNT or (t is FieldType.AMOUNT and lay.cells):  # digits right-aligned in cells
         w.cells(_right_aligned(str(value), len(lay.cells)), lay.cells)
     elif t is FieldType.POSTAL:
         w.cells(list(str(value).replace("-", "")), lay.cells)
@@ -153,7 +159,14 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
         date = dt.date.fromisoformat(str(value))
         era, year = to_wareki(date)
         default = lay.spec.eras[0] if len(lay.spec.eras) == 1 else None
-        w.line_text(str(year) if era == default else f"{era}{year}", lay.parts["year"][0])
+        circled = [m for m in lay.marks if m.value == era]  # the form prints the eras to circle
+        for m in circled:
+            w.circle(m.box)
+        if lay.spec.cells:  # two comb cells per part, one digit each
+            for part, n in (("year", year), ("month", date.month), ("day", date.day)):
+                w.cells(_right_aligned(str(n), len(lay.parts[part])), lay.parts[part])
+            return
+        w.line_text(str(year) if era == default or circled else f"{era}{year}", lay.parts["year"][0])
         w.line_text(str(date.month), lay.parts["month"][0])
         w.line_text(str(date.day), lay.parts["day"][0])
     elif t is FieldType.DATE:
@@ -188,3 +201,132 @@ def fill_canvas(canvas: Canvas, tpl: Template, values: dict[str, Any], hand: Han
     w = Writer(canvas, tpl, hand)
     for lay in layout(tpl):
         write_value(w, lay, values.get(lay.spec.name))
+
+
+# --- pre-filled forms (``dejiru template fill``) ---------------------------------------------------------
+
+
+def typed_hand() -> Hand:
+    """How a pre-filled form is printed: the form's own font, black, perfectly steady."""
+    return Hand(font=FORM_FONT, ink=INKS["black"], jitter=0.0)
+
+
+def _bad(spec: FieldSpec, value: Any, ja: str, en: str) -> FieldInvalid:
+    return FieldInvalid(
+        f"項目 {spec.name}（{spec.label}）の値 {value!r} は使えません: {ja}",
+        f"field {spec.name} ({spec.label_en or spec.label}): value {value!r} cannot be used: {en}",
+    )
+
+
+def _check_value(spec: FieldSpec, value: Any) -> Any:
+    """The value in the shape the writer and the reader use, or a FieldInvalid a person can fix."""
+    t = spec.type
+    options = [o.value for o in spec.options]
+    if value is None or value == "" or value == []:
+        return None
+    if t is FieldType.DATE:
+        try:
+            date = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise _bad(
+                spec, value, "日付は YYYY-MM-DD で書いてください", "write dates as YYYY-MM-DD"
+            ) from None
+        era = to_wareki(date)[0]
+        if era not in spec.eras:
+            raise _bad(
+                spec,
+                value,
+                f"この欄に書ける元号は {'・'.join(spec.eras)} です（{era}）",
+                f"this field takes the eras {', '.join(spec.eras)} only ({era})",
+            )
+        return date.isoformat()
+    if t in (FieldType.CHECKBOX, FieldType.SIGNATURE):
+        if isinstance(value, bool) or (t is FieldType.SIGNATURE and isinstance(value, str)):
+            return value
+        raise _bad(spec, value, "true か false で書いてください", "write true or false")
+    if t is FieldType.CHOICE:
+        if value not in options:
+            raise _bad(spec, value, f"選択肢は {', '.join(options)}", f"options are {', '.join(options)}")
+        return value
+    if t is FieldType.CHECKBOXES:
+        chosen = [value] if isinstance(value, str) else value
+        if not isinstance(chosen, list) or any(v not in options for v in chosen):
+            raise _bad(
+                spec,
+                value,
+                f"選択肢 {', '.join(options)} のリストで書いてください",
+                f"write a list of the options {', '.join(options)}",
+            )
+        if spec.exclusive and len(chosen) > 1:
+            raise _bad(spec, value, "1つだけ選べる欄です", "only one option may be ticked")
+        return chosen[0] if spec.exclusive else [o for o in options if o in chosen]
+    if t in (FieldType.COUNT, FieldType.AMOUNT):
+        if isinstance(value, bool) or not re.fullmatch(r"\d+", str(value).replace(",", "")):
+            raise _bad(spec, value, "数字で書いてください", "write a whole number")
+        value = int(str(value).replace(",", ""))
+        if (t is FieldType.COUNT or spec.cells) and len(str(value)) > (spec.cells or 1):
+            raise _bad(spec, value, f"{spec.cells}桁までです", f"at most {spec.cells} digit(s)")
+        return value
+    if isinstance(value, (list, dict, bool)):
+        raise _bad(spec, value, "文字で書いてください", "write text")
+    text = str(value)
+    if t is FieldType.POSTAL:
+        digits = text.replace("-", "")
+        if not re.fullmatch(r"\d{7}", digits):
+            raise _bad(spec, value, "郵便番号は 123-4567 の形です", "postal codes are 123-4567")
+        return f"{digits[:3]}-{digits[3:]}"
+    if t is FieldType.DIGITS and not text.isdigit():
+        raise _bad(spec, value, "数字だけで書いてください", "digits only")
+    if t in COMB_TYPES and spec.cells and len(text) > spec.cells:
+        raise _bad(spec, value, f"{spec.cells}マスに入りません", f"does not fit in {spec.cells} cells")
+    return text
+
+
+def parse_values(tpl: Template, data: Any) -> dict[str, Any]:
+    """Field values for a pre-filled form, from a JSON object ``{field: value}`` or a sample's ground
+    truth (``{"form": ..., "fields": {...}}``); unknown fields and values that cannot be printed are
+    refused with the field's name."""
+    if isinstance(data, dict) and isinstance(data.get("fields"), dict):
+        if data.get("form") not in (None, tpl.id):
+            raise FieldInvalid(
+                f"データは様式 {data['form']} のものです（{tpl.id} ではありません）",
+                f"the data is for form {data['form']}, not {tpl.id}",
+            )
+        data = data["fields"]
+    if not isinstance(data, dict):
+        raise FieldInvalid(
+            'データは {"項目名": 値} の形のJSONにしてください',
+            'the data must be a JSON object {"field": value}',
+        )
+    known = {f.name: f for f in tpl.fields}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise FieldInvalid(
+            f"様式 {tpl.id} にない項目があります: {', '.join(unknown)}",
+            f"form {tpl.id} has no field(s) {', '.join(unknown)}",
+            detail="項目 / fields: " + ", ".join(known),
+        )
+    return {name: _check_value(known[name], value) for name, value in data.items()}
+
+
+def filled_pdf(
+    tpl: Template,
+    values: dict[str, Any],
+    hand: Hand | None = None,
+    *,
+    decorate: Callable[[Canvas], None] | None = None,
+) -> bytes:
+    """The form with values written in, as one PDF page (typed unless another hand is given).
+
+    A legacy form gets its published master as the background; ``decorate`` draws on top (a stamp).
+    """
+    writer_hand = hand or typed_hand()
+
+    def overlay(canvas: Canvas) -> None:
+        if tpl.legacy:
+            draw_master(canvas, tpl)
+        fill_canvas(canvas, tpl, values, writer_hand)
+        if decorate is not None:
+            decorate(canvas)
+
+    return render_pdf(tpl, overlay=overlay)

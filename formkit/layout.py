@@ -62,10 +62,39 @@ def mark_centres(tpl: Template) -> list[tuple[float, float]]:
     return [(d, d), (w - d, d), (w - d, h - d), (d, h - d)]
 
 
+def mark_boxes(tpl: Template) -> list[Box]:
+    """The four solid registration marks."""
+    s = MARK_SIZE_MM
+    return [Box(x=cx - s / 2, y=cy - s / 2, w=s, h=s) for cx, cy in mark_centres(tpl)]
+
+
 def id_cells() -> list[Box]:
     return [
         Box(x=ID_X_MM + i * ID_CELL_W_MM, y=ID_Y_MM, w=ID_CELL_W_MM, h=ID_CELL_H_MM) for i in range(ID_BITS)
     ]
+
+
+def id_text_box() -> Box:
+    """The printed 様式ID text to the right of the form-ID strip."""
+    last = id_cells()[-1]
+    return Box(x=last.x2 + 3, y=last.y, w=55, h=last.h)
+
+
+def header_boxes(tpl: Template) -> dict[str, Box]:
+    """Where a redesigned form prints its title, addressee and instruction line."""
+    w = tpl.page.width_mm
+    return {
+        "title": Box(x=20, y=17, w=w - 40, h=10),
+        "addressee": Box(x=w - 75, y=28, w=60, h=5),
+        "instructions": Box(x=15, y=33.5, w=w - 30, h=4),
+    }
+
+
+def example_stamp_box(tpl: Template) -> Box:
+    """The red 記入例 stamp of an example sheet: left of the title, or top right on a legacy form."""
+    if tpl.legacy:
+        return Box(x=tpl.page.width_mm - 52, y=4, w=34, h=14)
+    return Box(x=17, y=16, w=34, h=14)
 
 
 def _split(box: Box, n: int) -> list[Box]:
@@ -157,12 +186,12 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
     parts: dict[str, list[Box]] = {}
     texts: list[Text] = []
     t = spec.type
-    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.COUNT) and spec.cells:
+    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.COUNT, FieldType.AMOUNT) and spec.cells:
         cells, texts = _comb(spec, box)
     elif t is FieldType.POSTAL and spec.cells:
         cells, texts = _postal(box)
     elif t is FieldType.DATE and spec.part_boxes:
-        parts = {k: [b] for k, b in spec.part_boxes.items()}
+        parts = {k: _split(b, spec.cells) if spec.cells else [b] for k, b in spec.part_boxes.items()}
         marks = _option_marks(spec)
     elif t is FieldType.DATE:
         marks, parts, texts = _date(spec, box)

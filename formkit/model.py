@@ -65,7 +65,7 @@ class FieldType(StrEnum):
     DATE = "date"  # 和暦: era ticked + year/month/day in comb cells
     COUNT = "count"  # a small number in comb cells with a unit (部数)
     NUMBER = "number"  # a measurement or code in a free box: digits, '.', '/', '-' (170.5, 120/80)
-    AMOUNT = "amount"  # money in yen: digits and commas (12,345 円)
+    AMOUNT = "amount"  # money in yen: digits and commas (12,345 円); with ``cells``, one digit a cell
     CHECKBOX = "checkbox"  # one box: ticked or not
     CHECKBOXES = "checkboxes"  # several boxes; ``exclusive`` makes them a single choice
     CHOICE = "choice"  # options printed as words, one circled (○で囲む)
@@ -110,6 +110,8 @@ class FieldSpec(BaseModel):
     eras: list[str] = Field(default_factory=list)
     #: Legacy forms: a date written into the form's own 「　年　月　日」 boxes (keys year, month, day).
     #: The year box may hold the era too (昭和50); with one entry in ``eras`` it is the default era.
+    #: Where the form prints the eras to circle (5.昭和 7.平成), ``options`` (value: the era) say where;
+    #: with ``cells: 2`` each part box is two comb cells, one digit each.
     part_boxes: dict[str, Box] = Field(default_factory=dict)
     #: For KANA: katakana (default) or hiragana.
     script: str = "katakana"
@@ -134,6 +136,12 @@ class FieldSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check_shape(self) -> FieldSpec:
+        boxes = [("box", self.box), ("label_box", self.label_box)]
+        boxes += [(f"option {o.value}", o.box) for o in self.options]
+        boxes += [(f"part_boxes.{k}", b) for k, b in self.part_boxes.items()]
+        for what, b in boxes:
+            if b is not None and (b.w <= 0 or b.h <= 0):
+                raise ValueError(f"field {self.name}: {what} needs a positive width and height")
         if self.type is FieldType.COUNT and not self.cells:
             raise ValueError(f"field {self.name}: a count needs 'cells' (or use type number in a free box)")
         if self.type is FieldType.POSTAL and self.cells not in (None, 7):
@@ -142,6 +150,10 @@ class FieldSpec(BaseModel):
             raise ValueError(f"field {self.name}: type {self.type} needs at least two options")
         if self.type is FieldType.DATE and not self.eras:
             raise ValueError(f"field {self.name}: a date needs 'eras' (e.g. [令和])")
+        if self.type is FieldType.DATE and any(o.value not in self.eras for o in self.options):
+            raise ValueError(f"field {self.name}: a date's options are its eras (value: one of 'eras')")
+        if self.type is FieldType.DATE and self.cells not in (None, 2):
+            raise ValueError(f"field {self.name}: a date's cells are per part: 2 (one digit each)")
         if self.part_boxes and set(self.part_boxes) != {"year", "month", "day"}:
             raise ValueError(f"field {self.name}: part_boxes needs exactly year, month and day")
         if self.script not in ("katakana", "hiragana"):

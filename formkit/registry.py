@@ -65,6 +65,11 @@ def _load(path: Path, mtime: float) -> Template:
     return parse_template(path.read_text(encoding="utf-8"), str(path))
 
 
+def clear_cache() -> None:
+    """Forget every loaded template (after the editor saved one: two saves can share an mtime)."""
+    _load.cache_clear()
+
+
 def load_template(form_id: str) -> Template:
     path = template_path(form_id)
     if not path.exists():

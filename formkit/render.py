@@ -20,8 +20,16 @@ from reportlab.pdfgen.canvas import Canvas
 
 from formkit import idcode
 from formkit.fonts import FORM_FONT, reportlab_font
-from formkit.layout import MARK_SIZE_MM, FieldLayout, id_cells, layout, mark_centres
-from formkit.model import Box, FieldType, Template
+from formkit.layout import (
+    FieldLayout,
+    example_stamp_box,
+    header_boxes,
+    id_cells,
+    id_text_box,
+    layout,
+    mark_boxes,
+)
+from formkit.model import COMB_TYPES, Box, FieldType, Template
 
 LABEL_SHADE = Color(0.93, 0.93, 0.93)
 PT_PER_MM = mm
@@ -90,19 +98,30 @@ class Pen:
 
 def draw_frame(pen: Pen, tpl: Template) -> None:
     """Registration marks and the form-ID strip: the part every dejiru form shares."""
-    s = MARK_SIZE_MM
-    for cx, cy in mark_centres(tpl):
-        pen.rect(Box(x=cx - s / 2, y=cy - s / 2, w=s, h=s), stroke=None, fill=black)
+    for box in mark_boxes(tpl):
+        pen.rect(box, stroke=None, fill=black)
     assert tpl.code is not None, "only redesigned forms carry a form-ID strip"
     bits = idcode.encode(tpl.code, tpl.version)
     cells = id_cells()
     for bit, cell in zip(bits, cells, strict=True):
         if bit:
             pen.rect(cell, stroke=None, fill=black)
-    last = cells[-1]
-    pen.text(
-        f"様式ID {tpl.code}-{tpl.version:02d}  {tpl.id}", Box(x=last.x2 + 3, y=last.y, w=55, h=last.h), size=6
-    )
+    pen.text(f"様式ID {tpl.code}-{tpl.version:02d}  {tpl.id}", id_text_box(), size=6)
+
+
+def default_instructions(tpl: Template) -> str:
+    """The instruction line printed when a redesigned template gives none, from the fields it has."""
+    types = {f.type for f in tpl.fields}
+    parts = ["黒または青のボールペンで枠の中に書いてください。"]
+    if types & COMB_TYPES:
+        parts.append("カナと数字は1マスに1字。")
+    if types & {FieldType.CHECKBOX, FieldType.CHECKBOXES}:
+        parts.append("□は該当するものに✓。")
+    if FieldType.CHOICE in types:
+        parts.append("選択肢は○で囲んでください。")
+    if any(f.required for f in tpl.fields):
+        parts.append("※は必須。")
+    return "".join(parts)
 
 
 def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
@@ -141,12 +160,11 @@ def draw_template(canvas: Canvas, tpl: Template) -> None:
     pen = Pen(canvas, tpl.page.height_mm)
     dropout = HexColor(tpl.dropout_color)
     draw_frame(pen, tpl)
-    w = tpl.page.width_mm
-    pen.text(tpl.title, Box(x=20, y=17, w=w - 40, h=10), size=17, align="center")
+    head = header_boxes(tpl)
+    pen.text(tpl.title, head["title"], size=17, align="center")
     if tpl.addressee:
-        pen.text(tpl.addressee, Box(x=w - 75, y=28, w=60, h=5), size=9, align="right")
-    if tpl.instructions:
-        pen.text(tpl.instructions, Box(x=15, y=33.5, w=w - 30, h=4), size=7.5)
+        pen.text(tpl.addressee, head["addressee"], size=9, align="right")
+    pen.text(tpl.instructions or default_instructions(tpl), head["instructions"], size=7.5)
     for st in tpl.static:
         if st.shade or st.frame:
             pen.rect(
@@ -156,6 +174,30 @@ def draw_template(canvas: Canvas, tpl: Template) -> None:
         pen.text(st.text, inner, size=st.size, align=st.align)
     for lay in layout(tpl):
         draw_field(pen, lay, dropout)
+
+
+#: The 記入例 stamp's red: a counter sample must never pass for a filled-in application.
+EXAMPLE_RED = Color(0.85, 0.1, 0.12)
+
+
+def draw_example_stamp(canvas: Canvas, tpl: Template) -> None:
+    """A red framed 「記入例」 (EXAMPLE) stamp, for the sheet staff put on the counter."""
+    pen = Pen(canvas, tpl.page.height_mm)
+    box = example_stamp_box(tpl)
+    pen.rect(box, stroke=EXAMPLE_RED, width=2.0)
+    top = Box(x=box.x, y=box.y + 0.8, w=box.w, h=box.h * 0.6)
+    pen.text("記入例", top, size=22, align="center", color=EXAMPLE_RED)
+    bottom = Box(x=box.x, y=box.y + box.h * 0.66, w=box.w, h=box.h * 0.28)
+    pen.text("EXAMPLE", bottom, size=7, align="center", color=EXAMPLE_RED)
+
+
+def draw_master(canvas: Canvas, tpl: Template, dpi: float = 300) -> None:
+    """A legacy form's published blank as the page background (pre-filled and example sheets)."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+
+    img = Image.fromarray(np.array(master_image(tpl, dpi / 25.4)))
+    canvas.drawImage(ImageReader(img), 0, 0, width=tpl.page.width_mm * mm, height=tpl.page.height_mm * mm)
 
 
 def render_pdf(tpl: Template, *, overlay: Callable[[Canvas], None] | None = None) -> bytes:

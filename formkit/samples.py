@@ -19,12 +19,13 @@ import numpy as np
 from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
-from formkit.fill import INKS, Hand, fill_canvas
-from formkit.fonts import FONTS
+from formkit.fill import INKS, Hand, fill_canvas, filled_pdf
+from formkit.fonts import FONTS, FORM_FONT
 from formkit.model import FieldSpec, FieldType, Template
 from formkit.persons import Person, address_as_written, random_person
-from formkit.render import master_image, rasterize_pdf, render_pdf
+from formkit.render import draw_example_stamp, master_image, rasterize_pdf, render_pdf
 from formkit.scan import PROFILES, ScanProfile, degrade
+from validation.checks import mynumber_valid
 
 OTHER_TEXTS = ["自動車の登録", "銀行口座の開設", "不動産登記", "ビザ申請", "携帯電話の契約", "奨学金の申請"]
 FORMATS = ("pdf", "png", "jpg")
@@ -36,6 +37,12 @@ def _range_rule(spec: FieldSpec) -> tuple[int, int]:
             lo, hi = rule.removeprefix("range:").split("-")
             return int(lo), int(hi)
     return 1, 9
+
+
+def _mynumber(rng: random.Random) -> str:
+    """A made-up 個人番号 with a valid check digit (so the sample passes the ``mynumber`` rule)."""
+    body = "".join(str(rng.randint(0, 9)) for _ in range(11))
+    return next(body + c for c in "0123456789" if mynumber_valid(body + c))
 
 
 def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[dict[str, Any], Person]:
@@ -55,6 +62,8 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
             lo, hi, decimals = f.example_range
             x = rng.uniform(lo, hi)
             values[n] = f"{x:.{int(decimals)}f}" if decimals else str(round(x))
+            if t in (FieldType.AMOUNT, FieldType.COUNT):
+                values[n] = round(x)  # read back as a whole number
         elif t is FieldType.KANA:
             values[n] = p.kana
         elif t is FieldType.DATE:
@@ -75,6 +84,8 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
         elif t is FieldType.COUNT:
             lo, hi = _range_rule(f)
             values[n] = min(hi, max(lo, rng.choice([1, 1, 1, 2, 2, 3, 10])))
+        elif t is FieldType.DIGITS and "mynumber" in f.rules:
+            values[n] = _mynumber(rng)
         elif t is FieldType.DIGITS:
             values[n] = "".join(str(rng.randint(0, 9)) for _ in range(f.cells or 1))
         elif t is FieldType.CHOICE:
@@ -138,6 +149,18 @@ def render_filled(
     return render_pdf(tpl, overlay=overlay)
 
 
+def ink_values(tpl: Template, values: dict[str, Any], person: Person, seed: int) -> dict[str, Any]:
+    """What the applicant writes where it differs from the stored value: their name as a signature,
+    the address spelt as people spell it."""
+    ink: dict[str, Any] = {
+        f.name: person.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.get(f.name)
+    }
+    for f in tpl.fields:
+        if f.type is FieldType.ADDRESS and values.get(f.name):
+            ink[f.name] = address_as_written(values[f.name], random.Random(f"{seed}:address:{f.name}"))
+    return ink
+
+
 def make_sample(
     tpl: Template,
     seed: int,
@@ -164,13 +187,7 @@ def make_sample(
         jitter=0.8 if group == "handwriting" else 0.25,
         rng=hand_rng,
     )
-    ink_values: dict[str, Any] = {
-        f.name: person.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.get(f.name)
-    }
-    for f in tpl.fields:
-        if f.type is FieldType.ADDRESS and values.get(f.name):
-            ink_values[f.name] = address_as_written(values[f.name], random.Random(f"{seed}:address:{f.name}"))
-    pdf = render_filled(tpl, values, hand, ink_values)
+    pdf = render_filled(tpl, values, hand, ink_values(tpl, values, person, seed))
     px_per_mm = dpi / 25.4
     if tpl.legacy:
         # The writing, on a transparent page, laid over the form as published.
@@ -228,3 +245,17 @@ def write_samples(
         truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
         samples.append(Sample(path, truth_path, truth))
     return samples
+
+
+#: The made-up applicant on every 記入例 sheet (same seed, same person, every time it is printed).
+EXAMPLE_SEED = 7
+
+
+def example_pdf(tpl: Template, *, seed: int = EXAMPLE_SEED, today: dt.date | None = None) -> bytes:
+    """The 記入例 sheet: the form filled in by a made-up applicant, in a pen-like hand, with a red
+    「記入例」 stamp, for staff to put on the counter."""
+    values, person = sample_values(tpl, random.Random(f"{seed}:values"), today or dt.date.today())
+    font = "klee" if FONTS["klee"].path.exists() else FORM_FONT
+    hand = Hand(font=font, ink=INKS["blue"], jitter=0.15, rng=random.Random(f"{seed}:hand"))
+    ink = values | ink_values(tpl, values, person, seed)
+    return filled_pdf(tpl, ink, hand, decorate=lambda canvas: draw_example_stamp(canvas, tpl))

@@ -204,7 +204,7 @@ def create_app(ctx: Context) -> FastAPI:
         request.session.clear()
         request.session.update({"user": account.username, "role": account.role, "csrf": new_csrf_token()})
         store.audit(account.username, "login", detail=client)
-        return RedirectResponse("/queue", status_code=303)
+        return RedirectResponse(home(account.role), status_code=303)
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
@@ -223,10 +223,13 @@ def create_app(ctx: Context) -> FastAPI:
 
     # --- queues ----------------------------------------------------------------------------------------
 
+    def home(role: str | None) -> str:
+        return "/templates" if role == "author" else "/queue"  # authors edit templates, not documents
+
     @app.get("/")
     def root(request: Request) -> Response:
         user(request)
-        return RedirectResponse("/queue", status_code=303)
+        return RedirectResponse(home(request.session.get("role")), status_code=303)
 
     @app.get("/queue", response_class=HTMLResponse)
     def queue(
@@ -472,5 +475,9 @@ def create_app(ctx: Context) -> FastAPI:
     def users(request: Request) -> Response:
         user(request, "admin")
         return page(request, "users.html", users=store.users())
+
+    from review.editor import add_editor_routes  # /templates: the template editor for authors
+
+    add_editor_routes(app, ctx, user=user, page=page, tr=tr, lang=lang)
 
     return app

@@ -91,6 +91,46 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "corrections_per_field": ("項目別の修正件数", "Corrections per field"),
     "keying_results": ("業務システムへの入力結果", "Keying results"),
     "seconds": ("秒", "s"),
+    # template editor (role author)
+    "templates": ("様式テンプレート", "Form templates"),
+    "tpl_list_help": (
+        "様式の記入枠の位置・大きさ・項目名を画面で直せます。保存すると前の版は template.yaml.bak-日時 に残ります",
+        "Move and resize a form's zones and edit its fields; saving keeps the previous file as template.yaml.bak-<time>",
+    ),
+    "tpl_title": ("様式名", "Title"),
+    "tpl_kind": ("区分", "Kind"),
+    "tpl_kind_redesigned": ("新様式（読取用に設計）", "Redesigned"),
+    "tpl_kind_legacy": ("既存様式", "Legacy"),
+    "tpl_version": ("版", "Version"),
+    "tpl_fields": ("項目数", "Fields"),
+    "tpl_edit": ("編集", "Edit"),
+    "tpl_blank": ("白紙の様式", "Blank form"),
+    "tpl_help": (
+        "枠をドラッグで移動、右下の角で大きさを変更、何もない所をドラッグで項目を追加。枠をクリックすると右で内容を直せます（矢印キーで0.1 mm、Shift+矢印で1 mm、Deleteで削除）",
+        "Drag a zone to move it, drag its corner to resize, drag on empty paper to add a field; click a zone to edit it "
+        "(arrow keys: 0.1 mm, Shift+arrows: 1 mm, Delete: remove)",
+    ),
+    "tpl_help_printed": (
+        "印刷済みの用紙と枠の位置が変わるときは、version を上げて印刷し直してください",
+        "If zones move on a form already printed, raise its version and print it again",
+    ),
+    "tpl_select": ("枠をクリックすると、ここで項目を編集できます", "Click a zone to edit its field here"),
+    "tpl_name": ("項目名（英小文字）", "Name (lower-case)"),
+    "tpl_label": ("ラベル", "Label"),
+    "tpl_label_en": ("ラベル（英語）", "Label (English)"),
+    "tpl_type": ("種類", "Type"),
+    "tpl_required": ("必須", "Required"),
+    "tpl_rules": ("ルール（1行に1つ）", "Rules (one per line)"),
+    "tpl_box": ("枠（mm）", "Box (mm)"),
+    "tpl_w": ("幅", "width"),
+    "tpl_h": ("高さ", "height"),
+    "tpl_delete": ("この項目を削除", "Delete this field"),
+    "tpl_new_label": ("新しい項目", "New field"),
+    "tpl_saving": ("保存しています…", "Saving…"),
+    "tpl_saved": ("テンプレートを保存しました", "Template saved"),
+    "tpl_save_failed": ("保存できませんでした", "Could not save"),
+    "tpl_unsaved": ("保存していない変更があります", "There are unsaved changes"),
+    "tpl_bad_request": ("送られたデータが読めません", "The data sent could not be read"),
 }
 
 

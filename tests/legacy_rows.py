@@ -46,11 +46,11 @@ def expected_row(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def rows(db: Path) -> list[dict[str, Any]]:
+def rows(db: Path, table: str = "juminhyo") -> list[dict[str, Any]]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in conn.execute("select * from juminhyo order by receipt")]
+        return [dict(r) for r in conn.execute(f"select * from {table} order by receipt")]
     finally:
         conn.close()
 

@@ -69,3 +69,100 @@ def test_server_errors_are_transient(legacy_factory, tmp_path, monkeypatch) -> N
         with pytest.raises(Transient) as err:
             bot.key("juminhyo_request", VALUES, "DJ00000004")
         assert "500" in err.value.ja
+
+
+INKAN = {
+    "request_date": "2026-11-20",
+    "card_number": "12345678",
+    "kana": "サイトウ　ハルカ",
+    "name": "齋藤　遥",
+    "birth_date": "1975-06-30",
+    "postal_code": "207-0015",
+    "address": "東京都東大和市中央3-2-1",
+    "phone": "042-561-1234",
+    "copies": 2,
+    "purpose": ["car", "other"],
+    "purpose_other": "車庫証明",
+    "visitor": "agent",
+    "agent_name": "齋藤　一",
+    "agent_address": "東京都東大和市中央3-2-1",
+}
+
+
+def test_frameset_navigation_keys_inkan_once(legacy, tmp_path, monkeypatch) -> None:
+    """The 印鑑証明 mapping works only through the frameset's menu, as a clerk would."""
+    with session(legacy, tmp_path, monkeypatch) as bot:
+        first = bot.key("inkan_request", INKAN, "DJ00000010")
+        again = bot.key("inkan_request", INKAN, "DJ00000010")
+    assert not first.existed and again.existed and first.receipt == again.receipt
+    got = rows(legacy.db, "inkan")
+    assert len(got) == 1
+    row = got[0]
+    assert (row["shimei"], row["kana"], row["card_no"], row["birth"]) == (
+        "齋藤　遥",
+        "サイトウ　ハルカ",
+        "12345678",
+        "昭和50年6月30日",
+    )
+    assert (row["purpose"], row["purpose_other"], row["visitor"], row["agent_name"]) == (
+        "12,99",
+        "車庫証明",
+        "3",
+        "齋藤　一",
+    )
+
+
+def test_session_expiry_is_typed_and_a_new_login_heals_it(legacy_factory, tmp_path, monkeypatch) -> None:
+    import time
+
+    from dejiru.errors import SessionExpired
+
+    with legacy_factory(Faults(session_ttl=3)) as srv, session(srv, tmp_path, monkeypatch) as bot:
+        bot.key("inkan_request", INKAN, "DJ00000011")
+        time.sleep(3.5)
+        with pytest.raises(SessionExpired):
+            bot.key("inkan_request", INKAN, "DJ00000012")
+        bot.restart()
+        assert not bot.key("inkan_request", INKAN, "DJ00000012").existed
+        assert len(rows(srv.db, "inkan")) == 2
+
+
+def test_bot_check_dry_runs_without_saving(legacy_factory, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    def check(srv):  # type: ignore[no-untyped-def]
+        return subprocess.run(
+            [sys.executable, "-m", "dejiru.cli", "bot", "check", "demo_legacy", "--out", str(tmp_path / "chk")],
+            env=os.environ | {"DEJIRU_LEGACY_URL": srv.url},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    with legacy_factory(Faults()) as srv:
+        ok = check(srv)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert ok.stdout.count("  OK ") == 2 and "juminhyo_request" in ok.stdout and "inkan_request" in ok.stdout
+        assert (tmp_path / "chk" / "check" / "inkan_request.png").stat().st_size > 0
+        assert rows(srv.db) == [] and rows(srv.db, "inkan") == []
+    with legacy_factory(Faults(layout="v2")) as srv:
+        changed = check(srv)
+        assert changed.returncode == 1
+        assert "NG juminhyo_request" in changed.stdout and "input[name=ref]" in changed.stdout
+        assert "OK inkan_request" in changed.stdout
+
+
+def test_record_needs_a_desktop(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from dejiru.cli import app
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = CliRunner().invoke(app, ["bot", "record", "demo_legacy"])
+    assert result.exit_code == 2 and "デスクトップ" in result.output

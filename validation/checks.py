@@ -232,8 +232,92 @@ RULES: dict[str, RuleFn] = {
 }
 
 
+#: The argument each rule takes, as written after the colon (empty: none).
+RULE_ARGS: dict[str, str] = {
+    "range": "LO-HI",
+    "decimals": "N",
+    "before": "FIELD",
+    "not_future": "",
+    "required_if": "FIELD=VALUE",
+    "matches_address": "FIELD",
+    "mynumber": "",
+}
+
+
+#: The field types each rule means something for; on any other type it never fires, or always does.
+RULE_FIELD_TYPES: dict[str, set[FieldType]] = {
+    "range": {FieldType.COUNT, FieldType.NUMBER, FieldType.AMOUNT, FieldType.DIGITS},
+    "decimals": {FieldType.NUMBER},
+    "before": {FieldType.DATE},
+    "not_future": {FieldType.DATE},
+    "matches_address": {FieldType.POSTAL},
+    "mynumber": {FieldType.DIGITS},
+}
+#: For rules naming another field: the types that field may have.
+RULE_REF_TYPES: dict[str, set[FieldType]] = {
+    "before": {FieldType.DATE},
+    "matches_address": {FieldType.ADDRESS},
+    # A tick is stored as true/false, which never equals a written VALUE.
+    "required_if": set(FieldType) - {FieldType.CHECKBOX, FieldType.SIGNATURE},
+}
+
+
 def rule_names() -> list[str]:
     return sorted(RULES)
+
+
+def split_rule(rule: str) -> tuple[str, str]:
+    """``"range:1-10"`` → ``("range", "1-10")``: how every rule in a template is read."""
+    name, _, arg = rule.partition(":")
+    return name, arg
+
+
+def rule_field(rule: str) -> str | None:
+    """The other field a rule refers to (``before:request_date`` → request_date), if any."""
+    name, arg = split_rule(rule)
+    kind = RULE_ARGS.get(name, "")
+    if kind == "FIELD":
+        return arg
+    if kind == "FIELD=VALUE":
+        return arg.partition("=")[0]
+    return None
+
+
+def _float(s: str) -> float | None:
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def rule_error(rule: str) -> Reason | None:
+    """Why a rule as written cannot work (unknown name, bad argument), or None. For template authors."""
+    name, arg = split_rule(rule)
+    if name not in RULES:
+        return reason(
+            "unknown_rule",
+            f"ルール「{rule}」は使えません（使えるルール: {', '.join(rule_names())}）",
+            f"unknown rule {rule!r} (known: {', '.join(rule_names())})",
+        )
+    kind = RULE_ARGS[name]
+    usage = f"{name}:{kind}" if kind else name
+    bad = reason(
+        "bad_rule_argument",
+        f"ルール「{rule}」の書き方が正しくありません（書き方: {usage}）",
+        f"rule {rule!r} is malformed (write {usage})",
+    )
+    if kind == "":
+        return bad if arg else None
+    if kind == "LO-HI":
+        lo_s, sep, hi_s = arg.partition("-")
+        lo, hi = _float(lo_s), _float(hi_s)
+        return None if sep and lo is not None and hi is not None and lo <= hi else bad
+    if kind == "N":
+        return None if arg.isdigit() else bad
+    if kind == "FIELD":
+        return None if re.fullmatch(r"[a-z][a-z0-9_]*", arg) else bad
+    other, sep, wanted = arg.partition("=")
+    return None if sep and wanted and re.fullmatch(r"[a-z][a-z0-9_]*", other) else bad
 
 
 def type_checks(spec: FieldSpec, value: Any) -> list[Reason]:
@@ -260,7 +344,7 @@ def run_rules(spec: FieldSpec, value: Any, ctx: dict[str, Any]) -> list[Reason]:
             )
         )
     for rule in spec.rules:
-        name, _, arg = rule.partition(":")
+        name, arg = split_rule(rule)
         fn = RULES.get(name)
         if fn is None or (value in (None, "", []) and name != "required_if"):
             continue  # unknown rules are reported by `dejiru template check`, not at read time

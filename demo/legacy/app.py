@@ -8,7 +8,7 @@ registered. It keeps its own SQLite database so tests can check exactly what was
 Fault injection (for tests and benchmarks) is set by environment variables:
 ``LEGACY_FAULT_500`` (share of requests answered with HTTP 500), ``LEGACY_SLOW_MS`` (added latency),
 ``LEGACY_SESSION_TTL`` (idle seconds before the session expires), ``LEGACY_EXPIRE_RATE`` (share of
-requests that find their session randomly expired), ``LEGACY_LAYOUT`` (``v2`` renames the inputs, as
+requests that find their session randomly expired), ``LEGACY_SEED`` (repeatable faults), ``LEGACY_LAYOUT`` (``v2`` renames the inputs, as
 a vendor update would).
 
 This is demo code: it is not part of the product and the product never imports it.
@@ -42,6 +42,14 @@ ERAS = {
     "H": ("平成", 1989),
     "R": ("令和", 2019),
 }
+INKAN_PURPOSES = {
+    "11": "不動産登記",
+    "12": "自動車",
+    "13": "契約",
+    "14": "相続",
+    "15": "融資",
+    "99": "その他",
+}
 PURPOSES = {
     "01": "就職",
     "02": "年金",
@@ -61,6 +69,8 @@ class Faults:
     session_ttl: int = 600
     expire_rate: float = 0.0
     layout: str = "v1"
+    #: Seed for the fault dice, so a test sees the same faults in the same order on every run.
+    seed: int | None = None
 
     @classmethod
     def from_env(cls) -> Faults:
@@ -70,6 +80,7 @@ class Faults:
             session_ttl=int(os.environ.get("LEGACY_SESSION_TTL", "600")),
             expire_rate=float(os.environ.get("LEGACY_EXPIRE_RATE", "0")),
             layout=os.environ.get("LEGACY_LAYOUT", "v1"),
+            seed=int(os.environ["LEGACY_SEED"]) if os.environ.get("LEGACY_SEED") else None,
         )
 
 
@@ -86,15 +97,22 @@ class LegacyDB:
                     honseki text, zokugara text, purpose text, purpose_other text, request_date text,
                     created_at text, operator text)"""
             )
+            c.execute(
+                """create table if not exists inkan (
+                    receipt text primary key, ref text unique, card_no text, shimei text, kana text,
+                    birth text, zip text, address text, tel text, copies integer, purpose text,
+                    purpose_other text, visitor text, agent_name text, agent_address text,
+                    request_date text, created_at text, operator text)"""
+            )
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30)
         conn.row_factory = sqlite3.Row
         return conn
 
-    def next_receipt(self, conn: sqlite3.Connection) -> str:
-        n = conn.execute("select count(*) from juminhyo").fetchone()[0] + 1
-        return f"J{time.strftime('%y')}-{n:06d}"
+    def next_receipt(self, conn: sqlite3.Connection, table: str = "juminhyo") -> str:
+        n = conn.execute(f"select count(*) from {table}").fetchone()[0] + 1
+        return f"{'J' if table == 'juminhyo' else 'K'}{time.strftime('%y')}-{n:06d}"
 
 
 def page(title: str, body: str, *, status: int = 200) -> Response:
@@ -131,6 +149,8 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
     db = LegacyDB(db_path or Path(os.environ.get("LEGACY_DB", "var/legacy/legacy.db")))
     f = faults or Faults.from_env()
     sessions: dict[str, float] = {}
+    dice = random.Random(f.seed)
+    injected = {"http_500": 0, "session_expired": 0}
     names = {
         "v1": {"ref": "ref", "shimei": "shimei", "kana": "kana"},
         "v2": {"ref": "uketsuke_ref", "shimei": "name_kanji", "kana": "name_kana"},
@@ -139,7 +159,11 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
     def session_ok(request: Request) -> bool:
         sid = request.cookies.get("JSESSIONID", "")
         seen = sessions.get(sid)
-        if seen is None or time.time() - seen > f.session_ttl or random.random() < f.expire_rate:
+        if seen is None or time.time() - seen > f.session_ttl:
+            sessions.pop(sid, None)
+            return False
+        if f.expire_rate and dice.random() < f.expire_rate:
+            injected["session_expired"] += 1
             sessions.pop(sid, None)
             return False
         sessions[sid] = time.time()
@@ -156,8 +180,9 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         if f.slow_ms:
             import asyncio
 
-            await asyncio.sleep(f.slow_ms / 1000 * random.uniform(0.5, 1.5))
-        if f.error_rate and random.random() < f.error_rate:
+            await asyncio.sleep(f.slow_ms / 1000 * dice.uniform(0.5, 1.5))
+        if f.error_rate and dice.random() < f.error_rate:
+            injected["http_500"] += 1
             return page(
                 "システムエラー",
                 "<h1>500 Internal Server Error</h1><p>ただいま混み合っています。</p>",
@@ -205,6 +230,8 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
             """<div class="title">業務メニュー</div><ul>
 <li><a href="/juminhyo/new" target="content" id="menu-new">住民票交付申請　登録</a></li>
 <li><a href="/juminhyo/search" target="content" id="menu-search">住民票交付申請　照会</a></li>
+<li><a href="/inkan/new" target="content" id="menu-inkan-new">印鑑証明交付申請　登録</a></li>
+<li><a href="/inkan/search" target="content" id="menu-inkan-search">印鑑証明交付申請　照会</a></li>
 <li><a href="/logout" target="_top">ログアウト</a></li></ul>""",
         )
 
@@ -325,6 +352,121 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
 <table class="f" id="results"><tr><th>受付番号</th><th>整理番号</th><th>氏名</th></tr>{rows}</table>""",
         )
 
+    async def inkan_new(request: Request) -> Response:
+        if (bad := await chaos()) is not None:
+            return bad
+        if not session_ok(request):
+            return expired()
+        eras = "".join(f'<option value="{k}">{v[0]}</option>' for k, v in ERAS.items())
+        purposes = "".join(
+            f'<input type="checkbox" name="mokuteki" value="{k}">{v} ' for k, v in INKAN_PURPOSES.items()
+        )
+        return page(
+            "印鑑登録証明書交付申請　登録",
+            f"""<div class="title">印鑑登録証明書交付申請　登録</div>
+<form method="post" action="/inkan/create" name="f2" onsubmit="return confirm('登録してよろしいですか？');">
+<table class="f">
+<tr><td>整理番号</td><td><input type="text" name="seiri_no" size="12" maxlength="12"></td></tr>
+<tr><td>申請日</td><td>令和<input type="text" name="sin_y" size="2" maxlength="2">年<input type="text" name="sin_m" size="2" maxlength="2">月<input type="text" name="sin_d" size="2" maxlength="2">日</td></tr>
+<tr><td>印鑑登録番号</td><td><input type="text" name="card_no" size="8" maxlength="8"></td></tr>
+<tr><td>氏名</td><td><input type="text" name="shimei" size="20" maxlength="20"></td></tr>
+<tr><td>氏名カナ</td><td><input type="text" name="kana" size="30" maxlength="30"></td></tr>
+<tr><td>生年月日</td><td><select name="gengo">{eras}</select><input type="text" name="sei_y" size="2" maxlength="2">年<input type="text" name="sei_m" size="2" maxlength="2">月<input type="text" name="sei_d" size="2" maxlength="2">日</td></tr>
+<tr><td>郵便番号</td><td><input type="text" name="yubin" size="8" maxlength="8"></td></tr>
+<tr><td>住所</td><td><input type="text" name="jusho" size="50" maxlength="60"></td></tr>
+<tr><td>電話番号</td><td><input type="text" name="tel" size="15" maxlength="13"></td></tr>
+<tr><td>通数</td><td><input type="text" name="tsusu" size="2" maxlength="2">通</td></tr>
+<tr><td>使用目的</td><td>{purposes} その他<input type="text" name="mokuteki_sonota" size="20" maxlength="40"></td></tr>
+<tr><td>来庁者</td><td><select name="raichosha"><option value="">--</option><option value="1">本人</option><option value="3">代理人</option></select></td></tr>
+<tr><td>代理人氏名</td><td><input type="text" name="dairi_shimei" size="20" maxlength="20"></td></tr>
+<tr><td>代理人住所</td><td><input type="text" name="dairi_jusho" size="50" maxlength="60"></td></tr>
+</table>
+<input type="submit" name="touroku" value="登録"> <input type="reset" value="クリア">
+</form>""",
+        )
+
+    async def inkan_create(request: Request) -> Response:
+        if (bad := await chaos()) is not None:
+            return bad
+        if not session_ok(request):
+            return expired()
+        data = await form_data(request)
+        ref = first(data, "seiri_no")
+        errors = validate_inkan(data)
+        if errors:
+            items = "".join(f"<li>{html.escape(e)}</li>" for e in errors)
+            return page(
+                "入力エラー",
+                f'<div class="title">入力エラー</div><ul class="error" id="errors">{items}</ul>'
+                '<a href="javascript:history.back()">戻る</a>',
+            )
+        era = first(data, "gengo")
+        birth = f"{ERAS[era][0]}{int(first(data, 'sei_y'))}年{int(first(data, 'sei_m'))}月{int(first(data, 'sei_d'))}日"
+        req = f"令和{int(first(data, 'sin_y'))}年{int(first(data, 'sin_m'))}月{int(first(data, 'sin_d'))}日"
+        with db.lock, db.connect() as c:
+            row = c.execute("select receipt from inkan where ref=?", (ref,)).fetchone()
+            if row is not None:
+                return page(
+                    "二重登録",
+                    f'<p class="error" id="errors">整理番号 {html.escape(ref)} は登録済みです'
+                    f"（受付番号 {row['receipt']}）。</p>",
+                )
+            receipt = db.next_receipt(c, "inkan")
+            c.execute(
+                "insert into inkan values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,datetime('now'),?)",
+                (
+                    receipt,
+                    ref,
+                    first(data, "card_no"),
+                    first(data, "shimei"),
+                    first(data, "kana"),
+                    birth,
+                    first(data, "yubin"),
+                    first(data, "jusho"),
+                    first(data, "tel"),
+                    int(first(data, "tsusu")),
+                    ",".join(data.get("mokuteki", [])),
+                    first(data, "mokuteki_sonota"),
+                    first(data, "raichosha"),
+                    first(data, "dairi_shimei"),
+                    first(data, "dairi_jusho"),
+                    req,
+                    "demo",
+                ),
+            )
+        return page(
+            "登録完了",
+            f"""<div class="title">登録完了</div><p>登録しました。</p>
+<table class="f"><tr><td>受付番号</td><td class="receipt" id="receipt">{receipt}</td></tr>
+<tr><td>整理番号</td><td>{html.escape(ref)}</td></tr></table>""",
+        )
+
+    async def inkan_search(request: Request) -> Response:
+        if (bad := await chaos()) is not None:
+            return bad
+        if not session_ok(request):
+            return expired()
+        ref = request.query_params.get("seiri_no", "").strip()
+        rows = ""
+        if ref:
+            with db.connect() as c:
+                found = c.execute("select receipt, ref, shimei from inkan where ref=?", (ref,)).fetchall()
+            rows = (
+                "".join(
+                    f'<tr><td class="receipt">{r["receipt"]}</td><td>{html.escape(r["ref"])}</td>'
+                    f"<td>{html.escape(r['shimei'])}</td></tr>"
+                    for r in found
+                )
+                or '<tr><td colspan="3" id="notfound">該当するデータはありません。</td></tr>'
+            )
+        return page(
+            "印鑑登録証明書交付申請　照会",
+            f"""<div class="title">印鑑登録証明書交付申請　照会</div>
+<form method="get" action="/inkan/search" name="s2">整理番号 <input type="text" name="seiri_no" size="12" value="{html.escape(ref)}">
+<input type="submit" name="kensaku" value="検索"></form>
+<table class="f" id="results"><tr><th>受付番号</th><th>整理番号</th><th>氏名</th></tr>{rows}</table>""",
+        )
+
     async def logout(request: Request) -> Response:
         sessions.pop(request.cookies.get("JSESSIONID", ""), None)
         return RedirectResponse("/login", status_code=303)
@@ -332,11 +474,17 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
     async def records(request: Request) -> Response:
         """JSON dump for tests and the demo summary (a real legacy system would not have this)."""
         with db.connect() as c:
-            rows = [dict(r) for r in c.execute("select * from juminhyo order by receipt").fetchall()]
+            table = "inkan" if request.query_params.get("table") == "inkan" else "juminhyo"
+            rows = [dict(r) for r in c.execute(f"select * from {table} order by receipt").fetchall()]
         return JSONResponse(rows)
+
+    async def faults_served(request: Request) -> Response:
+        """How many faults were injected (for tests and benchmarks)."""
+        return JSONResponse(injected)
 
     return Starlette(
         routes=[
+            Route("/_faults", faults_served),
             Route("/", lambda r: RedirectResponse("/login", status_code=303)),
             Route("/login", login, methods=["GET", "POST"]),
             Route("/main", main),
@@ -345,6 +493,9 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
             Route("/juminhyo/new", new),
             Route("/juminhyo/create", create, methods=["POST"]),
             Route("/juminhyo/search", search),
+            Route("/inkan/new", inkan_new),
+            Route("/inkan/create", inkan_create, methods=["POST"]),
+            Route("/inkan/search", inkan_search),
             Route("/logout", logout),
             Route("/_records", records),
         ]
@@ -397,6 +548,50 @@ def validate(data: dict[str, list[str]], names: dict[str, str]) -> list[str]:
         errors.append("使用目的を選択してください。")
     if "99" in data.get("purpose", []) and not first(data, "purpose_other"):
         errors.append("使用目的「その他」の内容を入力してください。")
+    return errors
+
+
+def validate_inkan(data: dict[str, list[str]]) -> list[str]:
+    """The 印鑑証明 screen's checks, including a business rule: an agent must be named."""
+    import re
+
+    errors = []
+    if not first(data, "seiri_no"):
+        errors.append("整理番号を入力してください。")
+    if not re.fullmatch(r"[0-9]{8}", first(data, "card_no")):
+        errors.append("印鑑登録番号は8桁の半角数字で入力してください。")
+    if not first(data, "shimei"):
+        errors.append("氏名を入力してください。")
+    if not re.fullmatch(r"[ァ-ヶー　 ]+", first(data, "kana")):
+        errors.append("氏名カナは全角カタカナで入力してください。")
+    for key, label in (
+        ("sei_y", "生年月日（年）"),
+        ("sei_m", "生年月日（月）"),
+        ("sei_d", "生年月日（日）"),
+        ("sin_y", "申請日（年）"),
+        ("sin_m", "申請日（月）"),
+        ("sin_d", "申請日（日）"),
+    ):
+        if not first(data, key).isdigit():
+            errors.append(f"{label}は半角数字で入力してください。")
+    if first(data, "gengo") not in ERAS:
+        errors.append("元号を選択してください。")
+    if not re.fullmatch(r"[0-9]{3}-[0-9]{4}", first(data, "yubin")):
+        errors.append("郵便番号は「123-4567」の形で入力してください。")
+    if not first(data, "jusho"):
+        errors.append("住所を入力してください。")
+    copies = first(data, "tsusu")
+    if not copies.isdigit() or not 1 <= int(copies) <= 10:
+        errors.append("通数は1～10で入力してください。")
+    if not data.get("mokuteki"):
+        errors.append("使用目的を選択してください。")
+    if "99" in data.get("mokuteki", []) and not first(data, "mokuteki_sonota"):
+        errors.append("使用目的「その他」の内容を入力してください。")
+    visitor = first(data, "raichosha")
+    if visitor not in ("1", "3"):
+        errors.append("来庁者を選択してください。")
+    if visitor == "3" and not (first(data, "dairi_shimei") and first(data, "dairi_jusho")):
+        errors.append("代理人の場合は代理人の氏名と住所を入力してください。")
     return errors
 
 

@@ -1,0 +1,85 @@
+"""Keying speed: records per minute per browser into the demo legacy system (``make bench``; not a test).
+
+    python -m bench.keying [--records 60] [--slow-ms 0] [--out FILE]
+
+One Playwright session on Debian's Chromium keys made-up approved applications (both demo forms:
+住民票 by direct screens, 印鑑証明 through the frameset menu) with search-before-create, as the keying
+flow does; printed per form and overall. ``--slow-ms`` adds the legacy system's own latency per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=60)
+    ap.add_argument("--slow-ms", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("bench/out/keying.json"))
+    args = ap.parse_args()
+
+    import uvicorn
+
+    from bots.mapping import load_mapping
+    from bots.runner import BotSession
+    from demo.legacy.app import Faults, make_app
+    from formkit.registry import load_template
+    from formkit.samples import sample_values
+
+    tmp = Path(tempfile.mkdtemp(prefix="dejiru-bench-keying-"))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            make_app(tmp / "legacy.db", Faults(slow_ms=args.slow_ms)), port=port, log_level="warning"
+        )
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    os.environ["DEJIRU_LEGACY_URL"] = f"http://127.0.0.1:{port}"
+
+    forms = ["juminhyo_request", "inkan_request"]
+    times: dict[str, list[float]] = {f: [] for f in forms}
+    with BotSession(load_mapping("demo_legacy"), tmp / "evidence") as bot:
+        bot.login()
+        for i in range(args.records):
+            form_id = forms[i % 2]
+            values, _ = sample_values(load_template(form_id), random.Random(i), dt.date.today())
+            t0 = time.perf_counter()
+            bot.key(form_id, values, f"BENCH{i:06d}")
+            times[form_id].append(time.perf_counter() - t0)
+    server.should_exit = True
+
+    result: dict[str, Any] = {"records": args.records, "slow_ms": args.slow_ms, "forms": {}}
+    print(f"keying bench: {args.records} records, one browser, legacy latency {args.slow_ms} ms")
+    for form_id, ts in times.items():
+        per_min = 60 / statistics.mean(ts)
+        result["forms"][form_id] = {"records_per_min": round(per_min, 1), "p50_s": round(statistics.median(ts), 3)}
+        print(f"  {form_id:18s} {per_min:6.1f} records/min  (median {statistics.median(ts):.2f} s/record)")
+    all_ts = [t for ts in times.values() for t in ts]
+    result["records_per_min"] = round(60 / statistics.mean(all_ts), 1)
+    print(f"  {'all':18s} {result['records_per_min']:6.1f} records/min per browser (target ≥ 30)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,658 @@
+"""Checking a template before it is printed or read: what ``dejiru template check`` reports.
+
+Pure functions from a template (and the files it names) to a list of :class:`Finding`. An *error*
+means the form would be printed or read wrongly, a rule could never work, or approved records could
+not be keyed; a *warning* is worth a look but stops nothing. Every finding names the field and says
+what to change, in Japanese first and English second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dejiru.errors import TemplateError
+from formkit.layout import FieldLayout, header_boxes, id_cells, id_text_box, layout, mark_boxes
+from formkit.model import OPTION_TYPES, Box, FieldSpec, FieldType, Template
+from formkit.registry import parse_template, template_dir, template_ids, template_path
+from validation.checks import RULE_FIELD_TYPES, RULE_REF_TYPES, rule_error, rule_field, split_rule
+from validation.wareki import ERAS
+
+ERROR = "error"
+WARNING = "warning"
+#: Office printers leave about this much of each edge blank.
+PRINT_MARGIN_MM = 5.0
+#: Paper kept clear around the registration marks and the form-ID strip, so the reader finds them.
+QUIET_MM = 1.0
+#: A write-in box lower than this, or a comb cell narrower than MIN_CELL_MM, is hard to write in.
+MIN_WRITE_MM = 6.0
+MIN_CELL_MM = 4.0
+#: Boxes that only touch (a comb's cells) do not overlap; rounding must not say they do.
+EPS_MM = 0.05
+#: Fields a bot never types: a signature is checked on paper.
+NOT_KEYED = {FieldType.SIGNATURE}
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # ERROR or WARNING
+    code: str
+    ja: str
+    en: str
+    field: str | None = None
+    detail: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == ERROR
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def error(code: str, ja: str, en: str, field: str | None = None, detail: str | None = None) -> Finding:
+    return Finding(ERROR, code, ja, en, field, detail)
+
+
+def warning(code: str, ja: str, en: str, field: str | None = None, detail: str | None = None) -> Finding:
+    return Finding(WARNING, code, ja, en, field, detail)
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.is_error for f in findings)
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a.x < b.x2 - EPS_MM and b.x < a.x2 - EPS_MM and a.y < b.y2 - EPS_MM and b.y < a.y2 - EPS_MM
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    return (
+        inner.x >= outer.x - EPS_MM
+        and inner.y >= outer.y - EPS_MM
+        and inner.x2 <= outer.x2 + EPS_MM
+        and inner.y2 <= outer.y2 + EPS_MM
+    )
+
+
+def _grow(b: Box, d: float) -> Box:
+    return Box(x=b.x - d, y=b.y - d, w=b.w + 2 * d, h=b.h + 2 * d)
+
+
+def _union(boxes: list[Box]) -> Box:
+    x, y = min(b.x for b in boxes), min(b.y for b in boxes)
+    return Box(x=x, y=y, w=max(b.x2 for b in boxes) - x, h=max(b.y2 for b in boxes) - y)
+
+
+# --- sizes ----------------------------------------------------------------------------------------------
+
+
+def _declared_boxes(f: FieldSpec) -> list[tuple[str, Box]]:
+    out = [("box", f.box)]
+    if f.label_box is not None:
+        out.append(("label_box", f.label_box))
+    out += [(f"options[{o.value}].box", o.box) for o in f.options if o.box is not None]
+    out += [(f"part_boxes.{k}", b) for k, b in f.part_boxes.items()]
+    return out
+
+
+def check_sizes(tpl: Template) -> list[Finding]:
+    """Every box written in the YAML has a width and a height."""
+    out = []
+    named: list[tuple[str | None, str, Box]] = [
+        (f.name, what, b) for f in tpl.fields for what, b in _declared_boxes(f)
+    ]
+    named += [(None, f"static[{i}] 「{st.text}」", st.box) for i, st in enumerate(tpl.static)]
+    for field, what, b in named:
+        if b.w <= 0 or b.h <= 0:
+            out.append(
+                error(
+                    "bad_size",
+                    f"{field or ''} {what} の幅か高さが0以下です {b.as_list()}".strip(),
+                    f"{field or ''} {what} has zero or negative size {b.as_list()}".strip(),
+                    field,
+                )
+            )
+    return out
+
+
+# --- geometry ---------------------------------------------------------------------------------------------
+
+
+def _parts(lay: FieldLayout) -> list[Box]:
+    """The boxes inside one field that stand for one thing each: cells, tick boxes, circle areas."""
+    return lay.cells + [m.box for m in lay.marks] + [c for cells in lay.parts.values() for c in cells]
+
+
+def _field_inside(tpl: Template, lay: FieldLayout) -> list[Finding]:
+    name = lay.spec.name
+    out = []
+    parts = _parts(lay)
+    for i, a in enumerate(parts):
+        for b in parts[i + 1 :]:
+            if _overlap(a, b):
+                out.append(
+                    error(
+                        "option_overlap",
+                        f"項目 {name} の中の枠（選択肢・マス）どうしが重なっています {a.as_list()} / {b.as_list()}",
+                        f"boxes inside field {name} (options, cells) overlap: {a.as_list()} / {b.as_list()}",
+                        name,
+                    )
+                )
+                return out
+    if tpl.legacy:
+        for m in lay.marks:
+            if not _inside(m.box, lay.zone):
+                out.append(
+                    warning(
+                        "option_outside",
+                        f"項目 {name} の選択肢 {m.value} の枠が項目の枠 box の外にあります",
+                        f"option {m.value} of field {name} lies outside the field's box",
+                        name,
+                    )
+                )
+        return out
+    drawn = parts + [t.box for t in lay.texts] + [m.label.box for m in lay.marks if m.label is not None]
+    if any(b.w <= 0 or b.h <= 0 or not _inside(b, lay.zone) for b in drawn):
+        out.append(
+            error(
+                "too_small",
+                f"項目 {name} の枠 box が小さすぎて、マス・選択肢・元号が入りません。box を広げてください",
+                f"the box of field {name} is too small for its cells, options or eras: make it larger",
+                name,
+            )
+        )
+        return out
+    writes = lay.spec.type not in (FieldType.CHECKBOX, FieldType.SIGNATURE, *OPTION_TYPES)
+    if writes and lay.zone.h < MIN_WRITE_MM:
+        out.append(
+            warning(
+                "small_box",
+                f"項目 {name} の枠の高さ {lay.zone.h:g} mm は手書きには低すぎます（{MIN_WRITE_MM:g} mm 以上に）",
+                f"field {name} is {lay.zone.h:g} mm high: too low to write in (make it {MIN_WRITE_MM:g} mm or more)",
+                name,
+            )
+        )
+    elif lay.cells and min(c.w for c in lay.cells) < MIN_CELL_MM:
+        out.append(
+            warning(
+                "small_cells",
+                f"項目 {name} のマスの幅が {MIN_CELL_MM:g} mm 未満です。box を広げるか cells を減らしてください",
+                f"the cells of field {name} are narrower than {MIN_CELL_MM:g} mm: widen the box or use fewer cells",
+                name,
+            )
+        )
+    return out
+
+
+def check_geometry(tpl: Template) -> list[Finding]:
+    """Zones on the (printable) page, clear of each other, of the marks and the ID strip, and big
+    enough for what the layout puts in them."""
+    out: list[Finding] = []
+    w, h = tpl.page.width_mm, tpl.page.height_mm
+    page = Box(x=0, y=0, w=w, h=h)
+    printable = Box(
+        x=PRINT_MARGIN_MM, y=PRINT_MARGIN_MM, w=w - 2 * PRINT_MARGIN_MM, h=h - 2 * PRINT_MARGIN_MM
+    )
+    lays = layout(tpl)
+    redesigned = not tpl.legacy
+
+    for lay in lays:
+        name = lay.spec.name
+        placed = [("box", lay.zone)] + [(f"[{m.value}]", m.box) for m in lay.marks]
+        placed += [(f"part_boxes.{k}", c) for k, cells in lay.parts.items() for c in cells]
+        if redesigned:
+            placed.append(("label_box", lay.label_box))
+        off = [what for what, b in placed if not _inside(b, page)]
+        if off:
+            out.append(
+                error(
+                    "off_page",
+                    f"項目 {name} の {off[0]} が用紙（{w:g}×{h:g} mm）からはみ出しています",
+                    f"{off[0]} of field {name} lies off the {w:g}×{h:g} mm page",
+                    name,
+                )
+            )
+        elif redesigned and any(not _inside(b, printable) for _, b in placed):
+            out.append(
+                warning(
+                    "unprintable",
+                    f"項目 {name} が用紙の端から {PRINT_MARGIN_MM:g} mm 以内にあり、印刷されないおそれがあります",
+                    f"field {name} is within {PRINT_MARGIN_MM:g} mm of the paper's edge, where printers may not print",
+                    name,
+                )
+            )
+        out += _field_inside(tpl, lay)
+
+    for i, a in enumerate(lays):
+        for b in lays[i + 1 :]:
+            if _overlap(a.zone, b.zone):
+                out.append(
+                    error(
+                        "overlap",
+                        f"項目 {a.spec.name} と {b.spec.name} の枠が重なっています",
+                        f"the boxes of fields {a.spec.name} and {b.spec.name} overlap",
+                        a.spec.name,
+                        f"{a.zone.as_list()} / {b.zone.as_list()}",
+                    )
+                )
+    if not redesigned:
+        return out
+
+    for a in lays:
+        for b in lays:
+            if a is b:
+                hit = _overlap(a.label_box, a.zone)
+            else:
+                hit = _overlap(a.label_box, b.zone) or (id(a) < id(b) and _overlap(a.label_box, b.label_box))
+            if hit:
+                out.append(
+                    error(
+                        "label_overlap",
+                        f"項目 {a.spec.name} の見出し（label_box）が項目 {b.spec.name} に重なっています",
+                        f"the label of field {a.spec.name} (label_box) overlaps field {b.spec.name}",
+                        a.spec.name,
+                        f"{a.label_box.as_list()}",
+                    )
+                )
+
+    reserved = [("位置合わせマーク■ / registration mark", _grow(m, QUIET_MM)) for m in mark_boxes(tpl)]
+    strip = _union([*id_cells(), id_text_box()])
+    reserved.append(("様式IDの帯 / form-ID strip", _grow(strip, QUIET_MM)))
+    head = header_boxes(tpl)
+    header = [("表題 / title", head["title"]), ("記入上の注意 / instruction line", head["instructions"])]
+    if tpl.addressee:
+        header.append(("あて先 / addressee", head["addressee"]))
+    printed = [(lay.spec.name, lay.zone) for lay in lays] + [(lay.spec.name, lay.label_box) for lay in lays]
+    printed += [(f"static 「{st.text}」", st.box) for st in tpl.static]
+    for who, box in printed:
+        is_field = not who.startswith("static")
+        for what, area in reserved:
+            if _overlap(box, area):
+                out.append(
+                    error(
+                        "reserved",
+                        f"{who} が{what.split(' / ')[0]}にかかっています（読み取りで様式を見分けられなくなります）",
+                        f"{who} overlaps the {what.split(' / ')[1]} (the reader could not identify the form)",
+                        who if is_field else None,
+                    )
+                )
+        for what, area in header:
+            if _overlap(box, area):
+                out.append(
+                    warning(
+                        "header_overlap",
+                        f"{who} が{what.split(' / ')[0]}に重なっています",
+                        f"{who} overlaps the {what.split(' / ')[1]}",
+                        who if is_field else None,
+                    )
+                )
+    for st in tpl.static:
+        if not _inside(st.box, page):
+            out.append(
+                error(
+                    "off_page",
+                    f"「{st.text}」が用紙からはみ出しています",
+                    f"static {st.text!r} lies off the page",
+                )
+            )
+        for lay in lays:
+            if _overlap(st.box, lay.zone) or _overlap(st.box, lay.label_box):
+                out.append(
+                    warning(
+                        "static_overlap",
+                        f"印刷する文字「{st.text}」が項目 {lay.spec.name} に重なっています",
+                        f"static text {st.text!r} overlaps field {lay.spec.name}",
+                        lay.spec.name,
+                    )
+                )
+    return out
+
+
+# --- fields and rules -------------------------------------------------------------------------------------
+
+
+def check_fields(tpl: Template) -> list[Finding]:
+    out = []
+    eras = {e.name for e in ERAS}
+    for f in tpl.fields:
+        values = [o.value for o in f.options]
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            out.append(
+                error(
+                    "duplicate_option",
+                    f"項目 {f.name} の選択肢の値 {', '.join(dupes)} が重複しています",
+                    f"field {f.name} has duplicate option values {', '.join(dupes)}",
+                    f.name,
+                )
+            )
+        unknown = [e for e in f.eras if e not in eras]
+        if unknown:
+            out.append(
+                error(
+                    "unknown_era",
+                    f"項目 {f.name} の元号 {', '.join(unknown)} はありません（{'・'.join(sorted(eras))}）",
+                    f"field {f.name}: unknown era(s) {', '.join(unknown)}",
+                    f.name,
+                )
+            )
+        if f.review_threshold is not None and not 0 <= f.review_threshold <= 1:
+            out.append(
+                error(
+                    "bad_threshold",
+                    f"項目 {f.name} の review_threshold は0〜1で書いてください",
+                    f"field {f.name}: review_threshold must be between 0 and 1",
+                    f.name,
+                )
+            )
+        if f.exclusive and f.type is not FieldType.CHECKBOXES:
+            out.append(
+                warning(
+                    "exclusive_ignored",
+                    f"項目 {f.name}: exclusive は checkboxes のときだけ使われます",
+                    f"field {f.name}: exclusive only applies to type checkboxes",
+                    f.name,
+                )
+            )
+    return out
+
+
+def _rule_findings(tpl: Template, f: FieldSpec, rule: str) -> list[Finding]:
+    problem = rule_error(rule)
+    if problem is not None:
+        return [error(problem.code, f"項目 {f.name}: {problem.ja}", f"field {f.name}: {problem.en}", f.name)]
+    name, arg = split_rule(rule)
+    out = []
+    types = RULE_FIELD_TYPES.get(name)
+    if types is not None and f.type not in types:
+        out.append(
+            error(
+                "rule_type",
+                f"項目 {f.name}（{f.type.value}）にルール「{rule}」は使えません（{', '.join(sorted(t.value for t in types))} の項目用）",
+                f"rule {rule!r} does not work on field {f.name} of type {f.type.value} (use it on {', '.join(sorted(t.value for t in types))})",
+                f.name,
+            )
+        )
+    if name == "mynumber" and not f.sensitive:
+        out.append(
+            warning(
+                "not_sensitive",
+                f"項目 {f.name} は個人番号です。sensitive: true にして画面やログで隠してください",
+                f"field {f.name} holds a My Number: set sensitive: true so it is masked",
+                f.name,
+            )
+        )
+    ref = rule_field(rule)
+    if ref is None:
+        return out
+    known = {g.name: g for g in tpl.fields}
+    target = known.get(ref)
+    if ref == f.name:
+        out.append(
+            error(
+                "self_reference",
+                f"項目 {f.name} のルール「{rule}」が自分自身を指しています",
+                f"rule {rule!r} of field {f.name} refers to the field itself",
+                f.name,
+            )
+        )
+    elif target is None:
+        out.append(
+            error(
+                "unknown_field_ref",
+                f"項目 {f.name} のルール「{rule}」の項目 {ref} はこの様式にありません",
+                f"rule {rule!r} of field {f.name} names {ref}, which this form does not have",
+                f.name,
+            )
+        )
+    else:
+        ref_types = RULE_REF_TYPES.get(name)
+        if ref_types is not None and target.type not in ref_types:
+            out.append(
+                error(
+                    "rule_ref_type",
+                    f"項目 {f.name} のルール「{rule}」: 項目 {ref} は {target.type.value} なので働きません",
+                    f"rule {rule!r} of field {f.name} cannot work with {ref} of type {target.type.value}",
+                    f.name,
+                )
+            )
+        elif name == "required_if" and target.options:
+            wanted = arg.partition("=")[2]
+            options = [o.value for o in target.options]
+            if wanted not in options:
+                out.append(
+                    error(
+                        "rule_ref_value",
+                        f"項目 {f.name} のルール「{rule}」: 項目 {ref} に選択肢 {wanted} はありません（{', '.join(options)}）",
+                        f"rule {rule!r} of field {f.name}: {ref} has no option {wanted} ({', '.join(options)})",
+                        f.name,
+                    )
+                )
+    return out
+
+
+def check_rules(tpl: Template) -> list[Finding]:
+    """Rule names known, arguments well formed, the fields they name present and of a fitting type."""
+    out = []
+    for f in tpl.fields:
+        for i, rule in enumerate(f.rules):
+            if rule in f.rules[:i]:
+                out.append(
+                    warning(
+                        "duplicate_rule",
+                        f"項目 {f.name} のルール「{rule}」が2回書かれています",
+                        f"field {f.name} lists rule {rule!r} twice",
+                        f.name,
+                    )
+                )
+                continue
+            out += _rule_findings(tpl, f, rule)
+    return out
+
+
+# --- files and other templates ----------------------------------------------------------------------------
+
+
+def check_master(tpl: Template, folder: Path) -> list[Finding]:
+    """A legacy form's blank master is in the template's folder and has the page the template reads."""
+    if not tpl.legacy:
+        return []
+    path = folder / (tpl.master or "")
+    if not tpl.master or not path.is_file():
+        return [
+            error(
+                "master_missing",
+                f"白紙の原本 {tpl.master} がテンプレートのフォルダにありません",
+                f"the blank master {tpl.master} is missing from the template's folder",
+                detail=str(path),
+            )
+        ]
+    if path.suffix.lower() == ".pdf":
+        import pypdfium2 as pdfium
+
+        try:
+            doc = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            return [
+                error(
+                    "master_unreadable",
+                    f"白紙の原本 {tpl.master} が開けません",
+                    f"the blank master {tpl.master} cannot be opened",
+                    detail=str(exc),
+                )
+            ]
+        try:
+            pages = len(doc)
+        finally:
+            doc.close()
+        if not 1 <= tpl.master_page <= pages:
+            return [
+                error(
+                    "master_page",
+                    f"原本 {tpl.master} は {pages} ページです（master_page: {tpl.master_page}）",
+                    f"the master {tpl.master} has {pages} page(s) (master_page: {tpl.master_page})",
+                )
+            ]
+    return []
+
+
+def installed_templates() -> list[Template]:
+    """Every installed template that loads (a broken neighbour is reported by its own check)."""
+    out = []
+    for form_id in template_ids():
+        try:
+            out.append(parse_template(template_path(form_id).read_text(encoding="utf-8")))
+        except (TemplateError, OSError):
+            continue
+    return out
+
+
+def check_code(tpl: Template, others: list[Template]) -> list[Finding]:
+    """The form-ID code printed on a redesigned form belongs to this form only."""
+    if tpl.legacy:
+        return []
+    clash = sorted(o.id for o in others if o.id != tpl.id and not o.legacy and o.code == tpl.code)
+    if not clash:
+        return []
+    return [
+        error(
+            "duplicate_code",
+            f"様式ID（code: {tpl.code}）が {', '.join(clash)} と同じです。別の番号にしてください",
+            f"form code {tpl.code} is already used by {', '.join(clash)}: pick another",
+        )
+    ]
+
+
+# --- the keying bot ---------------------------------------------------------------------------------------
+
+
+def check_target(tpl: Template) -> list[Finding]:
+    """The target system has a mapping for this form, and the mapping and the template agree on names."""
+    from bots.mapping import load_mapping, mapping_path
+    from bots.transforms import FILTERS, references
+
+    if not tpl.target:
+        return [
+            warning(
+                "no_target",
+                "target（承認後に入力する業務システム）が指定されていません。入力ロボットは動きません",
+                "no target system: approved records will not be keyed by a bot",
+            )
+        ]
+    path = mapping_path(tpl.target)
+    if not path.exists():
+        return [
+            error(
+                "no_mapping",
+                f"対象システム {tpl.target} のボット定義 {path.name} がありません",
+                f"target system {tpl.target} has no bot mapping {path.name}",
+                detail=str(path),
+            )
+        ]
+    try:
+        mapping = load_mapping(tpl.target)
+    except TemplateError as err:
+        return [error("bad_mapping", err.ja, err.en, detail=err.detail)]
+    form = mapping.forms.get(tpl.id)
+    if form is None:
+        return [
+            warning(
+                "no_form_mapping",
+                f"ボット定義 {path.name} に様式 {tpl.id} の入力手順（forms: {tpl.id}:）がまだありません",
+                f"bot mapping {path.name} has no entry for form {tpl.id} yet (forms: {tpl.id}:)",
+            )
+        ]
+    texts = [form.search.goto or "", form.create.goto or ""]
+    for step in form.search.steps + form.create.steps:
+        texts += [step.selector, step.value, step.when or ""]
+    known = {f.name for f in tpl.fields} | {"reference"}
+    used: set[str] = set()
+    out = []
+    for text in texts:
+        for name, filters in references(text):
+            root = name.split(".")[0]
+            if root not in known and root not in used:
+                out.append(
+                    error(
+                        "mapping_unknown_field",
+                        f"ボット定義 {path.name} が様式 {tpl.id} にない項目 {root} を使っています",
+                        f"bot mapping {path.name} uses {root}, which form {tpl.id} does not have",
+                        detail=text,
+                    )
+                )
+            used.add(root)
+            out += [
+                error(
+                    "mapping_unknown_filter",
+                    f"ボット定義 {path.name} に未知の変換 {flt} があります",
+                    f"bot mapping {path.name} uses an unknown filter {flt}",
+                    detail=text,
+                )
+                for flt in filters
+                if flt not in FILTERS
+            ]
+    for f in tpl.fields:
+        if f.required and f.type not in NOT_KEYED and f.name not in used:
+            out.append(
+                warning(
+                    "unmapped_required",
+                    f"必須項目 {f.name}（{f.label}）をボット定義 {path.name} が入力していません",
+                    f"required field {f.name} is never keyed by bot mapping {path.name}",
+                    f.name,
+                )
+            )
+    return out
+
+
+# --- all of it --------------------------------------------------------------------------------------------
+
+
+def lint_template(
+    tpl: Template, *, folder: Path | None = None, others: list[Template] | None = None
+) -> list[Finding]:
+    """Every check on a loaded template, errors first. ``folder`` holds a legacy master (default: the
+    installed template's folder); ``others`` are the templates whose form codes must differ."""
+    sizes = check_sizes(tpl)
+    found = sizes + check_fields(tpl) + check_rules(tpl)
+    if not sizes:
+        found += check_geometry(tpl)
+    found += check_master(tpl, folder or template_dir(tpl.id))
+    found += check_code(tpl, installed_templates() if others is None else others)
+    found += check_target(tpl)
+    return sorted(found, key=lambda f: not f.is_error)
+
+
+def template_file(id_or_path: str) -> Path:
+    """A template by ID (installed) or by path (its ``template.yaml`` or the folder holding it)."""
+    path = Path(id_or_path)
+    if path.is_dir():
+        path = path / "template.yaml"
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise TemplateError(
+                f"テンプレート {id_or_path} がありません", f"no template file {id_or_path}", detail=str(path)
+            )
+        return path
+    path = template_path(id_or_path)
+    if not path.exists():
+        raise TemplateError(
+            f"様式 {id_or_path} のテンプレートがありません",
+            f"no template for form {id_or_path}",
+            detail=str(path),
+        )
+    return path
+
+
+def load_file(path: Path) -> Template:
+    return parse_template(path.read_text(encoding="utf-8"), str(path))
+
+
+def lint_file(path: Path, *, others: list[Template] | None = None) -> tuple[Template | None, list[Finding]]:
+    """Check a ``template.yaml``; a file that does not load is one error saying why."""
+    try:
+        tpl = load_file(path)
+    except TemplateError as err:
+        return None, [error("invalid", err.ja, err.en, detail=err.detail)]
+    return tpl, lint_template(tpl, folder=path.parent, others=others)
