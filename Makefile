@@ -19,6 +19,7 @@ test: setup  ## set everything up, then run every test (real OCR, real browser, 
 bench: setup  ## accuracy and speed figures (not a test); adds tesseract-jpn for its baseline
 	DEJIRU_SETUP_BENCH=1 scripts/setup.sh
 	$(VENV)/bin/python -m bench
+	$(VENV)/bin/python -m bench.keying
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -101,7 +101,24 @@ class BotSession:
         self._context.set_default_navigation_timeout(self.m.navigation_timeout_ms)
         self._context.tracing.start(screenshots=False, snapshots=True)
         self.page = self._context.new_page()
+        # Server errors on pages loaded into a frame (a menu click that fills another frame) never reach
+        # a goto's response: remember them so a missing element on an error page counts as transient.
+        self._server_errors: list[str] = []
+        self.page.on("response", self._note_response)
         self.logged_in = False
+
+    def _note_response(self, resp: Any) -> None:
+        if resp.status >= 500 and resp.request.resource_type == "document":
+            self._server_errors.append(f"HTTP {resp.status} {resp.url}")
+
+    def _raise_if_server_error(self, where: str) -> None:
+        if self._server_errors:
+            seen, self._server_errors = self._server_errors[-1], []
+            raise Transient(
+                f"対象システムがエラーを返しました（{seen.split(' http')[0]}）",
+                f"the target system answered {seen.split(' http')[0]}",
+                detail=f"{where}: {seen}",
+            )
 
     def __exit__(self, *exc: object) -> None:
         for closer in (
@@ -213,6 +230,7 @@ class BotSession:
                 else:
                     target.locator(selector).click()
         except PlaywrightTimeout as exc:
+            self._raise_if_server_error(selector)
             if check_session and self._expired():
                 raise self._session_expired(selector) from exc
             # The page loaded (goto checked that) but the element is not there: the screen changed.
@@ -261,6 +279,7 @@ class BotSession:
             return str(found.first.inner_text()).strip()
         if target.locator(s.not_found).count() > 0:
             return None
+        self._raise_if_server_error("search")
         if self._expired():
             raise self._session_expired("search")
         raise TargetScreenChanged(
@@ -291,6 +310,7 @@ class BotSession:
                 f"the target system rejected the record: {text}",
                 detail=text,
             )
+        self._raise_if_server_error("create")
         if self._expired():
             raise self._session_expired("create")
         raise TargetScreenChanged(
@@ -334,6 +354,7 @@ class BotSession:
                 f"{self.m.system} has no mapping for form {form_id}",
             )
         self._context.tracing.start_chunk()
+        self._server_errors = []
         try:
             if not self.logged_in:
                 self.login()

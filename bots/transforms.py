@@ -36,6 +36,8 @@ FILTERS: dict[str, Callable[[Any, str], Any]] = {
     "era_letter": lambda v, _: next(e.letter for e in ERAS if e.name == _era(v)),
     "era_year": lambda v, _: str(to_wareki(_date(v))[1]),
     "year": lambda v, _: str(_date(v).year),
+    #: ``{birth_date|strftime:%Y/%m/%d}`` for screens that want the Western calendar.
+    "strftime": lambda v, arg: "" if v in (None, "") else _date(v).strftime(arg or "%Y/%m/%d"),
     "month": lambda v, _: str(_date(v).month),
     "day": lambda v, _: str(_date(v).day),
     "map": lambda v, arg: _mapping(arg).get(str(v), ""),

@@ -110,7 +110,9 @@ def test_200_records_with_faults_keyed_exactly_once(legacy_factory, tmp_path: Pa
     for doc_id in rejected:
         assert store.document(doc_id).status == DocStatus.EXCEPTION
         item: Any = exceptions[doc_id]
-        assert item.code == "keying_rejected" and ("請求通数" in item.ja or "代理人" in item.ja)
+        assert item.code == "keying_rejected" and (
+            "請求通数" in item.message_ja or "代理人" in item.message_ja
+        )
         evidence = json.loads(item.evidence) if isinstance(item.evidence, str) else item.evidence
         assert {"screenshot", "html", "trace"} <= set(evidence)
         assert all(Path(p).stat().st_size > 0 for p in evidence.values())

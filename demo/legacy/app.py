@@ -98,6 +98,11 @@ class LegacyDB:
                     created_at text, operator text)"""
             )
             c.execute(
+                """create table if not exists uketsuke (
+                    receipt text primary key, ref text unique, yoshiki text, shimei text, kana text,
+                    birth text, address text, tel text, bikou text, created_at text, operator text)"""
+            )
+            c.execute(
                 """create table if not exists inkan (
                     receipt text primary key, ref text unique, card_no text, shimei text, kana text,
                     birth text, zip text, address text, tel text, copies integer, purpose text,
@@ -112,7 +117,8 @@ class LegacyDB:
 
     def next_receipt(self, conn: sqlite3.Connection, table: str = "juminhyo") -> str:
         n = conn.execute(f"select count(*) from {table}").fetchone()[0] + 1
-        return f"{'J' if table == 'juminhyo' else 'K'}{time.strftime('%y')}-{n:06d}"
+        prefix = {"juminhyo": "J", "inkan": "K"}.get(table, "U")
+        return f"{prefix}{time.strftime('%y')}-{n:06d}"
 
 
 def page(title: str, body: str, *, status: int = 200) -> Response:
@@ -143,6 +149,58 @@ async def form_data(request: Request) -> dict[str, list[str]]:
 
 def first(data: dict[str, list[str]], key: str) -> str:
     return (data.get(key) or [""])[0].strip()
+
+
+def rejected(errors: list[str]) -> Response:
+    items = "".join(f"<li>{html.escape(e)}</li>" for e in errors)
+    return page(
+        "入力エラー",
+        f'<div class="title">入力エラー</div><ul class="error" id="errors">{items}</ul>'
+        '<a href="javascript:history.back()">戻る</a>',
+    )
+
+
+def duplicate(ref: str, receipt: str) -> Response:
+    return page(
+        "二重登録",
+        f'<p class="error" id="errors">整理番号 {html.escape(ref)} は登録済みです（受付番号 {receipt}）。</p>',
+    )
+
+
+def registered(receipt: str, ref: str) -> Response:
+    return page(
+        "登録完了",
+        f"""<div class="title">登録完了</div><p>登録しました。</p>
+<table class="f"><tr><td>受付番号</td><td class="receipt" id="receipt">{receipt}</td></tr>
+<tr><td>整理番号</td><td>{html.escape(ref)}</td></tr></table>""",
+    )
+
+
+def search_screen(
+    db: LegacyDB, table: str, title: str, action: str, param: str, ref: str, form: str = ""
+) -> Response:
+    """The 照会 screen every register has: by our reference (整理番号), receipt and name."""
+    rows = ""
+    if ref:
+        with db.connect() as c:
+            found = c.execute(f"select receipt, ref, shimei from {table} where ref=?", (ref,)).fetchall()
+        rows = (
+            "".join(
+                f'<tr><td class="receipt">{r["receipt"]}</td><td>{html.escape(r["ref"])}</td>'
+                f"<td>{html.escape(r['shimei'])}</td></tr>"
+                for r in found
+            )
+            or '<tr><td colspan="3" id="notfound">該当するデータはありません。</td></tr>'
+        )
+    name = f' name="{form}"' if form else ""
+    button = ' name="kensaku"' if form else ""
+    return page(
+        title,
+        f"""<div class="title">{title}</div>
+<form method="get" action="{action}"{name}>整理番号 <input type="text" name="{param}" size="12" value="{html.escape(ref)}">
+<input type="submit"{button} value="検索"></form>
+<table class="f" id="results"><tr><th>受付番号</th><th>整理番号</th><th>氏名</th></tr>{rows}</table>""",
+    )
 
 
 def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starlette:
@@ -232,6 +290,8 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
 <li><a href="/juminhyo/search" target="content" id="menu-search">住民票交付申請　照会</a></li>
 <li><a href="/inkan/new" target="content" id="menu-inkan-new">印鑑証明交付申請　登録</a></li>
 <li><a href="/inkan/search" target="content" id="menu-inkan-search">印鑑証明交付申請　照会</a></li>
+<li><a href="/uketsuke/new" target="content" id="menu-uketsuke-new">汎用受付簿　登録</a></li>
+<li><a href="/uketsuke/search" target="content" id="menu-uketsuke-search">汎用受付簿　照会</a></li>
 <li><a href="/logout" target="_top">ログアウト</a></li></ul>""",
         )
 
@@ -279,23 +339,14 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         ref = first(data, names["ref"])
         errors = validate(data, names)
         if errors:
-            items = "".join(f"<li>{html.escape(e)}</li>" for e in errors)
-            return page(
-                "入力エラー",
-                f'<div class="title">入力エラー</div><ul class="error" id="errors">{items}</ul>'
-                '<a href="javascript:history.back()">戻る</a>',
-            )
+            return rejected(errors)
         era = first(data, "birth_era")
         birth = f"{ERAS[era][0]}{int(first(data, 'birth_y'))}年{int(first(data, 'birth_m'))}月{int(first(data, 'birth_d'))}日"
         req = f"令和{int(first(data, 'req_y'))}年{int(first(data, 'req_m'))}月{int(first(data, 'req_d'))}日"
         with db.lock, db.connect() as c:
             row = c.execute("select receipt from juminhyo where ref=?", (ref,)).fetchone()
             if row is not None:
-                return page(
-                    "二重登録",
-                    f'<p class="error" id="errors">整理番号 {html.escape(ref)} は登録済みです'
-                    f"（受付番号 {row['receipt']}）。</p>",
-                )
+                return duplicate(ref, row["receipt"])
             receipt = db.next_receipt(c)
             c.execute(
                 "insert into juminhyo values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,datetime('now'),?)",
@@ -319,12 +370,7 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
                     "demo",
                 ),
             )
-        return page(
-            "登録完了",
-            f"""<div class="title">登録完了</div><p>登録しました。</p>
-<table class="f"><tr><td>受付番号</td><td class="receipt" id="receipt">{receipt}</td></tr>
-<tr><td>整理番号</td><td>{html.escape(ref)}</td></tr></table>""",
-        )
+        return registered(receipt, ref)
 
     async def search(request: Request) -> Response:
         if (bad := await chaos()) is not None:
@@ -332,25 +378,7 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         if not session_ok(request):
             return expired()
         ref = request.query_params.get("ref", "").strip()
-        rows = ""
-        if ref:
-            with db.connect() as c:
-                found = c.execute("select receipt, ref, shimei from juminhyo where ref=?", (ref,)).fetchall()
-            rows = (
-                "".join(
-                    f'<tr><td class="receipt">{r["receipt"]}</td><td>{html.escape(r["ref"])}</td>'
-                    f"<td>{html.escape(r['shimei'])}</td></tr>"
-                    for r in found
-                )
-                or '<tr><td colspan="3" id="notfound">該当するデータはありません。</td></tr>'
-            )
-        return page(
-            "住民票交付申請　照会",
-            f"""<div class="title">住民票交付申請　照会</div>
-<form method="get" action="/juminhyo/search">整理番号 <input type="text" name="ref" size="12" value="{html.escape(ref)}">
-<input type="submit" value="検索"></form>
-<table class="f" id="results"><tr><th>受付番号</th><th>整理番号</th><th>氏名</th></tr>{rows}</table>""",
-        )
+        return search_screen(db, "juminhyo", "住民票交付申請　照会", "/juminhyo/search", "ref", ref)
 
     async def inkan_new(request: Request) -> Response:
         if (bad := await chaos()) is not None:
@@ -394,23 +422,14 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         ref = first(data, "seiri_no")
         errors = validate_inkan(data)
         if errors:
-            items = "".join(f"<li>{html.escape(e)}</li>" for e in errors)
-            return page(
-                "入力エラー",
-                f'<div class="title">入力エラー</div><ul class="error" id="errors">{items}</ul>'
-                '<a href="javascript:history.back()">戻る</a>',
-            )
+            return rejected(errors)
         era = first(data, "gengo")
         birth = f"{ERAS[era][0]}{int(first(data, 'sei_y'))}年{int(first(data, 'sei_m'))}月{int(first(data, 'sei_d'))}日"
         req = f"令和{int(first(data, 'sin_y'))}年{int(first(data, 'sin_m'))}月{int(first(data, 'sin_d'))}日"
         with db.lock, db.connect() as c:
             row = c.execute("select receipt from inkan where ref=?", (ref,)).fetchone()
             if row is not None:
-                return page(
-                    "二重登録",
-                    f'<p class="error" id="errors">整理番号 {html.escape(ref)} は登録済みです'
-                    f"（受付番号 {row['receipt']}）。</p>",
-                )
+                return duplicate(ref, row["receipt"])
             receipt = db.next_receipt(c, "inkan")
             c.execute(
                 "insert into inkan values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,datetime('now'),?)",
@@ -434,12 +453,7 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
                     "demo",
                 ),
             )
-        return page(
-            "登録完了",
-            f"""<div class="title">登録完了</div><p>登録しました。</p>
-<table class="f"><tr><td>受付番号</td><td class="receipt" id="receipt">{receipt}</td></tr>
-<tr><td>整理番号</td><td>{html.escape(ref)}</td></tr></table>""",
-        )
+        return registered(receipt, ref)
 
     async def inkan_search(request: Request) -> Response:
         if (bad := await chaos()) is not None:
@@ -447,25 +461,84 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         if not session_ok(request):
             return expired()
         ref = request.query_params.get("seiri_no", "").strip()
-        rows = ""
-        if ref:
-            with db.connect() as c:
-                found = c.execute("select receipt, ref, shimei from inkan where ref=?", (ref,)).fetchall()
-            rows = (
-                "".join(
-                    f'<tr><td class="receipt">{r["receipt"]}</td><td>{html.escape(r["ref"])}</td>'
-                    f"<td>{html.escape(r['shimei'])}</td></tr>"
-                    for r in found
-                )
-                or '<tr><td colspan="3" id="notfound">該当するデータはありません。</td></tr>'
-            )
-        return page(
-            "印鑑登録証明書交付申請　照会",
-            f"""<div class="title">印鑑登録証明書交付申請　照会</div>
-<form method="get" action="/inkan/search" name="s2">整理番号 <input type="text" name="seiri_no" size="12" value="{html.escape(ref)}">
-<input type="submit" name="kensaku" value="検索"></form>
-<table class="f" id="results"><tr><th>受付番号</th><th>整理番号</th><th>氏名</th></tr>{rows}</table>""",
+        return search_screen(
+            db, "inkan", "印鑑登録証明書交付申請　照会", "/inkan/search", "seiri_no", ref, "s2"
         )
+
+    async def uketsuke_new(request: Request) -> Response:
+        """汎用受付簿: the catch-all register many systems have for procedures without a screen."""
+        if (bad := await chaos()) is not None:
+            return bad
+        if not session_ok(request):
+            return expired()
+        return page(
+            "汎用受付簿　登録",
+            """<div class="title">汎用受付簿　登録</div>
+<form method="post" action="/uketsuke/create" name="f3" onsubmit="return confirm('登録してよろしいですか？');">
+<table class="f">
+<tr><td>整理番号</td><td><input type="text" name="ref" size="12" maxlength="12"></td></tr>
+<tr><td>様式名</td><td><input type="text" name="yoshiki" size="40" maxlength="40"></td></tr>
+<tr><td>氏名</td><td><input type="text" name="shimei" size="20" maxlength="20"></td></tr>
+<tr><td>氏名カナ</td><td><input type="text" name="kana" size="30" maxlength="30"></td></tr>
+<tr><td>生年月日（西暦 yyyy/mm/dd）</td><td><input type="text" name="birth" size="10" maxlength="10"></td></tr>
+<tr><td>住所</td><td><input type="text" name="address" size="50" maxlength="60"></td></tr>
+<tr><td>電話番号</td><td><input type="text" name="tel" size="15" maxlength="13"></td></tr>
+<tr><td>備考</td><td><textarea name="bikou" cols="50" rows="4"></textarea></td></tr>
+</table>
+<input type="submit" name="register" value="登録"> <input type="reset" value="クリア">
+</form>""",
+        )
+
+    async def uketsuke_create(request: Request) -> Response:
+        import re
+
+        if (bad := await chaos()) is not None:
+            return bad
+        if not session_ok(request):
+            return expired()
+        data = await form_data(request)
+        ref = first(data, "ref")
+        errors = []
+        if not ref:
+            errors.append("整理番号を入力してください。")
+        if not first(data, "yoshiki"):
+            errors.append("様式名を入力してください。")
+        if not first(data, "shimei"):
+            errors.append("氏名を入力してください。")
+        birth = first(data, "birth")
+        if birth and not re.fullmatch(r"\d{4}/\d{2}/\d{2}", birth):
+            errors.append("生年月日は西暦 yyyy/mm/dd で入力してください。")
+        if errors:
+            return rejected(errors)
+        with db.lock, db.connect() as c:
+            row = c.execute("select receipt from uketsuke where ref=?", (ref,)).fetchone()
+            if row is not None:
+                return duplicate(ref, row["receipt"])
+            receipt = db.next_receipt(c, "uketsuke")
+            c.execute(
+                "insert into uketsuke values (?,?,?,?,?,?,?,?,?,datetime('now'),?)",
+                (
+                    receipt,
+                    ref,
+                    first(data, "yoshiki"),
+                    first(data, "shimei"),
+                    first(data, "kana"),
+                    birth,
+                    first(data, "address"),
+                    first(data, "tel"),
+                    first(data, "bikou"),
+                    "demo",
+                ),
+            )
+        return registered(receipt, ref)
+
+    async def uketsuke_search(request: Request) -> Response:
+        if (bad := await chaos()) is not None:
+            return bad
+        if not session_ok(request):
+            return expired()
+        ref = request.query_params.get("ref", "").strip()
+        return search_screen(db, "uketsuke", "汎用受付簿　照会", "/uketsuke/search", "ref", ref)
 
     async def logout(request: Request) -> Response:
         sessions.pop(request.cookies.get("JSESSIONID", ""), None)
@@ -474,7 +547,8 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
     async def records(request: Request) -> Response:
         """JSON dump for tests and the demo summary (a real legacy system would not have this)."""
         with db.connect() as c:
-            table = "inkan" if request.query_params.get("table") == "inkan" else "juminhyo"
+            wanted = request.query_params.get("table", "juminhyo")
+            table = wanted if wanted in ("juminhyo", "inkan", "uketsuke") else "juminhyo"
             rows = [dict(r) for r in c.execute(f"select * from {table} order by receipt").fetchall()]
         return JSONResponse(rows)
 
@@ -496,6 +570,9 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
             Route("/inkan/new", inkan_new),
             Route("/inkan/create", inkan_create, methods=["POST"]),
             Route("/inkan/search", inkan_search),
+            Route("/uketsuke/new", uketsuke_new),
+            Route("/uketsuke/create", uketsuke_create, methods=["POST"]),
+            Route("/uketsuke/search", uketsuke_search),
             Route("/logout", logout),
             Route("/_records", records),
         ]
