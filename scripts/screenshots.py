@@ -47,6 +47,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="dejiru-shots-"))
     ctx = Context.create(make_settings(home, review_all=True))
     ctx.store.add_user("hanako", hash_password("screenshots"), "reviewer")
+    ctx.store.add_user("kacho", hash_password("screenshots"), "supervisor")
+    ctx.store.add_user("aki", hash_password("screenshots"), "author")
     for seed in (20261125, 20261126):
         img, _ = make_sample(tpl, seed, font="klee")
         buf = io.BytesIO()
@@ -65,6 +67,18 @@ def main() -> None:
         page.screenshot(path=str(OUT / "review-queue.png"))
         page.goto(f"{srv.url}/documents/1")
         page.screenshot(path=str(OUT / "review-document.png"))
+        for user, path, shot in (
+            ("kacho", "/kpi", "review-kpi.png"),
+            ("aki", "/templates/inkan_request/edit", "template-editor.png"),
+        ):
+            other = browser.new_page(viewport={"width": 1400, "height": 900}, locale="ja-JP")
+            other.goto(f"{srv.url}/login")
+            other.fill("input[name=username]", user)
+            other.fill("input[name=password]", "screenshots")
+            other.click("#login")
+            other.goto(f"{srv.url}{path}")
+            other.wait_for_load_state("networkidle")
+            other.screenshot(path=str(OUT / shot))
         browser.close()
     print("written:", *sorted(p.name for p in OUT.iterdir()))
 
