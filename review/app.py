@@ -59,7 +59,7 @@ def bar_chart(per_day: dict[str, int], width: int = 640, height: int = 160) -> d
     if not per_day:
         return {"bars": [], "width": width, "height": height}
     top = max(per_day.values()) or 1
-    bw = width / len(per_day)
+    bw = width / max(len(per_day), 14)  # a fortnight wide even when few days have data
     bars = []
     for i, (day, n) in enumerate(per_day.items()):
         h = (height - 30) * n / top
