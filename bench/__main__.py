@@ -2,7 +2,7 @@
 
     python -m bench [--pages 300] [--subset 20] [--engines ppocrv6-onnx,ppocrv5-paddle] [--out FILE]
 
-Pages cycle through the templates (redesigned 住民票請求書 and legacy 健康診断個人票), five fonts
+Pages cycle through the templates (redesigned 住民票請求書; legacy 健康診断個人票 and 被保険者資格取得届), five fonts
 (IPA Gothic/Mincho printed; Klee, Seto, Kiloji handwriting-style), two scan profiles (office; harsh:
 skew ±5°, turned pages, blur, noise, JPEG q30-70, shadows, fax, photocopy, phone-photo perspective)
 and 200/300 dpi. Printed per engine and font group: field exact-match, CER, ms per field, s per page,
@@ -30,7 +30,15 @@ from typing import Any
 os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
 
 FONTS = ["ipag", "klee", "ipam", "seto", "kiloji"]
-TEMPLATES = ["juminhyo_request", "juminhyo_request", "health_check_hiring"]
+#: Two redesigned pages to one legacy, the legacy ones alternating between the two real forms.
+TEMPLATES = [
+    "juminhyo_request",
+    "juminhyo_request",
+    "health_check_hiring",
+    "juminhyo_request",
+    "juminhyo_request",
+    "hihokensha_shikaku_shutoku",
+]
 TEXT_TYPES = ("text", "address", "name", "kana", "phone", "postal", "number")
 
 

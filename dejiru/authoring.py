@@ -23,7 +23,7 @@ from dejiru.errors import DejiruError
 from formkit.model import FieldSpec, FieldType, Template
 from formkit.report import FieldRow, PageResult, tryout_html
 from ocr.align import Aligned
-from ocr.readings import PageReading
+from validation.checks import masked_reading
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,6 @@ def display_value(spec: FieldSpec, value: Any) -> str:
         era, year = to_wareki(date)
         return f"{date.isoformat()}（{era}{year}年{date.month}月{date.day}日）"
     return str(value)
-
-
-def _masked(tpl: Template, reading: PageReading) -> PageReading:
-    """The reading with sensitive values masked, for the picture."""
-    from validation.checks import mask_mynumber
-
-    fields = {
-        name: dataclasses.replace(f, value=mask_mynumber(str(f.value)))
-        if tpl.field(name).sensitive and f.value
-        else f
-        for name, f in reading.fields.items()
-    }
-    return dataclasses.replace(reading, fields=fields)
 
 
 def _paper_white(aligned: Aligned) -> Aligned:
@@ -109,7 +96,7 @@ def try_page(
     try:
         reading, aligned = read_page(image, form_id=tpl.id, engine=engine, templates=[tpl])
         validate(tpl, reading, today)
-        picture = _png(render_overlay(_paper_white(aligned), _masked(tpl, reading)))
+        picture = _png(render_overlay(_paper_white(aligned), masked_reading(tpl, reading)))
     except DejiruError as err:
         return PageResult(source, page, error=(err.ja, err.en, err.detail))
     except Exception as exc:  # a template under construction may break the reader: say so, go on

@@ -132,8 +132,11 @@ def read(
         Path | None, typer.Option(help="Write a picture of the read (zones coloured by confidence)")
     ] = None,
     page: Annotated[int, typer.Option(help="Page number in a multi-page file (1-based)")] = 1,
+    show_sensitive: Annotated[
+        bool, typer.Option(help="Print 個人番号 and other sensitive fields unmasked")
+    ] = False,
 ) -> None:
-    """Read one scan against its template (読み取り)."""
+    """Read one scan against its template (読み取り). Sensitive fields (個人番号) are masked."""
     from formkit.registry import load_template
     from ocr.pages import load_pages
     from ocr.reader import read_page
@@ -144,10 +147,15 @@ def read(
         if not 1 <= page <= len(pages):
             raise typer.BadParameter(f"the file has {len(pages)} page(s)")
         reading, aligned = read_page(pages[page - 1].image, form_id=form, engine=engine)
-        decision = validate(load_template(reading.form), reading)
+        tpl = load_template(reading.form)
+        decision = validate(tpl, reading)
     except DejiruError as err:
         fail(err)
         return
+    if not show_sensitive:
+        from validation.checks import masked_reading
+
+        reading = masked_reading(tpl, reading)
     if overlay is not None:
         from ocr.overlay import draw_overlay
 
@@ -194,7 +202,8 @@ def template_list() -> None:
     from formkit.registry import all_templates
 
     for t in all_templates():
-        typer.echo(f"{t.id:24} v{t.version}  code {t.code:5}  {t.title}")
+        code = f"code {t.code:5}" if t.code is not None else f"{t.kind:10}"
+        typer.echo(f"{t.id:24} v{t.version}  {code}  {t.title}")
 
 
 @template_app.command("show")
@@ -368,6 +377,71 @@ def template_try(
     for p in pages:
         typer.echo(f"  {p.source} p.{p.page}: {p.status[1]}")
     typer.echo(str(out))
+
+
+@template_app.command("new")
+def template_new(
+    form_id: Annotated[str, typer.Argument(help="ID of the new template (lower-case letters, digits, _)")],
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--from", help="The blank form: PDF or image (PNG, JPEG, TIFF)", exists=True, dir_okay=False
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="template.yaml to write (default: form_templates/ID/template.yaml)")
+    ] = None,
+    page: Annotated[int, typer.Option(help="Page of a multi-page file (1-based)")] = 1,
+    title: Annotated[
+        str | None, typer.Option(help="Form title (default: the largest text at the top)")
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help="ppocrv6-onnx (default) or ppocrv5-paddle")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing template.yaml")] = False,
+) -> None:
+    """Propose a legacy template from a blank form: its ruled cells, their labels, a guessed type (下書き)."""
+    import re
+
+    from formkit import propose
+    from formkit.registry import parse_template, template_path
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", form_id):
+        raise typer.BadParameter("the ID is lower-case letters, digits and _ (例: juminhyo_request)")
+    path = out or template_path(form_id)
+    if path.exists() and not force:
+        typer.echo(
+            f"エラー: {path} はもうあります（--force で上書き）\nerror: {path} exists (--force to overwrite)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        image, page_mm = propose.load_blank(source, page)
+        texts = propose.read_texts(image, propose.PX_PER_MM, engine)
+        gray = propose.to_gray(image)
+        fields = propose.propose(gray, propose.PX_PER_MM, texts)
+        master = propose.save_master(source, path.parent, page)
+        cells = propose.ruled_cells(gray, propose.PX_PER_MM)
+        text = propose.to_yaml(
+            form_id,
+            title or propose.guess_title(texts, page_mm, cells),
+            master,
+            fields,
+            source=source.name,
+            page_mm=(round(page_mm[0], 1), round(page_mm[1], 1)),
+        )
+        parse_template(text, str(path))  # the draft must load as it is
+    except DejiruError as err:
+        fail(err)
+        return
+    path.write_text(text, encoding="utf-8")
+    typer.echo(f"{len(fields)} 項目を提案しました / {len(fields)} field(s) proposed: {path}")
+    for f in fields:
+        extra = f" cells={f.cells}" if f.cells else ""
+        extra += f" options={len(f.options)}" if f.options else ""
+        typer.echo(f"  {f.name:22} {f.type.value:10} {f.label[:18]:18} {f.box.as_list()}{extra}")
+    typer.echo(
+        "次に: 項目名・種類・枠を原本と見比べて直し、`dejiru template check` と `dejiru samples` で確かめる\n"
+        "next: fix names, types and boxes against the master, then `dejiru template check` and `dejiru samples`"
+    )
 
 
 @app.command()

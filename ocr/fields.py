@@ -26,7 +26,7 @@ from validation.variants import VARIANTS
 from validation.wareki import WarekiError, from_wareki
 
 TICK_LEVEL = 0.025  # share of a tick box covered by ink (ticks measure 0.06-0.12, empty boxes ~0)
-CIRCLE_LEVEL = 0.03  # share of an option's circle area covered by a hand-drawn circle (measured ~0.1)
+CIRCLE_LEVEL = 0.03  # share of the blank part of an option's circle area a circle covers (~0.1-0.5)
 SIGNATURE_LEVEL = 0.004
 EMPTY_CONFIDENCE = 0.99
 #: A look-alike kanji with more than this probability where a name was read: a person compares.
@@ -99,6 +99,15 @@ class Zones:
     def ink_share(self, box: Box) -> float:
         m = self.ink(box)
         return float(m.mean()) if m.size else 0.0
+
+    def circled_share(self, box: Box) -> float:
+        """Ink over the part of a circle area the form leaves blank. A circle around a printed word
+        crosses the word, which is no place for ink; on a legacy form with options 2 mm apart the word
+        fills most of the area, and the share of the whole area would hide the circle."""
+        x0, y0, x1, y1 = self.px(box)
+        m = self.ink(box)
+        free = int((~self.printed[y0:y1, x0:x1]).sum())
+        return float(m.sum()) / free if free else 0.0
 
 
 def _conf_from_margin(share: float, level: float) -> float:
@@ -173,14 +182,32 @@ def free_value(spec: FieldSpec, text: str) -> tuple[object, list[Reason]]:
     return text or None, []
 
 
-def _insert_name_spaces(dec: Decoded, mask: np.ndarray, crop_h: int, pad: int) -> str:
+def _drop_blank_reads(dec: Decoded, crop: np.ndarray) -> list[tuple[str, tuple[int, int]]]:
+    """The characters read, without spaces and without any read where the crop has no ink at all.
+
+    Between family and given name the recogniser sometimes fills the blank with a character (ー); a
+    character needs ink under it, even faint (anything darker than paper, within half a frame).
+    """
+    px = 8 * crop.shape[0] / 48  # recogniser frames are 8 input pixels wide at height 48
+    cols = np.asarray((crop < 200).any(axis=0))
+    out = []
+    for ch, (t0, t1) in zip(dec.text, dec.spans, strict=False):
+        if ch.isspace():
+            continue
+        if cols[max(int((t0 - 0.5) * px), 0) : int((t1 + 1.5) * px) + 1].any():
+            out.append((ch, (t0, t1)))
+    return out
+
+
+def _insert_name_spaces(dec: Decoded, mask: np.ndarray, crop: np.ndarray, left: int) -> str:
     """Put one full-width space where the writer left the gap between family and given name.
 
     The recogniser's own space predictions are unreliable on handwriting, so they are dropped. A name
     has one such gap: the widest run of empty columns, if it is at least half the ink height and
-    clearly wider (1.6×) than any gap between characters.
+    clearly wider (1.6×) than any gap between characters. ``left``: crop columns before the mask's first.
     """
-    kept = [(ch, span) for ch, span in zip(dec.text, dec.spans, strict=False) if not ch.isspace()]
+    kept = _drop_blank_reads(dec, crop)
+    crop_h = crop.shape[0]
     out = [ch for ch, _ in kept]
     if len(kept) < 2:
         return "".join(out)
@@ -193,7 +220,7 @@ def _insert_name_spaces(dec: Decoded, mask: np.ndarray, crop_h: int, pad: int) -
     if width < ink_h * 0.5 or (len(gaps) > 1 and width < 1.6 * (gaps[1][1] - gaps[1][0])):
         return "".join(out)
     # Recogniser frames are 8 input pixels wide at height 48.
-    frame = ((g0 + g1) / 2 + pad) * 48 / crop_h / 8
+    frame = ((g0 + g1) / 2 + left) * 48 / crop_h / 8
     for i in range(len(kept) - 1):
         if kept[i][1][1] < frame < kept[i + 1][1][0]:
             out.insert(i + 1, FULL_SPACE)
@@ -216,7 +243,7 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
     def finish(decs: list[Decoded]) -> FieldReading:
         d = decs[0]
         if lay.spec.type in (FieldType.NAME, FieldType.KANA):
-            text = _insert_name_spaces(d, sub, crop.shape[0], pad)
+            text = _insert_name_spaces(d, sub, crop, pad + min(bbox[0], pad))
         else:
             # Spaces inside an address or a phone number carry no meaning and are read unreliably.
             text = "".join(d.text.split())
@@ -331,7 +358,11 @@ def _cells_text(
 
 def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
     t = lay.spec.type
-    allowed = allowed_chars(lay.spec) - frozenset(" -〒") if t is not FieldType.COUNT else charsets.DIGITS
+    allowed = (
+        charsets.DIGITS
+        if t in (FieldType.COUNT, FieldType.AMOUNT)
+        else allowed_chars(lay.spec) - frozenset(" -〒")
+    )
 
     def done(cells_text: str, confs: list[float], reasons: list[Reason], flags: list[bool]) -> FieldReading:
         conf = min(confs) if confs else EMPTY_CONFIDENCE
@@ -349,7 +380,7 @@ def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
                         "postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits"
                     )
                 )
-        elif t is FieldType.COUNT:
+        elif t in (FieldType.COUNT, FieldType.AMOUNT):
             digits = stripped.replace(" ", "")
             value = int(digits) if digits.isdigit() else None
         else:
@@ -374,12 +405,26 @@ def _marks_state(lay: FieldLayout, z: Zones, level: float, grow: float) -> list[
     return out
 
 
+def _circled_era(lay: FieldLayout, z: Zones) -> tuple[str | None, float, list[Reason]]:
+    """A legacy form that prints the eras (5.昭和 7.平成 9.令和): the one circled, how sure, and why not."""
+    shares = [(m.value, z.circled_share(m.box)) for m in lay.marks]
+    circled = [v for v, s in shares if s > CIRCLE_LEVEL]
+    conf = min(_conf_from_margin(s, CIRCLE_LEVEL) for _, s in shares)
+    if len(circled) > 1:
+        reason = Reason("multiple_circles", "元号が複数○で囲まれています", "more than one era circled")
+        return None, min(conf, 0.2), [reason]
+    return (circled[0] if circled else None), conf, []
+
+
 def plan_date(lay: FieldLayout, z: Zones) -> Plan:
     spec = lay.spec
     era_conf = 1.0
+    era_reasons: list[Reason] = []
     era: str | None
     if len(spec.eras) == 1:
         era = spec.eras[0]
+    elif spec.part_boxes:  # a legacy form's comb cells, with the eras printed to circle
+        era, era_conf, era_reasons = _circled_era(lay, z)
     else:
         shares = _marks_state(lay, z, TICK_LEVEL, 0.6)
         ticked = [(v, s) for v, s in shares if s > TICK_LEVEL]
@@ -392,6 +437,7 @@ def plan_date(lay: FieldLayout, z: Zones) -> Plan:
 
     def done(cells_text: str, confs: list[float], reasons: list[Reason], flags: list[bool]) -> FieldReading:
         y, m, d = (cells_text[i : i + 2].strip() for i in (0, 2, 4))
+        reasons = [*era_reasons, *reasons]
         raw = f"{era or '?'}{y}年{m}月{d}日"
         conf = min([era_conf, *confs]) if confs else era_conf
         if not (y or m or d) and era is None:
@@ -457,10 +503,15 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
         counts[part] = glyph_count(mask[y : y + h, x : x + w])
     crops = [c for c in plans.values() if c is not None]
     default_era = spec.eras[0] if len(spec.eras) == 1 else None
+    era_conf, era_reasons = 1.0, list[Reason]()
+    if lay.marks:
+        circled, era_conf, era_reasons = _circled_era(lay, z)
+        default_era = circled or default_era
 
     def finish(decs: list[Decoded]) -> FieldReading:
         it = iter(decs)
-        texts, confs = {}, []
+        texts: dict[str, str] = {}
+        confs: list[float] = []
         for part, crop in plans.items():
             if crop is None:
                 texts[part] = ""
@@ -469,12 +520,12 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
             texts[part] = "".join(d.text.split())
             confs.append(d.confidence)
         raw = f"{texts['year']}年{texts['month']}月{texts['day']}日"
-        conf = min(confs) if confs else EMPTY_CONFIDENCE
+        conf = min([*confs, era_conf]) if confs else min(EMPTY_CONFIDENCE, era_conf)
         mismatch = [p for p in ("month", "day") if texts[p] and counts.get(p) != len(texts[p])]
         if not any(texts.values()):
             return _reading(lay, None, "", conf)
         year = parse_year(texts["year"], default_era)
-        reasons: list[Reason] = []
+        reasons: list[Reason] = list(era_reasons)
         try:
             if year is None:
                 raise WarekiError(
@@ -527,7 +578,7 @@ def plan_checkboxes(lay: FieldLayout, z: Zones) -> Plan:
 
 
 def plan_choice(lay: FieldLayout, z: Zones) -> Plan:
-    shares = [(m.value, z.ink_share(m.box)) for m in lay.marks]
+    shares = [(m.value, z.circled_share(m.box)) for m in lay.marks]
     circled = [v for v, s in shares if s > CIRCLE_LEVEL]
     conf = min(_conf_from_margin(s, CIRCLE_LEVEL) for _, s in shares)
     reasons = []
@@ -558,9 +609,11 @@ PLANNERS: dict[FieldType, Callable[[FieldLayout, Zones], Plan]] = {
     FieldType.DIGITS: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
     FieldType.POSTAL: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
     FieldType.NUMBER: plan_text,
-    FieldType.AMOUNT: plan_text,
+    FieldType.AMOUNT: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
     FieldType.COUNT: plan_comb,
-    FieldType.DATE: lambda lay, z: plan_date_parts(lay, z) if lay.spec.part_boxes else plan_date(lay, z),
+    FieldType.DATE: lambda lay, z: (
+        plan_date_parts(lay, z) if lay.spec.part_boxes and not lay.spec.cells else plan_date(lay, z)
+    ),
     FieldType.CHECKBOX: plan_checkboxes,
     FieldType.CHECKBOXES: plan_checkboxes,
     FieldType.CHOICE: plan_choice,

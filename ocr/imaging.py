@@ -47,9 +47,17 @@ def ink_mask(g: np.ndarray, level: int = 160) -> np.ndarray:
     return g < level
 
 
-def printed_mask(master_gray: np.ndarray, grow_px: int) -> np.ndarray:
-    """Where the blank form has print (labels, lines, guides), grown to absorb small misalignment."""
-    m = (master_gray < 235).astype(np.uint8)
+def printed_mask(master_gray: np.ndarray, grow_px: int, tint_px: int = 25) -> np.ndarray:
+    """Where the blank form has print (labels, lines, guides), grown to absorb small misalignment.
+
+    A light flat tint wider than ``tint_px`` (the grey background of a legacy form's 住所 or 整理番号
+    cell) is paper people write on, not print: there only what is clearly darker than the tint counts.
+    Solid dark areas (registration marks, black bars) stay print.
+    """
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (tint_px, tint_px))
+    paper = cv2.morphologyEx(master_gray, cv2.MORPH_CLOSE, k).astype(np.int16)
+    tint = (paper >= 160) & (master_gray.astype(np.int16) >= paper - 20)
+    m = ((master_gray < 235) & ~tint).astype(np.uint8)
     if grow_px > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow_px + 1, 2 * grow_px + 1))
         return np.asarray(cv2.dilate(m, kernel)).astype(bool)

@@ -129,3 +129,22 @@ def test_prefecture_completion() -> None:
 
 def test_hiragana_normalizer() -> None:
     assert normalize.hiragana("ヤマダ ﾀﾛｳ") == "やまだ　たろう"
+
+
+def test_sensitive_values_are_masked_outside_the_review_form() -> None:
+    from formkit.model import FieldType
+    from formkit.registry import load_template
+    from ocr.readings import FieldReading, PageReading
+    from validation.checks import masked_reading
+
+    tpl = load_template("hihokensha_shikaku_shutoku")
+    number = FieldReading(
+        "individual_number", FieldType.DIGITS, "123456789018", "123456789018", 0.99, (0, 0, 1, 1)
+    )
+    name = FieldReading("name", FieldType.NAME, "山田　太郎", "山田太郎", 0.99, (0, 0, 1, 1))
+    reading = PageReading(tpl.id, tpl.version, {"individual_number": number, "name": name})
+    out = masked_reading(tpl, reading)
+    assert out.fields["individual_number"].value == "********9018"
+    assert "1234" not in out.fields["individual_number"].raw
+    assert out.fields["name"].value == "山田　太郎"
+    assert reading.fields["individual_number"].value == "123456789018"  # the original is untouched

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from formkit.model import FieldSpec, FieldType
-from ocr.readings import Reason
+from formkit.model import FieldSpec, FieldType, Template
+from ocr.readings import PageReading, Reason
 from validation import normalize
 from validation.address import postal_places
 
@@ -119,6 +119,20 @@ def mynumber_valid(number: str) -> bool:
 def mask_mynumber(number: str) -> str:
     d = normalize.digits_only(number)
     return "********" + d[-4:] if len(d) >= 4 else "****"
+
+
+def masked_reading(tpl: Template, reading: PageReading) -> PageReading:
+    """The reading with the template's sensitive values (個人番号) masked, for screens, reports and
+    pictures that are not the review form itself."""
+    import dataclasses
+
+    fields = {
+        name: dataclasses.replace(f, value=mask_mynumber(str(f.value)), raw=mask_mynumber(f.raw))
+        if tpl.field(name).sensitive and f.value
+        else f
+        for name, f in reading.fields.items()
+    }
+    return dataclasses.replace(reading, fields=fields)
 
 
 # --- rules from the template ----------------------------------------------------------------------------
