@@ -139,8 +139,9 @@ def mapping_path(system: str) -> Path:
     return Path(os.environ.get("DEJIRU_MAPPINGS_DIR", MAPPINGS_DIR)) / f"{system}.yaml"
 
 
-@cache
 def load_mapping(system: str) -> Mapping:
+    """The mapping as the file says now: loaded once per version of the file, so an edit (a new form, a
+    fixed selector) reaches a running ``dejiru run`` without a restart."""
     path = mapping_path(system)
     if not path.exists():
         raise TemplateError(
@@ -148,6 +149,11 @@ def load_mapping(system: str) -> Mapping:
             f"no bot mapping for {system}",
             detail=str(path),
         )
+    return _load_mapping(path, path.stat().st_mtime_ns)
+
+
+@cache
+def _load_mapping(path: Path, mtime_ns: int) -> Mapping:
     try:
         return Mapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (ValidationError, yaml.YAMLError) as exc:

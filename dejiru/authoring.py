@@ -151,5 +151,6 @@ def write_tryout(
     """Read the scans and write the one-file HTML report; returns the pages for a summary."""
     pages = try_scans(tpl, scans, engine=engine, today=today)
     title = f"{tpl.title}（{tpl.id} v{tpl.version}）"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(tryout_html(title, pages), encoding="utf-8")
     return pages

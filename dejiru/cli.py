@@ -265,6 +265,7 @@ def template_render(
 
     try:
         tpl = load_template(form_id)
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(example_pdf(tpl) if example else render_pdf(tpl))
     except DejiruError as err:
         fail(err)
@@ -345,6 +346,7 @@ def template_fill(
         values = parse_values(tpl, raw)
         # Only the applicant signs: a printed name in the signature box would pass for a signature.
         unsigned = [f.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.pop(f.name, None)]
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(filled_pdf(tpl, values))
     except DejiruError as err:
         fail(err)

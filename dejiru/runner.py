@@ -255,6 +255,10 @@ class Runner:
 
         started = time.monotonic()
         code = 0
+        if threading.current_thread() is threading.main_thread():
+            # `kill` / a service manager's stop: shut down like Ctrl-C, so the Prefect server is stopped too
+            # (an orphaned one keeps its port and the next start falls back to the embedded API).
+            signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
         try:
             while not self.stop_event.is_set():
                 time.sleep(0.5)

@@ -21,8 +21,11 @@ def bot(target: str) -> BotSession:
     """This thread's logged-in browser for ``target`` (Playwright's sync API is bound to its thread)."""
     sessions: dict[str, BotSession] = getattr(_local, "bots", None) or {}
     _local.bots = sessions
+    mapping = load_mapping(target)
+    if target in sessions and sessions[target].m is not mapping:  # the mapping file was edited
+        sessions.pop(target).__exit__(None, None, None)
     if target not in sessions:
-        session = BotSession(load_mapping(target), context().settings.evidence)
+        session = BotSession(mapping, context().settings.evidence)
         session.__enter__()
         sessions[target] = session
     return sessions[target]

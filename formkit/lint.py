@@ -593,6 +593,7 @@ def check_target(tpl: Template) -> list[Finding]:
                 for flt in filters
                 if flt not in FILTERS
             ]
+    out += check_option_values(tpl, texts, path.name)
     for f in tpl.fields:
         if f.required and f.type not in NOT_KEYED and f.name not in used:
             out.append(
@@ -603,6 +604,45 @@ def check_target(tpl: Template) -> list[Finding]:
                     f.name,
                 )
             )
+    return out
+
+
+def check_option_values(tpl: Template, texts: list[str], mapping_name: str) -> list[Finding]:
+    """``{sex|map:male=1,female=2}``, ``eq:yes``, ``contains:car`` on an option field name its option
+    values: a value the field does not have (a typo, options renamed in the template) or an option the
+    ``map`` leaves out would be keyed as a blank, silently."""
+    import re
+
+    fields = {f.name: f for f in tpl.fields if f.type in OPTION_TYPES}
+    out = []
+    for text in texts:
+        for m in re.finditer(r"\{([^{}]+)\}", text):
+            name, *filters = [p.strip() for p in m.group(1).split("|")]
+            spec = fields.get(name)
+            if spec is None or not filters:
+                continue
+            fname, _, arg = filters[0].partition(":")  # the first filter sees the option value
+            values = [o.value for o in spec.options]
+            if fname in ("map", "map_list"):
+                keys = [pair.partition("=")[0].strip() for pair in arg.split(",") if pair.strip()]
+                left_out = [v for v in values if v not in keys]
+            elif fname in ("eq", "contains"):
+                keys, left_out = [arg.strip()], []
+            else:
+                continue
+            unknown = [k for k in keys if k not in values]
+            if unknown or left_out:
+                out.append(
+                    warning(
+                        "mapping_option_values",
+                        f"ボット定義 {mapping_name} の {name} の変換が選択肢の値と合いません"
+                        f"（様式の値: {', '.join(values)}）。合わない値は空欄で入力されます",
+                        f"bot mapping {mapping_name}: the filter on {name} does not match its option values "
+                        f"({', '.join(values)}); values that do not match are keyed as blanks",
+                        name,
+                        detail=text,
+                    )
+                )
     return out
 
 

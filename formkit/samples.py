@@ -26,6 +26,7 @@ from formkit.persons import Person, address_as_written, random_person
 from formkit.render import draw_example_stamp, master_image, rasterize_pdf, render_pdf
 from formkit.scan import PROFILES, ScanProfile, degrade
 from validation.checks import mynumber_valid
+from validation.wareki import ERAS, era_end, to_wareki
 
 OTHER_TEXTS = ["自動車の登録", "銀行口座の開設", "不動産登記", "ビザ申請", "携帯電話の契約", "奨学金の申請"]
 FORMATS = ("pdf", "png", "jpg")
@@ -43,6 +44,19 @@ def _mynumber(rng: random.Random) -> str:
     """A made-up 個人番号 with a valid check digit (so the sample passes the ``mynumber`` rule)."""
     body = "".join(str(rng.randint(0, 9)) for _ in range(11))
     return next(body + c for c in "0123456789" if mynumber_valid(body + c))
+
+
+def _in_eras(iso: str, eras: list[str], rng: random.Random, today: dt.date) -> str:
+    """A date the field can hold: one outside its eras (a 昭和 birth date on a form offering only 平成
+    and 令和, say, a pet's) is drawn again within them, at least a month before today."""
+    date = dt.date.fromisoformat(iso)
+    if not eras or to_wareki(date)[0] in eras:
+        return iso
+    latest = today - dt.timedelta(days=30)
+    spans = [(e.start, min(era_end(e) or latest, latest)) for e in ERAS if e.name in eras]
+    spans = [(lo, hi) for lo, hi in spans if lo <= hi] or [(latest, latest)]
+    lo, hi = rng.choice(spans)
+    return (lo + dt.timedelta(days=rng.randint(0, (hi - lo).days))).isoformat()
 
 
 def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[dict[str, Any], Person]:
@@ -68,7 +82,7 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
             values[n] = p.kana
         elif t is FieldType.DATE:
             if "birth" in n:
-                values[n] = p.birth_date.isoformat()
+                values[n] = _in_eras(p.birth_date.isoformat(), f.eras, rng, today)
             else:
                 values[n] = (today - dt.timedelta(days=rng.randint(0, 20))).isoformat()
         elif t is FieldType.POSTAL:
