@@ -72,7 +72,10 @@ def main() -> None:
     print(f"keying bench: {args.records} records, one browser, legacy latency {args.slow_ms} ms")
     for form_id, ts in times.items():
         per_min = 60 / statistics.mean(ts)
-        result["forms"][form_id] = {"records_per_min": round(per_min, 1), "p50_s": round(statistics.median(ts), 3)}
+        result["forms"][form_id] = {
+            "records_per_min": round(per_min, 1),
+            "p50_s": round(statistics.median(ts), 3),
+        }
         print(f"  {form_id:18s} {per_min:6.1f} records/min  (median {statistics.median(ts):.2f} s/record)")
     all_ts = [t for ts in times.values() for t in ts]
     result["records_per_min"] = round(60 / statistics.mean(all_ts), 1)
