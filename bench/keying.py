@@ -14,19 +14,11 @@ import datetime as dt
 import json
 import os
 import random
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -36,37 +28,27 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench/out/keying.json"))
     args = ap.parse_args()
 
-    import uvicorn
-
     from bots.mapping import load_mapping
     from bots.runner import BotSession
     from demo.legacy.app import Faults, make_app
     from formkit.registry import load_template
     from formkit.samples import sample_values
+    from tests.conftest import ServerThread, free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="dejiru-bench-keying-"))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            make_app(tmp / "legacy.db", Faults(slow_ms=args.slow_ms)), port=port, log_level="warning"
-        )
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    os.environ["DEJIRU_LEGACY_URL"] = f"http://127.0.0.1:{port}"
-
     forms = ["juminhyo_request", "inkan_request"]
     times: dict[str, list[float]] = {f: [] for f in forms}
-    with BotSession(load_mapping("demo_legacy"), tmp / "evidence") as bot:
-        bot.login()
-        for i in range(args.records):
-            form_id = forms[i % 2]
-            values, _ = sample_values(load_template(form_id), random.Random(i), dt.date.today())
-            t0 = time.perf_counter()
-            bot.key(form_id, values, f"BENCH{i:06d}")
-            times[form_id].append(time.perf_counter() - t0)
-    server.should_exit = True
+    legacy = ServerThread(make_app(tmp / "legacy.db", Faults(slow_ms=args.slow_ms)), free_port())
+    with legacy:
+        os.environ["DEJIRU_LEGACY_URL"] = legacy.url
+        with BotSession(load_mapping("demo_legacy"), tmp / "evidence") as bot:
+            bot.login()
+            for i in range(args.records):
+                form_id = forms[i % 2]
+                values, _ = sample_values(load_template(form_id), random.Random(i), dt.date.today())
+                t0 = time.perf_counter()
+                bot.key(form_id, values, f"BENCH{i:06d}")
+                times[form_id].append(time.perf_counter() - t0)
 
     result: dict[str, Any] = {"records": args.records, "slow_ms": args.slow_ms, "forms": {}}
     print(f"keying bench: {args.records} records, one browser, legacy latency {args.slow_ms} ms")
