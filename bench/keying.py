@@ -10,7 +10,6 @@ flow does; printed per form and overall. ``--slow-ms`` adds the legacy system's 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import random
@@ -30,6 +29,7 @@ def main() -> None:
 
     from bots.mapping import load_mapping
     from bots.runner import BotSession
+    from dejiru import clock
     from demo.legacy.app import Faults, make_app
     from formkit.registry import load_template
     from formkit.samples import sample_values
@@ -45,7 +45,7 @@ def main() -> None:
             bot.login()
             for i in range(args.records):
                 form_id = forms[i % 2]
-                values, _ = sample_values(load_template(form_id), random.Random(i), dt.date.today())
+                values, _ = sample_values(load_template(form_id), random.Random(i), clock.today())
                 t0 = time.perf_counter()
                 bot.key(form_id, values, f"BENCH{i:06d}")
                 times[form_id].append(time.perf_counter() - t0)

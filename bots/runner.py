@@ -10,7 +10,6 @@ a page that did load is ``TargetScreenChanged``.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import logging
 import time
@@ -23,6 +22,7 @@ from urllib.parse import urljoin
 from bots.browser import launch_kwargs
 from bots.mapping import Mapping, Step
 from bots.transforms import render
+from dejiru import clock
 from dejiru.errors import BusinessRuleRejected, KeyingError, SessionExpired, TargetScreenChanged, Transient
 
 log = logging.getLogger(__name__)
@@ -373,7 +373,7 @@ class BotSession:
         """Screenshot, HTML and Playwright trace of the moment something went wrong."""
         folder = self.evidence_dir / reference
         folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{dt.datetime.now():%Y%m%d-%H%M%S}_{code}"
+        stem = f"{clock.stamp()}_{code}"
         out: dict[str, str] = {}
         try:
             shot = folder / f"{stem}.png"

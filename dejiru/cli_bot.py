@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import random
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from dejiru import clock
 from dejiru.errors import DejiruError, KeyingError
 
 bot_app = typer.Typer(
@@ -50,7 +50,7 @@ def bot_check(
         with BotSession(mapping, out, headless=not headed) as bot:
             typer.echo(f"{mapping.title} ({mapping.url})")
             for i, form_id in enumerate(forms):
-                values, _ = sample_values(load_template(form_id), random.Random(seed + i), dt.date.today())
+                values, _ = sample_values(load_template(form_id), random.Random(seed + i), clock.today())
                 probe = f"CHECK{os.getpid() % 10000:04d}{i:02d}"
                 try:
                     run = bot.dry_run(form_id, values, probe)

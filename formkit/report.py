@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from html import escape
 
+from dejiru import clock
+
 
 @dataclass(frozen=True)
 class FieldRow:
@@ -128,7 +130,7 @@ def _page(i: int, p: PageResult) -> str:
 
 def tryout_html(title: str, pages: list[PageResult], *, generated: dt.datetime | None = None) -> str:
     """The whole report: a summary of every page, then each page's picture and field table."""
-    when = (generated or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    when = (generated or clock.local_now()).strftime("%Y-%m-%d %H:%M")
     counts = {"ok": 0, "review": 0, "failed": 0}
     for p in pages:
         counts[p.status[0]] += 1

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
+from dejiru import clock
 from formkit.fill import INKS, Hand, fill_canvas, filled_pdf
 from formkit.fonts import FONTS, FORM_FONT
 from formkit.model import FieldSpec, FieldType, Template
@@ -191,7 +192,7 @@ def make_sample(
     hand_rng = random.Random(f"{seed}:hand")
     scan_rng = random.Random(f"{seed}:scan")
     prof = PROFILES[profile] if isinstance(profile, str) else profile
-    today = today or dt.date.today()
+    today = today or clock.today()
     values, person = sample_values(tpl, rng, today)
     font = font or hand_rng.choice(sorted(FONTS))
     group = FONTS[font].group
@@ -268,7 +269,7 @@ EXAMPLE_SEED = 7
 def example_pdf(tpl: Template, *, seed: int = EXAMPLE_SEED, today: dt.date | None = None) -> bytes:
     """The 記入例 sheet: the form filled in by a made-up applicant, in a pen-like hand, with a red
     「記入例」 stamp, for staff to put on the counter."""
-    values, person = sample_values(tpl, random.Random(f"{seed}:values"), today or dt.date.today())
+    values, person = sample_values(tpl, random.Random(f"{seed}:values"), today or clock.today())
     font = "klee" if FONTS["klee"].path.exists() else FORM_FONT
     hand = Hand(font=font, ink=INKS["blue"], jitter=0.15, rng=random.Random(f"{seed}:hand"))
     ink = values | ink_values(tpl, values, person, seed)

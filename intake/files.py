@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from dejiru import clock
 from dejiru.errors import DejiruError, UnreadableFile
 from dejiru.files import sha256_file
 
@@ -85,7 +86,7 @@ def copy_verified(src: Path, dest: Path, sha256: str) -> None:
 
 
 def archive_path(archive: Path, sha256: str, name: str, when: dt.date | None = None) -> Path:
-    d = when or dt.date.today()
+    d = when or clock.today()
     return archive / f"{d:%Y}" / f"{d:%m}" / f"{sha256[:16]}_{safe_name(name)}"
 
 
@@ -100,7 +101,7 @@ def reason_text(err: DejiruError, original_name: str) -> str:
         f"ファイル: {original_name}\n"
         f"理由: {err.ja}\n"
         f"詳細: {err.detail or '-'}\n"
-        f"日時: {dt.datetime.now():%Y-%m-%d %H:%M:%S}\n"
+        f"日時: {clock.local_now():%Y-%m-%d %H:%M:%S}\n"
         f"対応: 内容を確認し、直したファイルを受付フォルダに入れ直してください。このファイルは削除されていません。\n"
         f"\n"
         f"File: {original_name}\n"
@@ -121,7 +122,7 @@ def quarantine_file(
     name = original_name or src.name
     folder = quarantine / err.code
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.stamp()
     dest = folder / f"{stamp}_{safe_name(name)}"
     n = 1
     while dest.exists():

@@ -9,7 +9,6 @@ round trip; without ruamel.yaml the header comments are kept and the rest is dum
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from dejiru import clock
 from dejiru.errors import DejiruError, TemplateError
 from formkit.model import OPTION_TYPES, FieldType, Template
 from formkit.registry import (
@@ -354,7 +354,7 @@ def render_yaml(text: str, posted: list[dict[str, Any]]) -> str:
 
 
 def _backup_path(path: Path) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.stamp()
     backup = path.with_name(f"{path.name}.bak-{stamp}")
     n = 2
     while backup.exists():

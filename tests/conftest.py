@@ -22,6 +22,10 @@ os.environ["DEJIRU_HOME"] = str(SESSION_DIR / "var")
 os.environ["DEJIRU_INBOX"] = str(SESSION_DIR / "inbox")
 os.environ["DEJIRU_THRESHOLDS"] = str(SESSION_DIR / "no-thresholds.json")
 os.environ["PREFECT_HOME"] = str(SESSION_DIR / "prefect")
+#: The day every test believes it is (samples are dated "today", dates may not lie in the future):
+#: pinned, so that the suite gives the same result on any calendar day. Subprocesses inherit it.
+TODAY = "2026-11-24"
+os.environ["DEJIRU_TODAY"] = TODAY
 
 from dejiru import prefect_env  # noqa: E402
 

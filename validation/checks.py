@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from dejiru import clock
 from formkit.model import FieldSpec, FieldType, Template
 from ocr.readings import PageReading, Reason
 from validation import normalize
@@ -184,7 +185,7 @@ def _rule_before(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> 
 
 def _rule_not_future(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     mine = _as_date(value)
-    today = ctx.get("__today__") or dt.date.today()
+    today = ctx.get("__today__") or clock.today()
     if mine and mine > today + dt.timedelta(days=1):
         return [reason("date_future", f"{spec.label}が未来の日付です", f"{spec.name} is in the future")]
     return []

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from dejiru import clock
 from formkit.model import FieldSpec, FieldType, Template
 from ocr.readings import FieldReading, PageReading, Reason
 from validation import normalize
@@ -125,7 +126,7 @@ def check_values(
     tpl: Template, values: dict[str, Any], today: dt.date | None = None
 ) -> dict[str, list[Reason]]:
     """Every check for a set of (normalised) values: used after reading and after a reviewer's edit."""
-    ctx = dict(values) | {"__today__": today or dt.date.today()}
+    ctx = dict(values) | {"__today__": today or clock.today()}
     out: dict[str, list[Reason]] = {}
     for spec in tpl.fields:
         value = values.get(spec.name)
