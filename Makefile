@@ -20,6 +20,7 @@ bench: setup  ## accuracy and speed figures (not a test); adds tesseract-jpn for
 	DEJIRU_SETUP_BENCH=1 scripts/setup.sh
 	$(VENV)/bin/python -m bench
 	$(VENV)/bin/python -m bench.keying
+	$(VENV)/bin/python -m bench.bombs
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -75,7 +75,12 @@ async def reviewer(
     rng = random.Random(n)
     # Six connections per reviewer, as a browser opens to one host.
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=6)) as c:
-        await c.post("/login", data={"username": f"reviewer{n}", "password": PASSWORD})
+        form = (await c.get("/login")).text  # the login form's CSRF token, as a browser gets it
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert token is not None
+        await c.post(
+            "/login", data={"username": f"reviewer{n}", "password": PASSWORD, "csrf": token.group(1)}
+        )
         await asyncio.sleep(rng.uniform(0, think[1]))  # reviewers do not all start at the same instant
         k = 0
         while time.perf_counter() < until:

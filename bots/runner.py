@@ -6,13 +6,22 @@ keying errors in :mod:`dejiru.errors`, mapped from Playwright's own errors here 
 navigation timeouts and HTTP 5xx are ``Transient``; the target's session-timeout page is
 ``SessionExpired``; its validation messages are ``BusinessRuleRejected``; a selector that is not on
 a page that did load is ``TargetScreenChanged``.
+
+Evidence goes to every reviewer, so it must not hand them the target system's password or session:
+a trace records one record's steps and is started only after the login (Playwright keeps every
+request since tracing started in each chunk's network log, the login form included), and every
+file is scrubbed by :mod:`bots.redact` before it is written where reviewers can reach it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import shutil
+import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +30,17 @@ from urllib.parse import urljoin
 
 from bots.browser import launch_kwargs
 from bots.mapping import Mapping, Step
+from bots.redact import Redactor, cookie_secrets, redact_text, scrub_trace, write_atomic
 from bots.transforms import render
 from dejiru import clock
-from dejiru.errors import BusinessRuleRejected, KeyingError, SessionExpired, TargetScreenChanged, Transient
+from dejiru.errors import (
+    BusinessRuleRejected,
+    KeyingError,
+    SessionExpired,
+    TargetScreenChanged,
+    TemplateError,
+    Transient,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,6 +95,11 @@ class BotSession:
         self.evidence_dir = evidence_dir
         self.headless = headless
         self.logged_in = False
+        #: Whether a record's trace is recording (started after the login, stopped at the record's end).
+        self._tracing = False
+        #: Session cookie values of the last logins: a page or trace may show one the browser has
+        #: dropped since. Bounded: a bot that runs all day logs in again and again.
+        self._seen_cookies: deque[str] = deque(maxlen=8)
         self._pw: Any = None
         self._browser: Any = None
         self._context: Any = None
@@ -96,16 +118,56 @@ class BotSession:
     def _new_context(self) -> None:
         if self._context is not None:
             self._context.close()
+        self._tracing = False
         self._context = self._browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
         self._context.set_default_timeout(self.m.action_timeout_ms)
         self._context.set_default_navigation_timeout(self.m.navigation_timeout_ms)
-        self._context.tracing.start(screenshots=False, snapshots=True)
         self.page = self._context.new_page()
         # Server errors on pages loaded into a frame (a menu click that fills another frame) never reach
         # a goto's response: remember them so a missing element on an error page counts as transient.
         self._server_errors: list[str] = []
         self.page.on("response", self._note_response)
         self.logged_in = False
+
+    def _start_tracing(self) -> None:
+        """Record a trace (DOM snapshots, network) from here on: one record's steps, after the login.
+
+        A whole tracing session, not a chunk of one, per record: Playwright writes every request since
+        ``tracing.start`` into each chunk's network log, so a session spanning the login (or earlier
+        records, other people's applications) would carry them into this record's evidence.
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            self._context.tracing.start(screenshots=False, snapshots=True)
+        except PlaywrightError:  # still tracing after a stop that failed half-way: start afresh
+            self._context.tracing.stop()
+            self._context.tracing.start(screenshots=False, snapshots=True)
+        self._tracing = True
+
+    def _stop_tracing(self, path: Path | None = None) -> None:
+        """End the record's trace: saved raw to ``path`` (a private place, for scrubbing) or discarded."""
+        self._tracing = False
+        self._context.tracing.stop(path=str(path) if path else None)
+
+    def _secrets(self) -> set[str]:
+        """What no evidence may show: the target's password and every session cookie value seen.
+
+        Call only while no trace records: reading the cookies is itself a traced call.
+        """
+        found = set(self._seen_cookies)
+        with contextlib.suppress(Exception):  # a closed context has no cookies left to leak
+            found |= cookie_secrets(str(c.get("value", "")) for c in self._context.cookies())
+        with contextlib.suppress(TemplateError):
+            found.add(self.m.credentials()["password"])
+        return found
+
+    def _screenshot(self, secrets: set[str]) -> bytes:
+        """The page as a clerk sees it, any text that shows a secret masked (a password input shows
+        dots anyway; an old screen may print its session id). Call only while no trace records: the
+        mask's locators spell the secrets."""
+        mask = [frame.get_by_text(secret) for frame in self.page.frames for secret in sorted(secrets)]
+        return bytes(self.page.screenshot(full_page=True, mask=mask))
 
     def _note_response(self, resp: Any) -> None:
         if resp.status >= 500 and resp.request.resource_type == "document":
@@ -243,8 +305,15 @@ class BotSession:
     # --- operations ------------------------------------------------------------------------------------
 
     def login(self) -> None:
+        """Log in, never under a trace: the trace would keep the password (the fill's parameters, the
+        input's value in DOM snapshots, the form post) and the session cookie the answer sets. A login
+        in the middle of a record ends the record's trace so far (discarded) and starts a new one after.
+        """
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+        resume = self._tracing
+        if resume:
+            self._stop_tracing()
         record = {"credentials": self.m.credentials()}
         # Twice: a system that drops the new session at once (load, a restart) looks like a refused
         # login the first time; refused credentials are refused again.
@@ -264,6 +333,10 @@ class BotSession:
                     "cannot log in to the target system (check credentials or the screen)",
                 ) from exc
             self.logged_in = True
+            fresh = cookie_secrets(str(c.get("value", "")) for c in self._context.cookies())
+            self._seen_cookies.extend(sorted(fresh - set(self._seen_cookies)))
+            if resume:
+                self._start_tracing()
             return
 
     def search(self, form_id: str, reference: str) -> str | None:
@@ -333,18 +406,27 @@ class BotSession:
         """Everything ``key`` does except the click that saves: proves a mapping against the live
         screens (``dejiru bot check``) without leaving a record behind."""
 
-        def run() -> DryRun:
+        def run() -> str | None:
             existing = self.search(form_id, reference)
             self.create(form_id, record | {"reference": reference}, dry_run=True)
-            folder = self.evidence_dir / "check"
-            folder.mkdir(parents=True, exist_ok=True)
-            shot = folder / f"{form_id}.png"
-            self.page.screenshot(path=str(shot), full_page=True)
-            steps = self.m.forms[form_id].create.steps
-            filled = sum(1 for st in steps if not st.submit and st.action in ("fill", "select", "check"))
-            return DryRun(form_id, existing, filled, str(shot))
+            return existing
 
-        return self._traced(form_id, reference, run)
+        existing = self._traced(form_id, reference, run)
+        # Taken once the trace has stopped, scrubbed like any evidence: it may go to whoever asks.
+        folder = self.evidence_dir / "check"
+        folder.mkdir(parents=True, exist_ok=True)
+        shot = folder / f"{form_id}.png"
+        try:
+            write_atomic(shot, self._screenshot(self._secrets()))
+        except Exception as exc:
+            raise Transient(
+                "入力後の画面を保存できませんでした",
+                "could not save the screenshot of the filled screen",
+                detail=redact_text(str(exc)[:300], self._secrets()),
+            ) from exc
+        steps = self.m.forms[form_id].create.steps
+        filled = sum(1 for st in steps if not st.submit and st.action in ("fill", "select", "check"))
+        return DryRun(form_id, existing, filled, str(shot))
 
     def _traced(self, form_id: str, reference: str, run: Callable[[], T]) -> T:
         """Log in if needed, run, and turn any failure into a typed error with evidence attached."""
@@ -353,43 +435,75 @@ class BotSession:
                 f"{self.m.title} に様式 {form_id} のボット定義がありません",
                 f"{self.m.system} has no mapping for form {form_id}",
             )
-        self._context.tracing.start_chunk()
         self._server_errors = []
         try:
             if not self.logged_in:
                 self.login()
+            self._start_tracing()
             result = run()
-            self._context.tracing.stop_chunk()
+            self._stop_tracing()
             return result
         except KeyingError as err:
-            raise _attach(err, self.save_evidence(reference, err.code)) from err
+            raise self._failed(err, reference) from err
         except Exception as exc:  # Playwright's own errors (a crashed page, a closed browser): worth a retry
             crash = Transient(
                 "ブラウザ操作中にエラーが起きました", "the browser failed while keying", detail=str(exc)[:300]
             )
-            raise _attach(crash, self.save_evidence(reference, crash.code)) from exc
+            raise self._failed(crash, reference) from exc
+
+    def _failed(self, err: KeyingError, reference: str) -> KeyingError:
+        """The error with its evidence attached and its messages scrubbed too: they reach the
+        exception queue, and a Playwright error quotes its call log (``fill("<password>")``)."""
+        evidence = self.save_evidence(reference, err.code)  # stops the trace before reading secrets
+        redactor = Redactor(self._secrets())
+        err.ja, err.en = redactor.text(err.ja), redactor.text(err.en)
+        if err.detail:
+            err.detail = redactor.text(err.detail)
+        err.args = (str(err),)
+        return _attach(err, evidence)
 
     def save_evidence(self, reference: str, code: str) -> dict[str, str]:
-        """Screenshot, HTML and Playwright trace of the moment something went wrong."""
+        """Screenshot, HTML and Playwright trace of the moment something went wrong, with no secret.
+
+        The trace stops first (capturing the page is not part of the record, and reading the
+        cookies must not be traced), is saved into a private temporary folder, scrubbed into the
+        evidence folder and deleted: the unscrubbed trace never lies where reviewers can reach it.
+        Every file is written whole or not at all (a temporary file, then a rename).
+        """
         folder = self.evidence_dir / reference
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{clock.stamp()}_{code}"
         out: dict[str, str] = {}
+        private = Path(tempfile.mkdtemp(prefix="dejiru-trace-"))  # mode 0700: this user only
+        raw: Path | None = private / "raw.trace.zip"
         try:
-            shot = folder / f"{stem}.png"
-            self.page.screenshot(path=str(shot), full_page=True)
-            out["screenshot"] = str(shot)
-            page_html = folder / f"{stem}.html"
-            page_html.write_text(self.page.content(), encoding="utf-8")
-            out["html"] = str(page_html)
-        except Exception:  # the page may be gone; the trace may still tell
-            log.warning("could not capture the page for %s", reference, exc_info=True)
-        try:
-            trace = folder / f"{stem}.trace.zip"
-            self._context.tracing.stop_chunk(path=str(trace))
-            out["trace"] = str(trace)
-        except Exception:
-            log.warning("could not save the trace for %s", reference, exc_info=True)
+            if self._tracing:
+                try:
+                    self._stop_tracing(raw)
+                except Exception:
+                    log.warning("could not save the trace for %s", reference, exc_info=True)
+                    raw = None
+            else:  # a failed login: never traced
+                raw = None
+            secrets = self._secrets()
+            try:
+                shot = folder / f"{stem}.png"
+                write_atomic(shot, self._screenshot(secrets))
+                out["screenshot"] = str(shot)
+                page_html = folder / f"{stem}.html"
+                write_atomic(page_html, redact_text(self.page.content(), secrets).encode("utf-8"))
+                out["html"] = str(page_html)
+            except Exception:  # the page may be gone; the trace may still tell
+                log.warning("could not capture the page for %s", reference, exc_info=True)
+            if raw is not None and raw.exists():
+                try:
+                    trace = folder / f"{stem}.trace.zip"
+                    scrub_trace(raw, trace, secrets)
+                    out["trace"] = str(trace)
+                except Exception:  # no trace rather than an unscrubbed one
+                    log.warning("could not scrub the trace for %s", reference, exc_info=True)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
         return out
 
     def restart(self) -> None:

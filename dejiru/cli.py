@@ -84,21 +84,42 @@ def serve(
         str | None, typer.Option(help="Address to listen on (default DEJIRU_REVIEW_HOST)")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default DEJIRU_REVIEW_PORT)")] = None,
+    cert: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM): serve HTTPS with Secure cookies and HSTS")
+    ] = None,
+    key: Annotated[Path | None, typer.Option(help="TLS private key (PEM) for --cert")] = None,
 ) -> None:
-    """Serve the review UI alone (the many-PC setup: one review server for all reviewers)."""
+    """Serve the review UI alone (the many-PC setup: one review server for all reviewers).
+
+    On a network, give it a certificate (--cert/--key): without TLS, passwords and scans cross the
+    wire readable by anyone on it."""
     import uvicorn
 
     from dejiru.config import settings
     from pipeline.context import Context
     from review.app import create_app
 
+    if (cert is None) != (key is None):
+        raise typer.BadParameter("--cert と --key は両方指定してください / give both --cert and --key")
+    for path in (cert, key):
+        if path is not None and not path.is_file():
+            raise typer.BadParameter(f"ファイルがありません / no such file: {path}")
     cfg = settings()
+    bind = host or cfg.review_host
+    if cert is None and bind not in ("127.0.0.1", "::1", "localhost"):
+        typer.echo(
+            f"警告: {bind} で暗号化なし（HTTP）で公開しています。--cert/--key で HTTPS にしてください\n"
+            f"warning: serving plain HTTP on {bind}: use --cert/--key for HTTPS",
+            err=True,
+        )
     uvicorn.run(
-        create_app(Context.create(cfg)),
-        host=host or cfg.review_host,
+        create_app(Context.create(cfg), https=cert is not None),
+        host=bind,
         port=port or cfg.review_port,
         log_level="warning",
         access_log=False,
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
     )
 
 
@@ -120,6 +141,54 @@ def watch(
     run_watch(cfg.inbox, deployment, mode=cfg.watch_mode, settle=cfg.watch_settle)
 
 
+@app.command("prefect-server")
+def prefect_server(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; beyond loopback needs PREFECT_API_AUTH_STRING")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 4200,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="Address others open it at, e.g. http://prefect:4200 (default: PREFECT_API_URL)"),
+    ] = None,
+) -> None:
+    """Start the Prefect server for many PCs, locked with an auth string (認証付き Prefect サーバー).
+
+    Refuses to listen beyond loopback without PREFECT_API_AUTH_STRING (or PREFECT_SERVER_API_AUTH_STRING)
+    in the environment; allows cross-origin calls from its own address only. Workers and watchers set
+    the same PREFECT_API_AUTH_STRING."""
+    import os
+
+    from dejiru import prefect_env
+
+    prefect_env.offline_defaults()
+    try:
+        argv, env = prefect_env.server_command(host, port, public_url)
+    except DejiruError as err:
+        fail(err)
+        return
+    if not prefect_env.is_loopback(host):
+        typer.echo(
+            "注意: 認証文字列は HTTP で平文のまま流れます。信頼できる庁内ネットワークか TLS の内側で使ってください\n"
+            "note: the auth string crosses the network in clear HTTP: use a trusted network or a TLS proxy",
+            err=True,
+        )
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)  # the server is this process: signals and exit code are its own
+
+
+def _one_page(path: Path, number: int) -> Any:
+    """Page ``number`` (1-based) of a scan, decoded alone after the whole file passed its limits."""
+    from ocr.pages import load_page
+
+    found = load_page(path, number - 1)
+    if found is None:
+        from ocr.pages import check_file
+
+        raise typer.BadParameter(f"ページ {number} はありません / the file has {check_file(path)} page(s)")
+    return found.image
+
+
 @app.command()
 def read(
     scan: Annotated[Path, typer.Argument(help="A scan: PDF, TIFF, JPEG or PNG", exists=True, dir_okay=False)],
@@ -138,15 +207,11 @@ def read(
 ) -> None:
     """Read one scan against its template (読み取り). Sensitive fields (個人番号) are masked."""
     from formkit.registry import load_template
-    from ocr.pages import load_pages
     from ocr.reader import read_page
     from validation.routing import validate
 
     try:
-        pages = load_pages(scan)
-        if not 1 <= page <= len(pages):
-            raise typer.BadParameter(f"the file has {len(pages)} page(s)")
-        reading, aligned = read_page(pages[page - 1].image, form_id=form, engine=engine)
+        reading, aligned = read_page(_one_page(scan, page), form_id=form, engine=engine)
         tpl = load_template(reading.form)
         decision = validate(tpl, reading)
     except DejiruError as err:
@@ -181,11 +246,9 @@ def ocr(
 ) -> None:
     """Full-page OCR without a template: detected lines, boxes and confidences."""
     from ocr.fullpage import read_full_page
-    from ocr.pages import load_pages
 
     try:
-        pages = load_pages(image)
-        lines = read_full_page(pages[page - 1].image, engine=engine)
+        lines = read_full_page(_one_page(image, page), engine=engine)
     except DejiruError as err:
         fail(err)
         return
@@ -492,26 +555,76 @@ def user_add(
     username: Annotated[str, typer.Argument(help="Login name")],
     role: Annotated[str, typer.Option(help="reviewer, supervisor, author or admin")] = "reviewer",
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
+    one_time: Annotated[
+        bool,
+        typer.Option(help="Make a one-time password, print it once; it must be changed at first login"),
+    ] = False,
 ) -> None:
-    """Add (or reset) a review UI account; the password is asked for, never given on the command line."""
+    """Add (or reset) a review UI account; the password is asked for, never given on the command line.
+
+    Resetting an existing account ends its sessions and enables it again."""
     from pipeline.context import Context
-    from review.auth import ROLES, hash_password
+    from review.auth import ROLES, WeakPassword, check_password, hash_password, one_time_password
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else typer.prompt("パスワード / password", hide_input=True, confirmation_prompt=True)
-    )
-    try:
-        hashed = hash_password(password)
-    except ValueError as exc:
-        raise typer.BadParameter("password must be at least 8 characters (8文字以上)") from exc
+    if one_time:
+        password = one_time_password()
+    else:
+        password = (
+            sys.stdin.readline().rstrip("\n")
+            if password_stdin
+            else typer.prompt("パスワード / password", hide_input=True, confirmation_prompt=True)
+        )
+        try:
+            check_password(password, username)
+        except WeakPassword as exc:
+            raise typer.BadParameter(f"{exc.ja} / {exc.en}") from exc
     ctx = Context.create()
-    ctx.store.add_user(username, hashed, role)
-    ctx.store.audit("cli", "user.add", detail=f"{username} ({role})")
+    existed = ctx.store.user(username, include_disabled=True) is not None
+    ctx.store.add_user(username, hash_password(password), role, must_change_password=one_time)
+    ctx.store.audit("cli", "user.reset" if existed else "user.add", detail=f"{username} ({role})")
     typer.echo(f"{username} ({role})")
+    if one_time:
+        typer.echo(
+            f"仮パスワード / one-time password: {password}  (初回ログインで変更 / change at first login)"
+        )
+
+
+def _set_active(username: str, active: bool) -> None:
+    from pipeline.context import Context
+
+    ctx = Context.create()
+    if not ctx.store.set_active(username, active):
+        typer.echo(f"エラー: ユーザー {username} はいません\nerror: no user {username}", err=True)
+        raise typer.Exit(1)
+    ctx.store.audit("cli", "user.enable" if active else "user.disable", detail=username)
+    typer.echo(
+        f"{username}: {'有効 / enabled' if active else '無効（ログイン中の画面も終了） / disabled, sessions ended'}"
+    )
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Disable an account: it cannot log in, and its open sessions end at once."""
+    _set_active(username, False)
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Enable a disabled account again (its old password stays; reset it with `user add --one-time`)."""
+    _set_active(username, True)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Accounts, roles, and whether each is enabled."""
+    from pipeline.context import Context
+
+    for u in Context.create().store.users():
+        state = "有効 / enabled" if u.active else "無効 / disabled"
+        extra = "  仮パスワード / one-time password" if u.must_change_password else ""
+        typer.echo(f"{u.username:20} {u.role:10} {state}{extra}")
 
 
 @app.command()

@@ -3,15 +3,35 @@
 Everything lives under ``DEJIRU_HOME`` (default ``./var``): the SQLite database, the archive of
 originals, quarantine, page images and keying evidence. Moving to PostgreSQL is one setting:
 ``DEJIRU_DATABASE_URL=postgresql+psycopg://user@host/db``.
+
+What lives there is residents' personal data: nothing dejiru creates under ``DEJIRU_HOME`` may be
+readable by other accounts on the machine. Every entry point comes through ``Settings.ensure_dirs``
+(``Context.create`` calls it), which narrows the process umask to :data:`PRIVATE_UMASK` and creates the
+folders without any access for others; the SQLite file is made mode 600 where the engine is created.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+#: Files 640 and folders 750 at most: the owner and its group (a review UI or worker run as another
+#: account of the same group) may read; other accounts may not.
+PRIVATE_UMASK = 0o027
+#: Folders dejiru makes under DEJIRU_HOME.
+PRIVATE_DIR_MODE = 0o750
+
+
+def restrict_umask() -> None:
+    """Narrow this process's umask to at least :data:`PRIVATE_UMASK` (a stricter one set by an
+    administrator is kept). Process-wide, so files written later by any library (page images, bot
+    evidence, SQLite's WAL) are covered too."""
+    current = os.umask(PRIVATE_UMASK)
+    os.umask(current | PRIVATE_UMASK)
 
 
 def _env(name: str, default: str) -> str:
@@ -52,19 +72,53 @@ class Settings:
         return self.home / "evidence"
 
     @property
+    def staging(self) -> Path:
+        """Private copies of inbox files while they are checked (read once, through a checked handle)."""
+        return self.home / "staging"
+
+    @property
+    def intake_ledger(self) -> Path:
+        """Which inbox file (inode, change time, size) became which document: tells a worker's own
+        unfinished intake, or a second worker on the same file, from a clerk dropping the file again."""
+        return self.home / "intake"
+
+    @property
     def secret_file(self) -> Path:
         return self.home / "secret.key"
 
+    def private_dirs(self) -> tuple[Path, ...]:
+        return (
+            self.home,
+            self.archive,
+            self.quarantine,
+            self.pages,
+            self.evidence,
+            self.staging,
+            self.intake_ledger,
+        )
+
     def ensure_dirs(self) -> None:
-        for p in (self.home, self.inbox, self.archive, self.quarantine, self.pages, self.evidence):
-            p.mkdir(parents=True, exist_ok=True)
+        """Create the folders, none of them open to other accounts, and narrow the umask (see module doc).
+
+        Folders of an older installation that were left world-readable are closed too. The inbox's
+        permissions are left as they are (the administrator shares it with staff and scanners); one
+        created here gets the narrowed umask like everything else.
+        """
+        restrict_umask()
+        for p in self.private_dirs():
+            p.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+            mode = stat.S_IMODE(p.stat().st_mode)
+            if mode & 0o007:
+                p.chmod(mode & ~0o007)
+        self.inbox.mkdir(parents=True, exist_ok=True)
 
     def secret_key(self) -> str:
         """Session-signing key, made once per installation and kept in DEJIRU_HOME (mode 600)."""
         env = os.environ.get("DEJIRU_SECRET_KEY")
         if env:
             return env
-        self.home.mkdir(parents=True, exist_ok=True)
+        restrict_umask()
+        self.home.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         if not self.secret_file.exists():
             fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:

@@ -11,7 +11,9 @@ of the package that calls them, so nothing above that edge needs to know the low
     │   ├── UnsupportedFileType
     │   ├── EncryptedPdf
     │   ├── TooLarge          too many pages, too many pixels, too many bytes
-    │   └── BlankPage
+    │   ├── BlankPage
+    │   ├── NotARegularFile   a symbolic link, FIFO, socket or device in the inbox: never followed
+    │   └── DuplicateFile     content already received as another document: kept aside, not deleted
     ├── RecognitionError      the page is readable but not understood
     │   ├── UnknownForm
     │   ├── AlignmentFailed
@@ -23,6 +25,7 @@ of the package that calls them, so nothing above that edge needs to know the low
         ├── SessionExpired    log in again and retry
         ├── BusinessRuleRejected  the target system said no: a person must look
         └── TargetScreenChanged   the screen is not what the mapping expects: stop the bot
+    OutsideInbox              a path to take in that is not a file in the inbox: refused untouched
 """
 
 from __future__ import annotations
@@ -77,6 +80,24 @@ class BlankPage(InputError):
     code = "blank_page"
 
 
+class NotARegularFile(InputError):
+    """A symbolic link, FIFO, socket or device node in the inbox.
+
+    Following a link would archive (and show reviewers) whatever it points at, anywhere on the
+    machine; opening a FIFO blocks a worker for ever. Such an entry is taken out of the inbox and
+    described in a reason file; its target is never opened.
+    """
+
+    code = "not_regular_file"
+
+
+class DuplicateFile(InputError):
+    """The same bytes were already received as a document (and that document is not waiting for a
+    retry): the new copy is kept in quarantine with a reason, never deleted silently."""
+
+    code = "duplicate"
+
+
 class RecognitionError(DejiruError):
     code = "recognition"
 
@@ -119,3 +140,14 @@ class BusinessRuleRejected(KeyingError):
 
 class TargetScreenChanged(KeyingError):
     code = "keying_screen_changed"
+
+
+class OutsideInbox(DejiruError):
+    """A path handed to intake that does not name an entry inside the configured inbox: outside it
+    (``..`` included), or reached through a symbolic link.
+
+    Whoever can start the ``process-file`` flow chooses the path, so intake itself refuses anything
+    else and touches nothing: no move, copy, hash or delete. The flow run fails with this message.
+    """
+
+    code = "outside_inbox"

@@ -8,9 +8,9 @@ stops everything cleanly on Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from dejiru.config import Settings
+from dejiru.errors import DejiruError
 
 log = logging.getLogger("dejiru.run")
 
@@ -40,9 +41,10 @@ def port_free(host: str, port: int) -> bool:
             return False
 
 
-def wait_http(url: str, timeout: float) -> bool:
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """Wait until ``url`` answers, giving up early if ``proc`` (the server behind it) has ended."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return True
@@ -52,12 +54,19 @@ def wait_http(url: str, timeout: float) -> bool:
     return False
 
 
+class StartupFailed(DejiruError):
+    """A part of ``dejiru run`` could not start (a busy port, most often); nothing is left running."""
+
+    code = "startup"
+
+
 class UvicornThread:
     """A uvicorn server in a background thread, stoppable from the main thread."""
 
     def __init__(self, app: Any, host: str, port: int, name: str) -> None:
         import uvicorn
 
+        self.host, self.port = host, port
         self.server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         )
@@ -66,32 +75,70 @@ class UvicornThread:
     def start(self, timeout: float = 15) -> None:
         self.thread.start()
         deadline = time.monotonic() + timeout
-        while not self.server.started and time.monotonic() < deadline:
+        # uvicorn ends its thread when it cannot bind: do not wait out the timeout then.
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         if not self.server.started:
-            raise RuntimeError(f"{self.thread.name} did not start")
+            self.stop()
+            raise StartupFailed(
+                f"{self.thread.name} を {self.host}:{self.port} で起動できませんでした（ポート使用中?）",
+                f"{self.thread.name} did not start on {self.host}:{self.port} (port in use?)",
+            )
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
 
 
-def start_prefect_server(cfg: Settings, port: int) -> subprocess.Popen[bytes] | None:
-    """A local Prefect server with its UI, or None (embedded API) if it cannot start."""
+def check_ports(ports: list[tuple[str, str, str, int, str]]) -> None:
+    """Fail before anything starts if a port ``dejiru run`` must own is taken or named twice.
+
+    ``ports`` holds, per service: its name in Japanese and in English, host, port, and the setting
+    that moves it (named in the message, so that the clerk knows what to change).
+    """
+    seen: dict[int, str] = {}
+    for ja, en, host, port, setting in ports:
+        if port in seen:
+            raise StartupFailed(
+                f"{ja}と{seen[port]}が同じポート {port} に設定されています（{setting}）",
+                f"the {en} and another service are both set to port {port} ({setting})",
+            )
+        seen[port] = ja
+        if not port_free(host, port):
+            raise StartupFailed(
+                f"{ja}のポート {host}:{port} は使用中です。dejiru がすでに動いていないか確かめるか、"
+                f"{setting} で別のポートを指定してください。",
+                f"the {en}'s port {host}:{port} is in use: check that dejiru is not running already,"
+                f" or set {setting} to another port.",
+            )
+
+
+def start_prefect_server(cfg: Settings, port: int, auth: str) -> subprocess.Popen[bytes] | None:
+    """A local Prefect server with its UI on loopback, locked with ``auth``, or None (embedded API)
+    if it cannot start. The child never outlives a failed start, an interrupted wait included."""
+    from dejiru import prefect_env
+
     if not port_free("127.0.0.1", port):
         log.warning("port %d is busy: using Prefect's embedded API (no UI)", port)
         return None
-    exe = Path(sys.executable).with_name("prefect")
-    logf = (cfg.home / "prefect-server.log").open("ab")
-    proc = subprocess.Popen(
-        [str(exe), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=logf,
-        stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
-        start_new_session=True,
-    )
-    if wait_http(f"http://127.0.0.1:{port}/api/health", 120):
-        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+    url = f"http://127.0.0.1:{port}"
+    argv, env = prefect_env.server_command("127.0.0.1", port, public_url=url)
+    with (cfg.home / "prefect-server.log").open("ab") as logf:
+        proc = subprocess.Popen(
+            argv,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            env=env | {prefect_env.SERVER_AUTH: auth, prefect_env.CLIENT_AUTH: auth},
+            start_new_session=True,
+        )
+    try:
+        up = wait_http(f"{url}/api/health", 120, proc)
+    except BaseException:
+        stop_process(proc)
+        raise
+    if up:
+        os.environ["PREFECT_API_URL"] = f"{url}/api"
         return proc
     log.warning(
         "Prefect server did not start (see %s): using the embedded API", cfg.home / "prefect-server.log"
@@ -115,13 +162,14 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 
 def ensure_admin(ctx: Any) -> str | None:
-    """On first start make an ``admin`` account with a random password; returns it to show once."""
-    from review.auth import hash_password
+    """On first start make an ``admin`` account with a one-time password; returns it to show once.
+    It is printed in a terminal, so the first login must replace it."""
+    from review.auth import hash_password, one_time_password
 
     if ctx.store.users():
         return None
-    password = secrets.token_urlsafe(9)
-    ctx.store.add_user("admin", hash_password(password), "admin", "管理者")
+    password = one_time_password()
+    ctx.store.add_user("admin", hash_password(password), "admin", "管理者", must_change_password=True)
     ctx.store.audit("dejiru", "user.add", detail="admin (first start)")
     return password
 
@@ -161,6 +209,34 @@ class Runner:
         from dejiru import prefect_env
 
         prefect_env.configure(self.cfg.home)
+        # Ports first, before anything starts or the database is touched: a busy port is most often
+        # another `dejiru run` on this PC, whose half-done work `recover()` must not reset.
+        try:
+            check_ports(
+                [
+                    (
+                        "確認画面",
+                        "review UI",
+                        self.cfg.review_host,
+                        self.cfg.review_port,
+                        "DEJIRU_REVIEW_PORT",
+                    ),
+                    (
+                        "デモ業務システム",
+                        "legacy demo",
+                        "127.0.0.1",
+                        self.cfg.legacy_port,
+                        "DEJIRU_LEGACY_PORT",
+                    ),
+                ]
+            )
+        except StartupFailed as err:
+            return self.refuse(err)
+        # One secret per run locks this run's Prefect API, the local server's or the embedded one
+        # (Prefect serves that on a random loopback port too): another account on this PC, or a web
+        # page reaching loopback by DNS rebinding, cannot start flows. The UI asks for it once.
+        auth = prefect_env.new_auth_string()
+        prefect_env.use_auth(auth)
         from pipeline.context import Context
 
         self.cfg.ensure_dirs()
@@ -170,9 +246,48 @@ class Runner:
             log.info("resuming unfinished work: %s", recovered)
         admin_password = ensure_admin(ctx)
 
-        prefect_proc = start_prefect_server(self.cfg, self.prefect_port) if self.prefect_server else None
+        starting = True
+        if threading.current_thread() is threading.main_thread():
+            # `kill` / a service manager's stop: shut down like Ctrl-C, so the Prefect server is stopped
+            # too (an orphaned one keeps its port and the next start falls back to the embedded API);
+            # while starting, abandon the start-up the same way.
+            def on_term(*_: object) -> None:
+                self.stop_event.set()
+                if starting:
+                    raise KeyboardInterrupt
+
+            signal.signal(signal.SIGTERM, on_term)
+
+        # Everything started is stopped by `stack`, in reverse order, however start-up or the run ends.
+        with contextlib.ExitStack() as stack:
+            try:
+                prefect_proc = self.start(stack, ctx, auth)
+            except StartupFailed as err:
+                return self.refuse(err)
+            except KeyboardInterrupt:
+                print("\n停止しています… / stopping…", flush=True)
+                return 130
+            finally:
+                starting = False  # a second signal must not cut short the stopping
+            self.banner(admin_password, auth if prefect_proc is not None else None)
+            if self.seed:
+                threading.Thread(
+                    target=seed_samples, args=(self.cfg, self.seed, int(time.time())), daemon=True
+                ).start()
+            code = self.wait(ctx)
+        self.summary(ctx)
+        return code
+
+    def start(self, stack: contextlib.ExitStack, ctx: Any, auth: str) -> subprocess.Popen[bytes] | None:
+        """Start Prefect, the servers, the readers, the keying loop and the watcher; each one's stop
+        goes on ``stack`` as soon as it runs. Returns the local Prefect server, if one started."""
+        prefect_proc = (
+            start_prefect_server(self.cfg, self.prefect_port, auth) if self.prefect_server else None
+        )
+        if prefect_proc is not None:
+            stack.callback(stop_process, prefect_proc)
         from demo.legacy.app import make_app as legacy_app
-        from flows.keying import key_approved
+        from flows.keying import key_approved, reset_limit
         from flows.process import process_document, process_file
         from flows.runtime import close_bots
         from formkit.registry import all_templates
@@ -193,10 +308,12 @@ class Runner:
         ]
         for s in servers:
             s.start()
+            stack.callback(s.stop)
 
         workers = ThreadPoolExecutor(
             max_workers=int(os.environ.get("DEJIRU_READERS", "2")), thread_name_prefix="reader"
         )
+        stack.callback(workers.shutdown, wait=True, cancel_futures=True)
         inflight: dict[str, Future[Any]] = {}
         lock = threading.Lock()
 
@@ -240,25 +357,22 @@ class Runner:
             finally:
                 close_bots()
 
-        from flows.keying import reset_limit
-
         for target in targets:
             reset_limit(target)
         keyer = threading.Thread(target=dispatch_and_key, name="keying", daemon=True)
-        watcher.start()
         keyer.start()
-        self.banner(admin_password, prefect_proc is not None)
-        if self.seed:
-            threading.Thread(
-                target=seed_samples, args=(self.cfg, self.seed, int(time.time())), daemon=True
-            ).start()
+        stack.callback(keyer.join, timeout=60)
+        stack.callback(self.stop_event.set)
+        watcher.start()
+        stack.callback(watcher.stop)
+        return prefect_proc
+
+    def wait(self, ctx: Any) -> int:
+        """Run until Ctrl-C, SIGTERM, the timeout or the asked number of keyed records."""
+        from records.models import DocStatus
 
         started = time.monotonic()
         code = 0
-        if threading.current_thread() is threading.main_thread():
-            # `kill` / a service manager's stop: shut down like Ctrl-C, so the Prefect server is stopped too
-            # (an orphaned one keeps its port and the next start falls back to the embedded API).
-            signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
         try:
             while not self.stop_event.is_set():
                 time.sleep(0.5)
@@ -278,17 +392,15 @@ class Runner:
             logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         finally:
             self.stop_event.set()
-            watcher.stop()
-            keyer.join(timeout=60)
-            workers.shutdown(wait=True, cancel_futures=True)
-            for s in servers:
-                s.stop()
-            if prefect_proc is not None:
-                stop_process(prefect_proc)
-        self.summary(ctx)
         return code
 
-    def banner(self, admin_password: str | None, prefect_ui: bool) -> None:
+    @staticmethod
+    def refuse(err: DejiruError) -> int:
+        """Say why ``dejiru run`` did not start, Japanese first, as the other commands do; exit code 2."""
+        print(f"エラー: {err.ja}\nerror: {err.en}", file=sys.stderr, flush=True)
+        return 2
+
+    def banner(self, admin_password: str | None, prefect_auth: str | None) -> None:
         c = self.cfg
         lines = [
             "",
@@ -297,8 +409,11 @@ class Runner:
             f"  確認画面 / review UI          : http://{c.review_host}:{c.review_port}/",
             f"  デモ業務システム / legacy demo : {c.legacy_url}/login  (demo / demo1234)",
         ]
-        if prefect_ui:
+        if prefect_auth:
             lines.append(f"  Prefect UI                     : http://127.0.0.1:{self.prefect_port}/")
+            lines.append(
+                f"  Prefect ログイン / login       : {prefect_auth}   (この実行のみ / this run only)"
+            )
         if admin_password:
             lines.append(
                 f"  初回ログイン / first login     : admin / {admin_password}   (dejiru user add で追加)"

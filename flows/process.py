@@ -1,17 +1,30 @@
-"""A dropped file's whole way in: intake → read → validate → route (review or straight to keying)."""
+"""A dropped file's whole way in: intake → read → validate → route (review or straight to keying).
+
+``process-file``'s ``path`` comes from whoever can reach the Prefect API, so the flow checks it is an
+entry inside the configured inbox before any task runs (intake checks again itself): a path outside
+fails the run with :class:`OutsideInbox` and nothing is touched.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 
+from dejiru.errors import OutsideInbox
 from flows.runtime import context
+from intake.inbox import check_in_inbox
 from pipeline.intake import intake_file
 from pipeline.reading import read_document
 
 
-@task(name="intake", retries=3, retry_delay_seconds=[2, 10, 30])
+def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
+    """A full disk or a share that went away may heal; a refused path will not."""
+    return not isinstance(getattr(state, "data", None), OutsideInbox)
+
+
+@task(name="intake", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_worth_retrying)
 def intake_task(path: str) -> tuple[str, int | None]:
     result = intake_file(Path(path), context())
     return result.outcome, result.document_id
@@ -33,6 +46,7 @@ def process_document(document_id: int) -> str:
 @flow(name="process-file", log_prints=False)
 def process_file(path: str) -> dict:
     """Take one complete file from the inbox and carry it as far as the machine can."""
+    check_in_inbox(Path(path), context().settings.inbox)  # OutsideInbox: this run fails, nothing touched
     outcome, doc_id = intake_task(path)
     status = read_task(doc_id) if outcome == "accepted" and doc_id is not None else None
     get_run_logger().info("file %s: %s, document %s → %s", Path(path).name, outcome, doc_id, status)

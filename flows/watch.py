@@ -2,6 +2,10 @@
 
 Prefect has no file trigger; this watcher (watchdog events, or polling for network shares) is the
 trigger. Run it as ``dejiru watch`` on one machine that sees the inbox; Prefect workers do the work.
+
+Only entries of the inbox are submitted (the watcher lists it without following links); a symbolic
+link, FIFO, socket or device found there is submitted once too, so that a worker's intake takes it
+out of the inbox with a reason file, without ever following or opening it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,13 @@ def watch(
     settle: float = 2.0,
     stop_after: float | None = None,
 ) -> None:
-    watcher = InboxWatcher(inbox, lambda p: submit(p, deployment), mode=mode, settle=settle)
+    watcher = InboxWatcher(
+        inbox,
+        lambda p: submit(p, deployment),
+        mode=mode,
+        settle=settle,
+        on_stray=lambda p: submit(p, deployment),  # once: intake moves it aside, unfollowed
+    )
     watcher.start()
     started = time.monotonic()
     try:

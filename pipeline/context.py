@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dejiru.config import Settings, settings
+from dejiru.config import Settings, restrict_umask, settings
 from records.store import Store
 
 
@@ -15,6 +15,7 @@ class Context:
 
     @classmethod
     def create(cls, cfg: Settings | None = None, migrate: bool = True) -> Context:
+        restrict_umask()  # before anything is written, the database included (ensure_dirs does it too)
         cfg = cfg or settings()
         cfg.ensure_dirs()
         store = Store(cfg.database_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -11,8 +12,8 @@ from dejiru import failpoints
 from dejiru.errors import DejiruError, InputError, RecognitionError
 from formkit.registry import load_template
 from intake.files import quarantine_file
-from ocr.align import is_blank
-from ocr.pages import Page, load_pages
+from ocr.align import Aligned, is_blank
+from ocr.pages import iter_pages, load_page
 from ocr.reader import read_page
 from ocr.readings import PageReading
 from pipeline.context import Context
@@ -22,6 +23,8 @@ from validation.routing import validate
 
 log = logging.getLogger(__name__)
 SYSTEM_USER = "dejiru"
+#: The first of the two readings of a double-entry form when the OCR was confident (not a person).
+OCR_READER = "OCR"
 
 
 def page_image_path(ctx: Context, doc_id: int, index: int) -> Path:
@@ -29,16 +32,24 @@ def page_image_path(ctx: Context, doc_id: int, index: int) -> Path:
 
 
 def quarantine_document(ctx: Context, doc: Document, err: DejiruError) -> DocStatus:
-    """Refuse a document with a reason: a copy goes to quarantine, the archived original stays."""
+    """Refuse a document with a reason: a copy goes to quarantine under a neutral name, the archived
+    original stays, and dropping the same file again reads it again (``pipeline.intake``), as the
+    reason file says."""
+    from intake.files import RETRY_ADVICE, read_head
+    from ocr.pages import sniff
+
     assert doc.id is not None
+    archived = Path(doc.archive_path)
     q = quarantine_file(
-        Path(doc.archive_path),
+        archived,
         ctx.settings.quarantine,
         err,
         move=False,
         original_name=doc.original_name
         if not doc.parent_id
         else f"p{doc.source_page + 1}_{doc.original_name}",
+        kind=sniff(read_head(archived)),
+        advice=RETRY_ADVICE,
     )
     ctx.store.add_exception(
         code=err.code,
@@ -55,11 +66,21 @@ def quarantine_document(ctx: Context, doc: Document, err: DejiruError) -> DocSta
     return DocStatus.QUARANTINED
 
 
-def split_pages(ctx: Context, doc: Document, pages: list[Page]) -> None:
+@dataclass(frozen=True)
+class SeenPage:
+    """What splitting needs to know of a further page once its pixels are gone."""
+
+    index: int
+    blank: bool
+
+
+def split_pages(ctx: Context, doc: Document, pages: list[SeenPage]) -> None:
     """A multi-page scan holds one application per page: every further non-blank page gets its own document."""
     assert doc.id is not None
-    for page in pages[1:]:
-        if is_blank(page.image):
+    for page in pages:
+        if page.index == 0:
+            continue
+        if page.blank:
             ctx.store.audit(SYSTEM_USER, "document.skip_blank_page", doc.id, detail=f"p.{page.index + 1}")
             continue
         child, created = ctx.store.add_document(
@@ -69,12 +90,69 @@ def split_pages(ctx: Context, doc: Document, pages: list[Page]) -> None:
             ctx.store.set_status(child.id, DocStatus.RECEIVED, parent_id=doc.id, source_page=page.index)
 
 
+def _missing(doc: Document) -> InputError:
+    return InputError("ページが見つかりません", "page missing", detail=f"p.{doc.source_page + 1}")
+
+
+def _without_tracebacks(err: RecognitionError) -> RecognitionError:
+    """The error alone: its traceback's frames hold the page's pixels, which must not outlive it
+    while the further pages are decoded. It is raised again, with a fresh traceback, after the split."""
+    todo: list[BaseException | None] = [err]
+    done: set[int] = set()
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in done:
+            continue
+        done.add(id(e))
+        e.__traceback__ = None
+        todo += [e.__cause__, e.__context__]
+    return err
+
+
+def read_source_page(ctx: Context, doc: Document, engine: str | None) -> tuple[PageReading, Aligned]:
+    """Read the document's own page, with the file decoded one page at a time (security issue 11).
+
+    However many pages a file has, no more than one of them is in memory at once: a child document
+    decodes its own page only; a parent reads its first page and lets go of it, then looks at each
+    further page just long enough to tell whether it is blank. Child documents are made only once
+    every page has been decoded, so a file with a broken page is refused whole, with no children;
+    a first page that is not understood (blank, unknown form) is refused after the split, as before.
+    """
+    path = Path(doc.archive_path)
+    if doc.parent_id is not None:
+        page = load_page(path, doc.source_page)
+        if page is None:
+            raise _missing(doc)
+        return read_page(page.image, engine=engine)
+    outcome: tuple[PageReading, Aligned] | RecognitionError | None = None
+    seen: list[SeenPage] = []
+    for page in iter_pages(path):
+        if page.index == doc.source_page:
+            try:
+                outcome = read_page(page.image, engine=engine)
+            except RecognitionError as err:
+                outcome = _without_tracebacks(err)
+        if page.index > 0:
+            seen.append(SeenPage(page.index, is_blank(page.image)))
+        del page  # else this page stays alive while the next one is decoded
+    if outcome is None:
+        raise _missing(doc)
+    if len(seen) > 0:
+        split_pages(ctx, doc, seen)
+    if isinstance(outcome, RecognitionError):
+        raise outcome
+    return outcome
+
+
 def store_reading(
     ctx: Context, doc: Document, reading: PageReading, image_path: Path, straight: bool
 ) -> DocStatus:
     assert doc.id is not None
     auto = straight and not ctx.settings.review_all
-    status = DocStatus.APPROVED if auto else DocStatus.REVIEW
+    # ダブルチェック: a form whose author asked for two readings of some fields is never keyed on one.
+    # A confident OCR reading counts as the first; a person keys those fields blind as the second.
+    blind = auto and any(f.double_entry for f in load_template(reading.form).fields)
+    status = DocStatus.DOUBLE_CHECK if blind else DocStatus.APPROVED if auto else DocStatus.REVIEW
     fields = [
         FieldInput(
             name=f.name,
@@ -98,8 +176,11 @@ def store_reading(
         fields=fields,
         status=status,
         straight_through=straight,
+        first_reader=OCR_READER if blind else None,
     )
-    if auto:
+    if blind:
+        ctx.store.audit(SYSTEM_USER, "document.first_reading_ocr", doc.id)
+    elif auto:
         ctx.store.set_status(doc.id, DocStatus.APPROVED, approved_by=SYSTEM_USER + "(auto)")
         ctx.store.audit(SYSTEM_USER, "document.auto_approve", doc.id)
     return status
@@ -120,13 +201,7 @@ def read_document(doc_id: int, ctx: Context, engine: str | None = None) -> DocSt
 def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
     assert doc.id is not None
     try:
-        pages = load_pages(Path(doc.archive_path))
-        if doc.parent_id is None and len(pages) > 1:
-            split_pages(ctx, doc, pages)
-        if doc.source_page >= len(pages):
-            raise InputError("ページが見つかりません", "page missing", detail=f"p.{doc.source_page + 1}")
-        page = pages[doc.source_page]
-        reading, aligned = read_page(page.image, engine=engine or ctx.settings.engine)
+        reading, aligned = read_source_page(ctx, doc, engine or ctx.settings.engine)
     except (InputError, RecognitionError) as err:
         return quarantine_document(ctx, doc, err)
     failpoints.hit("read.before_save")

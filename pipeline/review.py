@@ -26,6 +26,10 @@ class ReviewError(ValueError):
         super().__init__(f"{ja} / {en}")
 
 
+class EditConflict(ReviewError):
+    """Two reviewers saved the same document: the later save is refused."""
+
+
 def parse_input(spec: FieldSpec, raw: Any) -> Any:
     """A value typed (or ticked) by a reviewer, in the same shape the reader produces."""
     ftype = spec.type
@@ -56,8 +60,12 @@ def save_edits(
     user: str,
     unreadable: set[str] | None = None,
     today: dt.date | None = None,
+    revision: int | None = None,
 ) -> dict[str, list[dict[str, str]]]:
-    """Store a reviewer's values for a document and re-check every field; returns reasons per field."""
+    """Store a reviewer's values for a document and re-check every field; returns reasons per field.
+
+    ``revision``: the document's revision the reviewer's screen showed. If someone saved since, the
+    save is refused (:class:`EditConflict`) rather than silently undoing their work."""
     doc = ctx.store.document(doc_id)
     if doc.form_id is None:
         raise ReviewError("この書類は読み取られていません", "this document has not been read")
@@ -66,6 +74,11 @@ def save_edits(
     parsed = {}
     for name, raw in edits.items():
         parsed[name] = parse_input(tpl.field(name), raw)
+    if revision is not None and not ctx.store.bump_revision(doc_id, revision):
+        raise EditConflict(
+            "ほかの人がこの書類を先に保存しました。画面を開き直して最新の内容を確認してください（入力は保存されていません）",
+            "someone else saved this document first: reopen it and check the latest values (nothing was saved)",
+        )
     merged = values | parsed
     found = check_values(tpl, merged, today)
     unreadable = unreadable or set()

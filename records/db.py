@@ -7,6 +7,8 @@ with Alembic and is safe to call at every start.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,23 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """The database holds residents' data: create it mode 600 before SQLite does (SQLite gives its WAL
+    and shared-memory files the database file's mode), and close one an older version left open."""
+    if "?" in str(path) or str(path).startswith("file:"):
+        return  # a URI filename: SQLite opens it itself
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if side.lstat().st_mode & 0o077 and not side.is_symlink():
+                side.chmod(0o600)
+
+
 def get_engine(url: str) -> Engine:
     with _LOCK:
         if url not in _ENGINES:
@@ -39,6 +58,7 @@ def get_engine(url: str) -> Engine:
                 path = url.split("///", 1)[-1]
                 if path and path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    _private_sqlite_file(Path(path))
                 engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -172,5 +172,26 @@ class User(SQLModel, table=True):
     password_hash: str
     role: str = "reviewer"
     display_name: str = ""
+    #: A disabled account cannot log in and its sessions end at once (``dejiru user disable``).
     active: bool = True
     created_at: dt.datetime = Field(default_factory=now)
+    #: A one-time password (the first admin's, a reset): the next login must choose a new one.
+    must_change_password: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    password_changed_at: dt.datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A login, held on the server so it can be ended: logout, a password change, a reset, a disabled
+    account or a changed role end it on the next request, not when a cookie expires.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a copy of the database opens no
+    session."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    username: str = Field(index=True)
+    created_at: dt.datetime = Field(default_factory=now)
+    last_seen_at: dt.datetime = Field(default_factory=now)
+    expires_at: dt.datetime = Field(index=True)
+    client: str | None = None

@@ -8,7 +8,9 @@ checks in Python, so a second attempt finds the first one's row instead of makin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +33,15 @@ from records.models import (
     Page,
     ReviewTask,
     User,
+    UserSession,
     now,
 )
 
 JST = ZoneInfo("Asia/Tokyo")
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def dumps(value: Any) -> str:
@@ -127,6 +134,18 @@ class Store:
                 update(Document)
                 .where(col(Document.id) == doc_id, col(Document.status) == str(from_status))
                 .values(status=str(to_status), updated_at=now(), revision=Document.revision + 1)
+            )
+            s.commit()
+            return bool(result.rowcount)
+
+    def bump_revision(self, doc_id: int, expected: int) -> bool:
+        """Take the next revision of a document only if nobody saved since ``expected`` was read
+        (two reviewers on one document: the later save is refused instead of silently undoing)."""
+        with session(self.url) as s:
+            result = s.exec(
+                update(Document)
+                .where(col(Document.id) == doc_id, col(Document.revision) == expected)
+                .values(updated_at=now(), revision=Document.revision + 1)
             )
             s.commit()
             return bool(result.rowcount)
@@ -258,8 +277,12 @@ class Store:
         fields: Sequence[FieldInput],
         status: DocStatus,
         straight_through: bool,
+        first_reader: str | None = None,
     ) -> None:
-        """Replace the document's pages and fields with a fresh reading (safe to repeat after a crash)."""
+        """Replace the document's pages and fields with a fresh reading (safe to repeat after a crash).
+
+        ``first_reader``: with ``DOUBLE_CHECK``, who counts as the first of the two readings (the OCR,
+        for a confident reading of a form with double-entry fields)."""
         with session(self.url) as s:
             doc = s.get(Document, doc_id)
             if doc is None:
@@ -302,11 +325,12 @@ class Store:
             doc.updated_at = now()
             doc.revision += 1
             s.add(doc)
-            if (
-                status == DocStatus.REVIEW
-                and s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first() is None
-            ):
-                s.add(ReviewTask(document_id=doc_id))
+            if status in (DocStatus.REVIEW, DocStatus.DOUBLE_CHECK):
+                task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
+                task = task or ReviewTask(document_id=doc_id)
+                if status == DocStatus.DOUBLE_CHECK:
+                    task.first_reviewer, task.first_approved_at = first_reader, now()
+                s.add(task)
             s.commit()
 
     def pages(self, doc_id: int) -> list[Page]:
@@ -524,6 +548,10 @@ class Store:
                 q = q.where(ExceptionItem.document_id == document_id)
             return list(s.exec(q.order_by(col(ExceptionItem.created_at))).all())
 
+    def exception(self, item_id: int) -> ExceptionItem | None:
+        with session(self.url) as s:
+            return s.get(ExceptionItem, item_id)
+
     def resolve_exception(self, item_id: int, user: str) -> None:
         with session(self.url) as s:
             item = s.get(ExceptionItem, item_id)
@@ -554,25 +582,115 @@ class Store:
                 q = q.where(AuditEvent.document_id == document_id)
             return list(s.exec(q.order_by(col(AuditEvent.id).desc()).limit(limit)).all())
 
-    def add_user(self, username: str, password_hash: str, role: str, display_name: str = "") -> User:
+    def add_user(
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        display_name: str = "",
+        *,
+        must_change_password: bool = False,
+    ) -> User:
+        """Add an account, or reset an existing one (new password and role; its sessions end)."""
         with session(self.url) as s:
             existing = s.exec(select(User).where(User.username == username)).first()
             if existing is not None:
                 existing.password_hash, existing.role = password_hash, role
                 existing.display_name = display_name or existing.display_name
+                existing.active = True
                 user = existing
+                s.exec(delete(UserSession).where(col(UserSession.username) == username))
             else:
                 user = User(
                     username=username, password_hash=password_hash, role=role, display_name=display_name
                 )
+            user.must_change_password = must_change_password
+            user.password_changed_at = now()
             s.add(user)
             s.commit()
             s.refresh(user)
             return user
 
-    def user(self, username: str) -> User | None:
+    def set_password(self, username: str, password_hash: str, *, keep_session: str | None = None) -> None:
+        """A new password chosen by its owner: every other session of the account ends."""
         with session(self.url) as s:
-            return s.exec(select(User).where(User.username == username, col(User.active).is_(True))).first()
+            user = s.exec(select(User).where(User.username == username)).one()
+            user.password_hash, user.must_change_password, user.password_changed_at = (
+                password_hash,
+                False,
+                now(),
+            )
+            s.add(user)
+            q = delete(UserSession).where(col(UserSession.username) == username)
+            if keep_session is not None:
+                q = q.where(col(UserSession.id) != _token_id(keep_session))
+            s.exec(q)
+            s.commit()
+
+    def set_active(self, username: str, active: bool) -> bool:
+        """Enable or disable an account; disabling ends its sessions at once. False: no such user."""
+        with session(self.url) as s:
+            user = s.exec(select(User).where(User.username == username)).first()
+            if user is None:
+                return False
+            user.active = active
+            s.add(user)
+            if not active:
+                s.exec(delete(UserSession).where(col(UserSession.username) == username))
+            s.commit()
+            return True
+
+    def start_session(self, username: str, lifetime: dt.timedelta, client: str | None = None) -> str:
+        """A new login; returns the token for the cookie (the store keeps only its hash)."""
+        token = secrets.token_urlsafe(32)
+        with session(self.url) as s:
+            s.exec(delete(UserSession).where(col(UserSession.expires_at) < now()))  # housekeeping
+            s.add(
+                UserSession(
+                    id=_token_id(token), username=username, expires_at=now() + lifetime, client=client
+                )
+            )
+            s.commit()
+        return token
+
+    def session_user(self, token: str, idle: dt.timedelta) -> User | None:
+        """The active account behind a session token, or None (unknown, ended, expired, idle too long,
+        account disabled). Touches the session at most once a minute."""
+        at = now()
+        with session(self.url) as s:
+            row = s.get(UserSession, _token_id(token))
+            if row is None:
+                return None
+            if row.expires_at <= at or row.last_seen_at + idle <= at:
+                s.delete(row)
+                s.commit()
+                return None
+            user = s.exec(select(User).where(User.username == row.username)).first()
+            if user is None or not user.active:
+                s.delete(row)
+                s.commit()
+                return None
+            if at - row.last_seen_at > dt.timedelta(seconds=60):
+                row.last_seen_at = at
+                s.add(row)
+                s.commit()
+            return user
+
+    def end_session(self, token: str) -> None:
+        with session(self.url) as s:
+            s.exec(delete(UserSession).where(col(UserSession.id) == _token_id(token)))
+            s.commit()
+
+    def sessions(self, username: str) -> list[UserSession]:
+        with session(self.url) as s:
+            return list(s.exec(select(UserSession).where(UserSession.username == username)).all())
+
+    def user(self, username: str, *, include_disabled: bool = False) -> User | None:
+        with session(self.url) as s:
+            q = select(User).where(User.username == username)
+            if not include_disabled:
+                q = q.where(col(User.active).is_(True))
+            return s.exec(q).first()
 
     def users(self) -> list[User]:
         with session(self.url) as s:

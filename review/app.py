@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.middleware.sessions import SessionMiddleware
 
 from formkit.layout import layout_field
@@ -25,19 +26,23 @@ from formkit.model import FieldSpec, FieldType, Template
 from formkit.registry import all_templates, load_template
 from ocr.align import PX_PER_MM
 from pipeline.context import Context
-from pipeline.review import ReviewError, approve, double_check, reject, save_edits
-from records.models import DocStatus
+from pipeline.review import EditConflict, ReviewError, approve, double_check, reject, save_edits
+from records.models import DocStatus, User
 from records.store import JST, loads
 from review.auth import (
     REVIEWERS,
     SUPERVISORS,
     LoginLimiter,
+    WeakPassword,
     allowed,
+    check_password,
     csrf_ok,
+    hash_password,
     new_csrf_token,
     verify_password,
 )
 from review.i18n import translator
+from review.security import EvidenceUnavailable, download, security_headers
 from validation.checks import mask_mynumber
 from validation.wareki import format_wareki
 
@@ -106,17 +111,38 @@ def display_value(spec: FieldSpec, value: Any) -> Any:
     return value
 
 
-def create_app(ctx: Context) -> FastAPI:
+#: A login lasts a working day at most, and ends after an hour without a request.
+SESSION_LIFETIME = dt.timedelta(hours=8)
+SESSION_IDLE = dt.timedelta(hours=1)
+#: Who may download which evidence: the scan and the screenshot are what a reviewer works the
+#: exception from; the legacy page's HTML and the Playwright trace (every keyed value) are for the
+#: people who fix bots and templates.
+EVIDENCE_ROLES: dict[str, tuple[str, ...]] = {
+    "quarantine": REVIEWERS,
+    "reason": REVIEWERS,
+    "screenshot": REVIEWERS,
+    "html": ("supervisor", "author"),
+    "trace": ("supervisor", "author"),
+}
+#: Pages a user holding a one-time password may still open (to choose a new one, or leave).
+PASSWORD_CHANGE_PATHS = ("/account/password", "/logout")
+
+
+def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
+    """The review UI. ``https``: served over TLS (``dejiru serve --cert/--key``): cookies are Secure
+    and browsers are told to use HTTPS from then on (HSTS)."""
     cfg, store = ctx.settings, ctx.store
     app = FastAPI(title="dejiru review", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(
         SessionMiddleware,
         secret_key=cfg.secret_key(),
         session_cookie="dejiru_session",
-        max_age=8 * 3600,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="strict",
-        https_only=False,
+        https_only=https,
     )
+    devices = URLSafeSerializer(cfg.secret_key(), salt="dejiru-device")
+    headers = security_headers(https)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     limiter = LoginLimiter()
@@ -129,13 +155,16 @@ def create_app(ctx: Context) -> FastAPI:
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         return page(request, "message.html", status=403, title=tr(request)("forbidden"))
 
+    @app.exception_handler(KeyError)
+    async def _unknown(request: Request, exc: KeyError) -> Response:
+        # The store raises KeyError for an ID that does not exist: a wrong link, not a server fault.
+        return page(request, "message.html", status=404, title=tr(request)("not_found"))
+
     @app.middleware("http")
-    async def _no_store(request: Request, call_next):
+    async def _headers(request: Request, call_next):
         response = await call_next(request)
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
+        for k, v in headers.items():
+            response.headers.setdefault(k, v)
         return response
 
     def lang(request: Request) -> str:
@@ -144,13 +173,31 @@ def create_app(ctx: Context) -> FastAPI:
     def tr(request: Request):
         return translator(lang(request))
 
+    def current(request: Request) -> User | None:
+        """The account behind this request's session, checked against the server on every request:
+        a session ended by logout, a password change, a reset or a disabled account is gone."""
+        if hasattr(request.state, "account"):
+            cached: User | None = request.state.account
+            return cached
+        token = request.session.get("sid")
+        account = store.session_user(str(token), SESSION_IDLE) if token else None
+        request.state.account = account
+        return account
+
     def user(request: Request, *roles: str) -> str:
-        name = request.session.get("user")
-        if not name:
+        account = current(request)
+        if account is None:
+            request.session.clear()
             raise Redirect("/login")
-        if roles and not allowed(request.session.get("role"), *roles):
+        if account.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+            raise Redirect("/account/password")
+        if roles and not allowed(account.role, *roles):
             raise Forbidden()
-        return str(name)
+        return account.username
+
+    def role_of(request: Request) -> str | None:
+        account = current(request)
+        return account.role if account else None
 
     async def check_csrf(request: Request) -> dict[str, Any]:
         form = await request.form()
@@ -166,8 +213,8 @@ def create_app(ctx: Context) -> FastAPI:
             {
                 "t": tr(request),
                 "lang": lang(request),
-                "user": request.session.get("user"),
-                "role": request.session.get("role"),
+                "user": account.username if (account := current(request)) else None,
+                "role": account.role if account else None,
                 "csrf": request.session.get("csrf", ""),
                 **context,
             },
@@ -180,39 +227,114 @@ def create_app(ctx: Context) -> FastAPI:
     def health() -> JSONResponse:
         return JSONResponse({"ok": True})
 
+    def login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+        # A token bound to this browser before anyone is logged in: a login posted from another site
+        # (logging a reviewer into the attacker's account) is refused.
+        request.session.setdefault("login_csrf", new_csrf_token())
+        return page(
+            request, "login.html", status=status, error=error, login_csrf=request.session["login_csrf"]
+        )
+
+    def device(request: Request) -> dict[str, Any]:
+        """This browser's device cookie: a random id and the user names that logged in from it
+        (signed, so it cannot be made up). The login limiter counts a known device's failures apart
+        from everyone else's."""
+        try:
+            found = devices.loads(request.cookies.get("dejiru_device", ""))
+        except BadSignature:
+            found = None
+        if (
+            isinstance(found, dict)
+            and isinstance(found.get("id"), str)
+            and isinstance(found.get("names"), list)
+        ):
+            return {"id": found["id"], "names": [str(n) for n in found["names"]]}
+        return {"id": new_csrf_token(), "names": []}
+
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> Response:
-        return page(request, "login.html", error=None)
+        return login_page(request)
 
     @app.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
         form = await request.form()
-        name = str(form.get("username", "")).strip()
-        password = str(form.get("password", ""))
-        client = request.client.host if request.client else "?"
-        keys = (f"user:{name}", f"ip:{client}")
         t = tr(request)
-        if limiter.blocked(*keys):
+        given = form.get("csrf")
+        if not csrf_ok(request.session.get("login_csrf"), str(given) if given else None):
+            request.session.pop("login_csrf", None)
+            return login_page(request, status=403, error=t("login_expired"))
+        name = str(form.get("username", "")).strip()[:100]
+        password = str(form.get("password", ""))[:1000]
+        client = request.client.host if request.client else "?"
+        dev = device(request)
+        known_device = dev["id"] if name in dev["names"] else None
+        if limiter.blocked(name, client, known_device):
             store.audit(name or "?", "login.blocked", detail=client)
-            return page(request, "login.html", status=429, error=t("login_locked"))
+            return login_page(request, status=429, error=t("login_locked"))
         account = store.user(name)
         if not verify_password(account.password_hash if account else None, password) or account is None:
-            limiter.failed(*keys)
+            limiter.failed(name, client, known_device)
             store.audit(name or "?", "login.failed", detail=client)
-            return page(request, "login.html", status=401, error=t("login_failed"))
-        limiter.succeeded(*keys)
+            return login_page(request, status=401, error=t("login_failed"))
+        limiter.succeeded(name, client, known_device)
         request.session.clear()
-        request.session.update({"user": account.username, "role": account.role, "csrf": new_csrf_token()})
+        token = store.start_session(account.username, SESSION_LIFETIME, client)
+        request.session.update({"sid": token, "csrf": new_csrf_token()})
         store.audit(account.username, "login", detail=client)
-        return RedirectResponse(home(account.role), status_code=303)
+        target = "/account/password" if account.must_change_password else home(account.role)
+        resp = RedirectResponse(target, status_code=303)
+        names = [*[n for n in dev["names"] if n != account.username][-9:], account.username]
+        resp.set_cookie(
+            "dejiru_device",
+            devices.dumps({"id": dev["id"], "names": names}),
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="strict",
+            secure=https,
+        )
+        return resp
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         name = user(request)
         await check_csrf(request)
+        store.end_session(str(request.session.get("sid")))
         store.audit(name, "logout")
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
+
+    @app.get("/account/password", response_class=HTMLResponse)
+    def password_form(request: Request) -> Response:
+        user(request)
+        account = current(request)
+        return page(request, "password.html", forced=bool(account and account.must_change_password))
+
+    @app.post("/account/password", response_class=HTMLResponse)
+    async def change_password(request: Request) -> Response:
+        name = user(request)
+        form = await check_csrf(request)
+        t = tr(request)
+        account = current(request)
+        old, new, again = (str((form.get(k) or [""])[0]) for k in ("current", "new", "again"))
+        forced = bool(account and account.must_change_password)
+
+        def refuse(message: str) -> Response:
+            return page(request, "password.html", status=422, error=message, forced=forced)
+
+        if account is None or not verify_password(account.password_hash, old):
+            store.audit(name, "password.change_failed")
+            return refuse(t("password_wrong"))
+        if new != again:
+            return refuse(t("password_mismatch"))
+        if new == old:
+            return refuse(t("password_same"))
+        try:
+            check_password(new, name)
+        except WeakPassword as exc:
+            return refuse(exc.en if lang(request) == "en" else exc.ja)
+        store.set_password(name, hash_password(new), keep_session=str(request.session.get("sid")))
+        store.audit(name, "password.changed")
+        return RedirectResponse(home(account.role), status_code=303)
 
     @app.get("/lang/{code}")
     def set_lang(code: str, request: Request) -> Response:
@@ -229,7 +351,7 @@ def create_app(ctx: Context) -> FastAPI:
     @app.get("/")
     def root(request: Request) -> Response:
         user(request)
-        return RedirectResponse(home(request.session.get("role")), status_code=303)
+        return RedirectResponse(home(role_of(request)), status_code=303)
 
     @app.get("/queue", response_class=HTMLResponse)
     def queue(
@@ -276,7 +398,9 @@ def create_app(ctx: Context) -> FastAPI:
     @app.get("/exceptions", response_class=HTMLResponse)
     def exceptions(request: Request) -> Response:
         user(request, *REVIEWERS)
-        items = [(e, loads(e.evidence) or {}) for e in store.exceptions()]
+        role = role_of(request)
+        visible = {k for k, roles in EVIDENCE_ROLES.items() if allowed(role, *roles)}
+        items = [(e, [k for k in loads(e.evidence) or {} if k in visible]) for e in store.exceptions()]
         return page(request, "exceptions.html", items=items)
 
     @app.post("/exceptions/{item_id}/resolve")
@@ -288,15 +412,22 @@ def create_app(ctx: Context) -> FastAPI:
 
     @app.get("/exceptions/{item_id}/evidence/{kind}")
     def evidence(item_id: int, kind: str, request: Request) -> Response:
-        name = user(request, *REVIEWERS)
-        item = next((e for e in store.exceptions(open_only=False) if e.id == item_id), None)
+        if kind not in EVIDENCE_ROLES:
+            user(request)
+            return page(request, "message.html", status=404, title=tr(request)("not_found"))
+        name = user(request, *EVIDENCE_ROLES[kind])
+        item = store.exception(item_id)
         paths = loads(item.evidence) if item else {}
-        path = Path(paths.get(kind, "")) if paths else None
+        path = Path(paths.get(kind, "")) if paths and paths.get(kind) else None
         roots = [cfg.evidence.resolve(), cfg.quarantine.resolve(), cfg.archive.resolve()]
-        if path is None or not path.is_file() or not any(path.resolve().is_relative_to(r) for r in roots):
+        if path is None or not any(path.resolve().is_relative_to(r) for r in roots):
+            return page(request, "message.html", status=404, title=tr(request)("not_found"))
+        try:
+            response = download(path, f"evidence-{item_id}-{kind}", text_ok=kind == "reason", https=https)
+        except EvidenceUnavailable:
             return page(request, "message.html", status=404, title=tr(request)("not_found"))
         store.audit(name, "evidence.view", item.document_id if item else None, detail=f"{item_id}:{kind}")
-        return FileResponse(path)
+        return response
 
     # --- documents -------------------------------------------------------------------------------------
 
@@ -311,6 +442,7 @@ def create_app(ctx: Context) -> FastAPI:
                     "spec": spec,
                     "value": value,
                     "display": display_value(spec, value),
+                    "ocr_display": display_value(spec, loads(f.ocr_value)),
                     "reasons": json.loads(f.reasons),
                     "box": loads(f.box),
                     "chosen": value if isinstance(value, list) else [value],
@@ -387,12 +519,17 @@ def create_app(ctx: Context) -> FastAPI:
         tpl = load_template(doc.form_id)
         edits, unreadable = edits_from(tpl, form)
         try:
-            save_edits(ctx, doc_id, edits, name, unreadable)
+            revision = int((form.get("revision") or ["-1"])[0])
+        except ValueError:
+            revision = -1
+        try:
+            save_edits(ctx, doc_id, edits, name, unreadable, revision=revision)
             if form.get("action", [""])[0] == "approve":
                 approve(ctx, doc_id, name)
                 return RedirectResponse(f"/queue?done={doc_id}", status_code=303)
         except ReviewError as exc:
-            return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=422)
+            status = 409 if isinstance(exc, EditConflict) else 422
+            return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=status)
         return doc_page(request, doc_id, message=t("saved"))
 
     @app.post("/documents/{doc_id}/double-check")
@@ -437,15 +574,16 @@ def create_app(ctx: Context) -> FastAPI:
 
     @app.get("/documents/{doc_id}/page.jpg")
     def page_image(doc_id: int, request: Request) -> Response:
-        user(request, *REVIEWERS)
+        name = user(request, *REVIEWERS)
         _, path = load_page_image(doc_id)
         if path is None:
             return Response(status_code=404)
+        store.audit(name, "page.view", doc_id)  # a scan is personal data: nobody pulls it unseen
         return FileResponse(path, media_type="image/jpeg")
 
     @app.get("/documents/{doc_id}/crop/{field_name}.png")
     def crop(doc_id: int, field_name: str, request: Request) -> Response:
-        user(request, *REVIEWERS)
+        name = user(request, *REVIEWERS)
         img, _ = load_page_image(doc_id)
         doc = store.document(doc_id)
         if img is None or doc.form_id is None:
@@ -454,6 +592,7 @@ def create_app(ctx: Context) -> FastAPI:
             spec = load_template(doc.form_id).field(field_name)
         except KeyError:
             return Response(status_code=404)
+        store.audit(name, "crop.view", doc_id, detail=spec.name)
         lay = layout_field(spec)
         b, k, m = lay.zone, PX_PER_MM, 2.0
         y0, y1 = max(int((b.y - m) * k), 0), int((b.y2 + m) * k)
@@ -461,15 +600,31 @@ def create_app(ctx: Context) -> FastAPI:
         ok, buf = cv2.imencode(".png", img[y0:y1, x0:x1])
         return Response(buf.tobytes() if ok else b"", media_type="image/png")
 
+    def blind_values(events: list[Any]) -> list[Any]:
+        """Audit events as a supervisor may see them while a ダブルチェック is open: the values typed
+        (or read) for the double-entry fields stay hidden until the second person has keyed them."""
+        hidden: dict[int, set[str]] = {}
+        for d in store.documents([DocStatus.DOUBLE_CHECK], limit=10_000):
+            if d.id is not None and d.form_id:
+                hidden[d.id] = {f.name for f in load_template(d.form_id).fields if f.double_entry}
+        out = []
+        for e in events:
+            if e.document_id in hidden and e.field in hidden[e.document_id]:
+                e = e.model_copy(update={"old_value": "***", "new_value": "***"})
+            out.append(e)
+        return out
+
     @app.get("/documents/{doc_id}/audit", response_class=HTMLResponse)
     def doc_audit(doc_id: int, request: Request) -> Response:
         user(request, *SUPERVISORS)
-        return page(request, "audit.html", events=store.audit_events(doc_id), doc_id=doc_id)
+        store.document(doc_id)  # an unknown ID is a 404, not an empty log
+        events = blind_values(store.audit_events(doc_id))
+        return page(request, "audit.html", events=events, doc_id=doc_id)
 
     @app.get("/audit", response_class=HTMLResponse)
     def audit(request: Request) -> Response:
         user(request, *SUPERVISORS)
-        return page(request, "audit.html", events=store.audit_events(), doc_id=None)
+        return page(request, "audit.html", events=blind_values(store.audit_events()), doc_id=None)
 
     @app.get("/admin/users", response_class=HTMLResponse)
     def users(request: Request) -> Response:

@@ -1,7 +1,8 @@
 """Accounts, sessions, roles, CSRF and login rate limiting for the review UI.
 
-Passwords are hashed with argon2id. The session is a signed cookie (HttpOnly, SameSite=Strict)
-holding only the user name, role and a CSRF token; every state-changing request must echo the token.
+Passwords are hashed with argon2id and must pass :func:`check_password`. Sessions live on the server
+(``records.models.UserSession``); the signed cookie (HttpOnly, SameSite=Strict, Secure under TLS)
+holds only the session token and the CSRF token every state-changing request must echo.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,10 +22,52 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+#: Shortest password accepted. Length is what makes a password hard to guess (NIST SP 800-63B).
+MIN_PASSWORD_LENGTH = 10
+#: Words an attacker tries first against this product, beside zxcvbn's own lists of common passwords.
+_PRODUCT_WORDS = ("dejiru", "admin", "password", "review")
+
+
+class WeakPassword(ValueError):
+    """A password the rules refuse, with the reason in Japanese and English."""
+
+    def __init__(self, ja: str, en: str) -> None:
+        self.ja, self.en = ja, en
+        super().__init__(f"{ja} / {en}")
+
+
+def check_password(password: str, username: str = "") -> None:
+    """Refuse short passwords, common ones (zxcvbn's frequency lists: "password", "123456789a"...),
+    and ones built from the user name or the product's name; raises :class:`WeakPassword`."""
+    from zxcvbn import zxcvbn
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(
+            f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください",
+            f"the password must be at least {MIN_PASSWORD_LENGTH} characters",
+        )
+    for word in (username, "dejiru"):
+        if word and word.lower() in password.lower():
+            raise WeakPassword(
+                f"パスワードに「{word}」を含めないでください（ユーザー名や製品名は最初に試されます）",
+                f"the password must not contain {word!r} (user and product names are tried first)",
+            )
+    score = zxcvbn(password[:100], user_inputs=[username, *_PRODUCT_WORDS])["score"]
+    if score < 3:
+        raise WeakPassword(
+            "推測されやすいパスワードです（よく使われる語・並び・繰り返し）。別のものにしてください",
+            "the password is too easy to guess (common words, sequences or repeats): choose another",
+        )
+
+
 def hash_password(password: str) -> str:
-    if len(password) < 8:
-        raise ValueError("password must be at least 8 characters")
+    """The argon2id hash; the rules are checked where a person chooses a password (check_password)."""
     return _hasher.hash(password)
+
+
+def one_time_password() -> str:
+    """A random password to hand over once (the first admin, a reset); it must be changed at login."""
+    return secrets.token_urlsafe(12)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -54,32 +97,66 @@ AUTHORS = ("author",)
 
 
 class LoginLimiter:
-    """At most ``attempts`` failures per user name and per client address within ``window`` seconds."""
+    """Slows password guessing without letting a stranger lock people out.
 
-    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
+    A browser that logged in as a user before carries a signed device cookie; its failures for that
+    user are counted on their own, so nobody elsewhere can lock a reviewer out of her usual PC. Any
+    other client is counted per (user name, address) — at most ``attempts`` failures per ``window``
+    seconds — and, across all such clients, per user name (``user_attempts``): guessing from many
+    addresses is bounded too, and a city hall behind one NAT address keeps working while one PC is
+    blocked. Memory is bounded: beyond ``max_keys`` the oldest counters are forgotten.
+    """
+
+    def __init__(
+        self, attempts: int = 5, window: float = 300.0, user_attempts: int = 30, max_keys: int = 10_000
+    ) -> None:
         self.attempts = attempts
+        self.user_attempts = user_attempts
         self.window = window
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self.max_keys = max_keys
+        self._fails: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails[key]
+    def __len__(self) -> int:
+        return len(self._fails)
+
+    def _count(self, key: str, now: float) -> int:
+        q = self._fails.get(key)
+        if q is None:
+            return 0
         while q and now - q[0] > self.window:
             q.popleft()
-        return q
+        if not q:
+            del self._fails[key]
+        return len(q)
 
-    def blocked(self, *keys: str) -> bool:
+    @staticmethod
+    def _keys(user: str, client: str, device: str | None) -> list[str]:
+        if device is not None:
+            return [f"device:{device}\0{user}"]
+        return [f"pair:{client}\0{user}", f"user:{user}"]
+
+    def blocked(self, user: str, client: str, device: str | None = None) -> bool:
+        """``device``: the id of a device cookie that logged in as ``user`` before, else None."""
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= self.attempts for k in keys)
+            first, *rest = self._keys(user, client, device)
+            if self._count(first, now) >= self.attempts:
+                return True
+            return any(self._count(k, now) >= self.user_attempts for k in rest)
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, user: str, client: str, device: str | None = None) -> None:
         now = time.monotonic()
         with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
+            for key in self._keys(user, client, device):
+                q = self._fails.pop(key, None) or deque()
+                q.append(now)
+                while len(q) > max(self.attempts, self.user_attempts):
+                    q.popleft()
+                self._fails[key] = q  # most recent last: the oldest are forgotten first
+            while len(self._fails) > self.max_keys:
+                self._fails.popitem(last=False)
 
-    def succeeded(self, *keys: str) -> None:
+    def succeeded(self, user: str, client: str, device: str | None = None) -> None:
         with self._lock:
-            for k in keys:
-                self._fails.pop(k, None)
+            self._fails.pop(self._keys(user, client, device)[0], None)

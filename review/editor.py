@@ -316,9 +316,17 @@ def merge_fields(old: list[Any], posted: list[dict[str, Any]], rt: bool) -> list
                     _put_box(parts, key, b, rt)
         out.append(m)
     if rt:  # the file's own list object, so comments attached to it stay
-        del old[:]
-        old.extend(out)
-        return old
+        # A comment line between two fields belongs to the list, at the index of the field after it:
+        # it moves with that field (or goes with it when the field is deleted).
+        seq: Any = old  # a ruamel CommentedSeq
+        notes = {id(m): seq.ca.items[i] for i, m in enumerate(seq) if i in seq.ca.items}
+        seq.ca.items.clear()
+        del seq[:]
+        seq.extend(out)
+        for i, m in enumerate(out):
+            if id(m) in notes:
+                seq.ca.items[i] = notes[id(m)]
+        return seq
     return out
 
 
@@ -363,8 +371,9 @@ def _backup_path(path: Path) -> Path:
     return backup
 
 
-def save_fields(form_id: str, posted: Any, base: str | None) -> tuple[Template, Path]:
-    """Validate and write the edited fields; returns the new template and the backup of the old file."""
+def save_fields(form_id: str, posted: Any, base: str | None) -> tuple[Template, Path | None]:
+    """Validate and write the edited fields; returns the new template and the backup of the old file
+    (None when nothing changed and nothing was written)."""
     path = template_file(form_id)
     with _save_lock:
         text = path.read_text(encoding="utf-8")
@@ -390,6 +399,18 @@ def save_fields(form_id: str, posted: Any, base: str | None) -> tuple[Template, 
                 "not saved, the template is invalid (the file is unchanged)",
                 detail=err.detail,
             ) from err
+        was_sensitive = {f.name for f in old.fields if f.sensitive}
+        exposed = sorted(f.name for f in tpl.fields if not f.sensitive and f.name in was_sensitive)
+        if exposed:
+            # Masking 個人番号 is not a layout choice: the editor never takes it away (a field deleted
+            # and added again under the same name would lose it too).
+            raise EditRefused(
+                f"個人情報として隠している項目（{', '.join(exposed)}）の sensitive は外せません",
+                f"fields masked as personal data ({', '.join(exposed)}) must stay sensitive",
+                status=403,
+            )
+        if new_text == text:
+            return tpl, None  # nothing changed: the file (and its comments) stay as they are
         backup = _backup_path(path)
         shutil.copy2(path, backup)
         tmp = path.with_name(f".{path.name}.saving")
@@ -494,9 +515,8 @@ def add_editor_routes(
             store.audit(name, "template.refused", detail=f"{form_id}: {err.en}"[:500])
             message = err.message(lang(request)) + (f"（{err.detail}）" if err.detail else "")
             return JSONResponse({"ok": False, "error": message}, status_code=err.status)
-        store.audit(
-            name, "template.saved", detail=f"{form_id} ({len(tpl.fields)} fields, backup {backup.name})"
-        )
+        backup_note = f"backup {backup.name}" if backup else "unchanged"
+        store.audit(name, "template.saved", detail=f"{form_id} ({len(tpl.fields)} fields, {backup_note})")
         return JSONResponse(
             {
                 "ok": True,

@@ -101,6 +101,22 @@ def sample():  # type: ignore[no-untyped-def]
 # --- servers ----------------------------------------------------------------------------------------
 
 
+def login_token(client: Any, base: str) -> str:
+    """The login form's CSRF token, as a browser gets it (the client keeps the session cookie)."""
+    import re
+
+    page = client.get(f"{base}/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, "the login form has no CSRF token"
+    return found.group(1)
+
+
+def http_login(client: Any, base: str, username: str, password: str) -> Any:
+    """Log in over plain HTTP with an ``httpx.Client`` (no browser): GET the form, POST it back."""
+    token = login_token(client, base)
+    return client.post(f"{base}/login", data={"username": username, "password": password, "csrf": token})
+
+
 class ServerThread:
     def __init__(self, app: Any, port: int) -> None:
         import uvicorn

@@ -89,4 +89,4 @@ def test_kill_and_restart(tmp_path, straight_through_scan, point) -> None:
     assert job.receipt == keyed[0]["receipt"]
     assert Path(docs[0].archive_path).read_bytes() == data
     assert not any(inbox.iterdir())
-    assert not (home / "archive" / "duplicates").exists()
+    assert not (home / "quarantine" / "duplicate").exists()  # the same file finished, not a re-drop

@@ -64,6 +64,28 @@ def test_crash_after_archiving_before_recording_is_healed(ctx, sample, monkeypat
     assert r.outcome == "accepted" and len(ctx.store.documents()) == 1
 
 
+def test_crash_after_recording_is_finished_not_taken_for_a_redrop(ctx, sample, monkeypatch) -> None:
+    """Killed after recording, before removing the inbox file: the same file (not a clerk's re-drop) is
+    finished on the next attempt, without a duplicate in quarantine."""
+    import pipeline.intake as pi
+
+    data = scan_bytes(sample, 3)
+    p = drop(ctx.settings.inbox, "b.jpg", data)
+
+    def crash(name: str) -> None:
+        if name == "intake.after_record":
+            raise SystemExit("power cut")
+
+    monkeypatch.setattr(pi.failpoints, "hit", crash)
+    with pytest.raises(SystemExit):
+        pi.intake_file(p, ctx)
+    assert p.exists() and len(ctx.store.documents()) == 1
+    monkeypatch.undo()
+    r = pi.intake_file(p, ctx)
+    assert r.outcome == "accepted" and r.detail == "resumed" and not p.exists()
+    assert len(ctx.store.documents()) == 1 and not (ctx.settings.quarantine / "duplicate").exists()
+
+
 @pytest.mark.parametrize(
     ("name", "data", "code"),
     [

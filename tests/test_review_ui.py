@@ -12,7 +12,7 @@ from pipeline.reading import read_document
 from records.models import DocStatus
 from review.app import create_app
 from review.auth import hash_password
-from tests.conftest import ServerThread, free_port, make_settings
+from tests.conftest import ServerThread, free_port, http_login, make_settings
 
 pytestmark = pytest.mark.slow
 PASSWORD = "kakunin-2026"
@@ -127,10 +127,8 @@ def test_login_rate_limit_and_no_anonymous_access(ui) -> None:
     ]:
         r = httpx.get(f"{srv.url}{path}")
         assert r.status_code == 303 and r.headers["location"] == "/login", path
-    codes = [
-        httpx.post(f"{srv.url}/login", data={"username": "hanako", "password": "wrong"}).status_code
-        for _ in range(6)
-    ]
-    assert codes[:5] == [401] * 5 and codes[5] == 429
-    r = httpx.post(f"{srv.url}/login", data={"username": "hanako", "password": PASSWORD})
-    assert r.status_code == 429  # still locked, even with the right password
+    with httpx.Client() as client:
+        codes = [http_login(client, srv.url, "hanako", "wrong").status_code for _ in range(6)]
+        assert codes[:5] == [401] * 5 and codes[5] == 429
+        r = http_login(client, srv.url, "hanako", PASSWORD)
+        assert r.status_code == 429  # still locked from this client, even with the right password

@@ -1,11 +1,14 @@
 """The many-PC setup on one machine: a Prefect server, PostgreSQL and two process workers on loopback.
 
 Two ``dejiru watch`` processes watch the same inbox (two PCs seeing one scanner share), so files are
-submitted twice; every file must become exactly one document, read once, with nothing lost.
+submitted twice; every file must become exactly one document, read once, with nothing lost. The
+server is started as the README says (``dejiru prefect-server``) and locked with an auth string that
+every client, worker and watcher holds in ``PREFECT_API_AUTH_STRING``, as on real PCs.
 """
 
 import io
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -56,6 +59,7 @@ def test_server_postgres_two_workers(tmp_path, pg_url, sample) -> None:
     env = os.environ | {
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_API_AUTH_STRING": f"dejiru:{secrets.token_urlsafe(24)}",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DEJIRU_DATABASE_URL": pg_url,
         "DEJIRU_HOME": str(tmp_path / "shared"),
@@ -64,7 +68,16 @@ def test_server_postgres_two_workers(tmp_path, pg_url, sample) -> None:
     }
     procs = [
         start(
-            [str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "dejiru.cli",
+                "prefect-server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             env,
             tmp_path / "server.log",
         )
@@ -79,6 +92,8 @@ def test_server_postgres_two_workers(tmp_path, pg_url, sample) -> None:
                 pass
             assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-2000:]
             time.sleep(0.5)
+        # The lock is on: without the auth string the API answers 401, even on loopback.
+        assert httpx.post(f"http://127.0.0.1:{port}/api/deployments/filter", json={}).status_code == 401
         prefect = [str(bin_dir / "prefect"), "--no-prompt"]
         subprocess.run(
             [*prefect, "work-pool", "create", "dejiru-pool", "--type", "process"],
