@@ -3,8 +3,8 @@
     python -m scripts.attacks            # print the list (Markdown)
     python -m scripts.attacks --write    # put it into docs/security.md between its markers
 
-Each module of ``tests/security`` is one surface (its docstring's first sentence names it); each test's
-docstring is one line, ``Attack: what was tried``. ``tests/security/test_catalogue.py`` checks that
+Each module of ``tests/security`` is one surface (its docstring's first paragraph names it); each test's
+docstring is one line saying what was tried. ``tests/security/test_catalogue.py`` checks that
 docs/security.md shows the list the suite really has.
 """
 
@@ -25,10 +25,12 @@ def catalogue() -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(module, its first docstring line, [(test name, its docstring)]) for every security module."""
     out = []
     for path in sorted(SUITE.glob("test_*.py")):
+        if path.name == "test_catalogue.py":
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         about = (ast.get_docstring(tree) or "").strip().split("\n\n")[0].replace("\n", " ")
         tests = [
-            (node.name, " ".join((ast.get_docstring(node) or "").split()))
+            (node.name, " ".join((ast.get_docstring(node) or "").split()).removeprefix("Attack: "))
             for node in tree.body
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
         ]

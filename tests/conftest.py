@@ -174,8 +174,11 @@ def legacy_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
     return start
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """A Chromium for one test module. Not for the whole session: Playwright's sync API holds an event
+    loop in the main thread while it runs, and a module that keys with a ``BotSession`` in the main
+    thread (tests/test_bot.py) must find the thread free. A launch costs under a second."""
     from playwright.sync_api import sync_playwright
 
     from bots.browser import launch_kwargs

@@ -1,4 +1,4 @@
-"""Intake (security issue 11) touches only files in the inbox, never follows a link or opens a FIFO,
+"""Intake touches only files in the inbox, never follows a link or opens a FIFO,
 and quarantine never loses a file nor keeps it under a name its sender chose; dejiru's files are not
 world-readable.
 

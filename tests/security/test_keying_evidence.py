@@ -1,6 +1,6 @@
 """Keying evidence (screenshot, HTML, Playwright trace) holds no credential of the target system.
 
-Every reviewer can download the evidence of an exception (``/exceptions/N/evidence/trace``). The
+Reviewers could download the evidence of an exception (``/exceptions/N/evidence/trace``). The
 attack: read the legacy system's password or the bot's session cookie out of it, and log in to the
 legacy system as the bot. The browser tests run a real ``BotSession`` in Debian's Chromium against
 the real demo legacy system, with credentials only the test knows, make a record fail after the

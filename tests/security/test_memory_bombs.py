@@ -1,4 +1,4 @@
-"""Memory bombs (security issue 11, item 6): tiny files that would decode to huge images.
+"""Memory bombs: tiny files that would decode to huge images.
 
 Every bomb is a real file, built from zlib and struct by ``bench.bombs`` without its pixels ever
 existing in this process, dropped into a real inbox and taken by the real intake. A bomb over the

@@ -1,4 +1,4 @@
-"""The Prefect API (security issue 11) starts no flow for a caller without the auth string, answers no
+"""The Prefect API starts no flow for a caller without the auth string, answers no
 other origin's web page, never listens beyond loopback unlocked, and no failed start leaves it running.
 
 Each test performs the attack for real, over real HTTP, against real Prefect servers: the many-PC

@@ -166,7 +166,7 @@ def test_every_page_carries_the_security_headers(site: Site) -> None:
 
 
 def test_pages_work_under_the_policy(site: Site, browser) -> None:
-    """The policy blocks nothing the UI needs (no violation reported by a real browser on any page)."""
+    """Policy breakage: the security policy blocks nothing the UI needs (a real browser reports no violation)."""
     doc_id, _ = site.scan("juminhyo_request", 303, "申請書.jpg")
     page = login_page(browser, site.url, "root")
     violations: list[str] = []
