@@ -112,17 +112,9 @@ def _refuse_not_regular(entry: InboxEntry, ctx: Context) -> IntakeResult:
     )
     q = record_refusal(ctx.settings.quarantine, err, entry.rel.as_posix(), advice)
     removed = entry.remove()
-    ctx.store.add_exception(
-        code=err.code,
-        ja=err.ja,
-        en=err.en,
-        detail=err.detail,
-        source_name=entry.name,
-        evidence={"reason": str(q.reason_path)},
-    )
     ctx.store.audit(SYSTEM_USER, "intake.refuse", None, detail=f"{entry.kind}: {err.detail}")
-    log.warning("refused %s in the inbox: %s (removed: %s)", entry.kind, err.detail, removed)
-    return IntakeResult("quarantined", detail=err.code)
+    log.warning("refused %s in the inbox (removed: %s)", entry.kind, removed)
+    return _quarantined(ctx, entry, err, None, q.reason_path)
 
 
 # --- regular files -----------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ def csrf_of(html: str) -> str:
 
 
 def revision_of(html: str) -> str:
-    return html.split('name="revision" value="')[1].split('"')[0]
+    found = re.search(r'name="revision" value="([^"]*)"', html)
+    return found.group(1) if found else ""
 
 
 def test_a_confident_reading_does_not_skip_the_double_check(tmp_path) -> None:
