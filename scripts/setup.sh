@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libgl1 libglib2.0-0                        # OpenCV
   postgresql                                 # tested for real by `make test`
   tzdata                                     # Asia/Tokyo for daily figures
+  openssl                                    # certificates for `dejiru serve --cert` (and its test)
 )
 # Only for `make bench`: the tesseract-jpn baseline.
 if [ "${DEJIRU_SETUP_BENCH:-0}" = "1" ]; then
