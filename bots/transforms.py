@@ -31,7 +31,28 @@ def _mapping(arg: str) -> dict[str, str]:
     return out
 
 
+def _address_part(v: Any, part: str) -> str:
+    """``{address|address:building}``: one part of a stored address, for targets that key the 方書
+    (building and room) or the town apart. Parts: prefecture, city, town, blocks, building, and
+    ``street`` (everything before the building)."""
+    from validation.address import parse
+
+    if v in (None, ""):
+        return ""
+    a = parse(str(v))
+    if part == "street":
+        return a.text().removesuffix(f" {a.building}") if a.building else a.text()
+    return {
+        "prefecture": a.prefecture,
+        "city": a.city,
+        "town": a.town,
+        "blocks": a.block_text(),
+        "building": a.building,
+    }.get(part, "")
+
+
 FILTERS: dict[str, Callable[[Any, str], Any]] = {
+    "address": _address_part,
     "era_name": lambda v, _: _era(v),
     "era_letter": lambda v, _: next(e.letter for e in ERAS if e.name == _era(v)),
     "era_year": lambda v, _: str(to_wareki(_date(v))[1]),

@@ -627,14 +627,63 @@ def user_list() -> None:
         typer.echo(f"{u.username:20} {u.role:10} {state}{extra}")
 
 
+def _refuse_holdout(found: list[str]) -> None:
+    """Thresholds fitted on HOLDOUT material would make the bench's never-tuned figures a lie."""
+    if found:
+        typer.echo(
+            "!!! 較正に評価専用（HOLDOUT）の素材は使えません / refusing to calibrate on HOLDOUT material: "
+            + "; ".join(found)
+            + "\n    HOLDOUT is only ever measured (make bench); see formkit/splits.py",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _tune_templates(forms: str | None, samples: int, seed: int, from_labels: Path | None) -> list[Any]:
+    """The forms calibration may read (never a held-out one), after refusing any HOLDOUT material:
+    held-out forms, seeds outside TUNE's range, a bench label file written on HOLDOUT pages."""
+    from formkit.registry import all_templates, load_template
+    from formkit.splits import HOLDOUT_ONLY_FORMS, TUNE, holdout_material
+
+    found: list[str] = []
+    wanted = [f.strip() for f in forms.split(",") if f.strip()] if forms else []
+    found += holdout_material(forms=wanted, seeds=range(seed, seed + samples) if samples else None)
+    if samples and not (seed in TUNE.seeds and seed + samples - 1 in TUNE.seeds):
+        found.append(
+            f"seeds {seed}-{seed + samples - 1} are not all in TUNE's {TUNE.seeds.start}-{TUNE.seeds.stop - 1}"
+        )
+    if from_labels is not None and from_labels.exists():
+        with from_labels.open(encoding="utf-8") as fh:
+            first = fh.readline()
+        if '"split"' in first and '"tune"' not in first:
+            found.append(f"{from_labels} was labelled on {first.strip()[:80]}")
+    _refuse_holdout(found)
+    if wanted:
+        return [load_template(f) for f in wanted]
+    return [t for t in all_templates() if t.id not in HOLDOUT_ONLY_FORMS]
+
+
 @app.command()
 def calibrate(
     samples: Annotated[int, typer.Option(help="Generate and read this many labelled sample pages")] = 0,
-    from_store: Annotated[bool, typer.Option(help="Learn from reviewers' decisions in the database")] = False,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            help="Learn from production: fields keyed blind in audit checks (抜き取り検査), weighted for "
+            "all confident fields, and the doubtful fields reviewers decided"
+        ),
+    ] = False,
     target: Annotated[float, typer.Option(help="Silent-error rate to stay within, per field type")] = 0.001,
     seed: Annotated[
-        int, typer.Option(help="First sample seed (keep apart from the benchmark's)")
+        int,
+        typer.Option(
+            help="First sample seed; the pages must lie in the TUNE split's seeds (5,000,000-5,999,999)"
+        ),
     ] = 5_000_000,
+    forms: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated forms to generate (default: every form but the held-out ones)"),
+    ] = None,
     engine: Annotated[str | None, typer.Option(help="OCR engine to calibrate")] = None,
     per_type: Annotated[
         bool, typer.Option(help="Hold every field type to the target (default: all fields)")
@@ -649,7 +698,6 @@ def calibrate(
 ) -> None:
     """Set review thresholds per field type to meet a silent-error target; prints the curve."""
     from dejiru.config import settings
-    from formkit.registry import all_templates
     from pipeline.calibrate import from_samples
     from pipeline.calibrate import from_store as store_labels
     from pipeline.context import Context
@@ -660,12 +708,29 @@ def calibrate(
     items: list[calibration.Labelled] = []
     sources: list[str] = []
     if samples:
-        templates = [t for t in all_templates()]
+        templates = _tune_templates(forms, samples, seed, from_labels)
         items += list(from_samples(templates, samples, seed, engine))
-        sources.append(f"{samples} generated pages from seed {seed}")
+        sources.append(
+            f"{samples} generated pages of the TUNE split from seed {seed} "
+            f"({', '.join(t.id for t in templates)})"
+        )
+    elif from_labels:
+        _tune_templates(None, 0, seed, from_labels)
     if from_store:
-        items += list(store_labels(Context.create()))
-        sources.append("reviewer decisions")
+        ctx = Context.create()
+        found = list(store_labels(ctx))
+        if not found:
+            typer.echo(
+                "抜き取り検査の結果がまだないため、業務データからは学習できません（DEJIRU_AUDIT_SHARE）\n"
+                "no audit checks yet: nothing to learn from production (DEJIRU_AUDIT_SHARE)",
+                err=True,
+            )
+            raise typer.Exit(1)
+        audited = len(ctx.store.audit_labels())
+        items += found
+        sources.append(
+            f"production: {audited} audited fields (weighted), {len(found) - audited} decided doubtful fields"
+        )
     if from_labels:
         items += calibration.load_labels(from_labels)
         sources.append(str(from_labels))

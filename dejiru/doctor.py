@@ -5,9 +5,23 @@ Run by ``make setup``; prints one line per check and exits non-zero with the fix
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import partial
+
+
+def _kanjivg() -> str:
+    from dejiru.errors import TemplateError
+    from formkit.strokes import kanjivg_dir
+
+    root = kanjivg_dir()
+    if root is None:
+        raise TemplateError(
+            "KanjiVG の筆順データがありません。`make setup` を実行してください",
+            "KanjiVG stroke data missing: run `make setup` (PyPI package kanjivg)",
+        )
+    return f"{sum(1 for _ in root.glob('*.svg'))} characters in {root}"
 
 
 def main() -> int:
@@ -18,8 +32,12 @@ def main() -> int:
 
     ok = True
     checks: list[tuple[str, Callable[[], str]]] = []
-    for name in FONTS:
+    bench = os.environ.get("DEJIRU_SETUP_BENCH") == "1"
+    for name, info in FONTS.items():
+        if info.bench_only and not bench:
+            continue  # HOLDOUT fonts: installed and checked by `make bench` only
         checks.append((f"font {name}", partial(lambda n: str(font_path(n)), name)))
+    checks.append(("KanjiVG stroke data (sample handwriting)", _kanjivg))
     checks.append(("chromium", chromium_path))
     for eng in engine_names():
         checks.append(

@@ -1,8 +1,10 @@
 """Writing values onto a form the way a person would: one character per comb cell, ticks, circles.
 
 Used for pre-filled forms (``dejiru template fill``), the 記入例 sheet and sample scans. The ink follows
-:mod:`formkit.layout`, so a value lands exactly where the reader will look for it. ``jitter`` makes
-the hand less regular (size, position, slant per character) for handwriting-style samples.
+:mod:`formkit.layout`, so a value lands exactly where the reader will look for it. Two kinds of hand
+write: :class:`Hand` sets a font's glyphs with ``jitter`` (size, position, slant per character) for
+handwriting-style fonts, and :class:`StrokeHand` draws each character stroke by stroke as one of many
+synthetic writers (:mod:`formkit.strokes`), so samples are not limited to a handful of fonts.
 """
 
 from __future__ import annotations
@@ -21,10 +23,21 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from dejiru.errors import FieldInvalid
-from formkit.fonts import FORM_FONT, reportlab_font
+from formkit.fonts import FORM_FONT, has_glyph, reportlab_font
 from formkit.layout import FieldLayout, layout
 from formkit.model import COMB_TYPES, Box, FieldSpec, FieldType, Template
 from formkit.render import draw_master, render_pdf
+from formkit.strokes import (
+    GRID,
+    StrokeLine,
+    WriterStyle,
+    character_marks,
+    is_kana,
+    narrow,
+    small_kana,
+    strokes_of,
+    writer_style,
+)
 from validation.wareki import to_wareki
 
 INKS = {"black": Color(0.08, 0.08, 0.1), "blue": Color(0.1, 0.15, 0.5)}
@@ -32,15 +45,169 @@ INKS = {"black": Color(0.08, 0.08, 0.1), "blue": Color(0.1, 0.15, 0.5)}
 
 @dataclass
 class Hand:
-    """How a value is written: font, ink, and how unsteady the hand is (0 = typed)."""
+    """How a value is written: font, ink, and how unsteady the hand is (0 = typed).
+
+    The font-based hand draws each character as the font's glyph, moved, resized and turned a
+    little (``jitter``); :class:`StrokeHand` writes stroke by stroke instead. Both are used through
+    the same three methods, so a sample can be filled in by either.
+    """
 
     font: str = "ipag"
     ink: Color = field(default_factory=lambda: INKS["black"])
     jitter: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    #: Probability that a value written on a line has one character crossed out with a double line
+    #: and written again after it (the ground truth is what was meant; see ``scan.DEFECTS``).
+    strikeout: float = 0.0
+    #: Characters this hand could not write itself and left to a font (noted in the ground truth).
+    fallbacks: set[str] = field(default_factory=set)
 
     def j(self, scale: float) -> float:
         return self.rng.uniform(-1, 1) * scale * self.jitter
+
+    @property
+    def kind(self) -> str:
+        return self.font
+
+    def begin_line(self) -> None:
+        """A new line or comb starts (the font hand keeps no state along a line)."""
+
+    def glyph(self, w: Writer, ch: str, cx: float, cy: float, size_mm: float) -> None:
+        """One character centred on (cx, cy) mm."""
+        size = size_mm * (1 + self.j(0.12)) / 25.4 * 72
+        font = w.font_for(ch)
+        w.c.saveState()
+        w.c.setFillColor(self.ink)
+        w.c.setFont(font, size)
+        x, y = w._pt(cx + self.j(size_mm * 0.12), cy + self.j(size_mm * 0.1))
+        w.c.translate(x, y)
+        w.c.rotate(self.j(6))
+        width = stringWidth(ch, font, size)
+        w.c.drawString(-width / 2, -size * 0.36, ch)
+        w.c.restoreState()
+
+    def advance(self, w: Writer, ch: str, size_mm: float) -> float:
+        """How far the pen moves on after this character (mm)."""
+        size_pt = size_mm / 25.4 * 72
+        w_mm = stringWidth(ch, w.font_for(ch), size_pt) / mm
+        if ch.isspace():
+            w_mm = size_mm * 0.9
+        return w_mm * (1.08 + self.j(0.1))
+
+
+@dataclass
+class StrokeHand(Hand):
+    """A synthetic writer: every character drawn from its KanjiVG strokes with this writer's habits
+    (:mod:`formkit.strokes`). ``font`` is only the fallback for characters without stroke data."""
+
+    style: WriterStyle = field(default_factory=lambda: writer_style(0))
+    _line: StrokeLine | None = field(default=None, init=False, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.style.name
+
+    def begin_line(self) -> None:
+        self._line = StrokeLine(self.style, self.rng)
+
+    def glyph(self, w: Writer, ch: str, cx: float, cy: float, size_mm: float) -> None:
+        st, r = self.style, self.rng
+        marks = character_marks(ch, st, r)
+        if marks is None:
+            self.fallbacks.add(ch)
+            super().glyph(w, ch, cx, cy, size_mm)
+            return
+        if self._line is None:
+            self.begin_line()
+        assert self._line is not None
+        s = size_mm * max(0.6, 1 + r.gauss(0, st.size_var))
+        if is_kana(ch):
+            s *= st.kana_scale * (0.62 if small_kana(ch) else 1.0)
+        cy += self._line.next_offset() * size_mm + (size_mm - s) * 0.25 * small_kana(ch)
+        cx += r.gauss(0, 0.04 * size_mm)
+        rot = math.radians(r.gauss(0, st.rotate_deg))
+        shear = math.tan(math.radians(st.slant_deg + r.gauss(0, 2.0)))
+        cos, sin = math.cos(rot), math.sin(rot)
+        c = w.c
+        c.saveState()
+        c.setStrokeColor(self.ink)
+        c.setLineCap(1)
+        c.setLineJoin(1)
+        for mark in marks:
+            pts = []
+            for gx, gy in mark.points:
+                u = (gx - GRID / 2) / GRID * s * st.aspect
+                v = (GRID / 2 - gy) / GRID * s
+                u += v * shear
+                pts.append(w._pt(cx + u * cos - v * sin, cy - (u * sin + v * cos)))
+            # Pressure: the stroke in short pieces, each with its own width (round caps join them).
+            step = 3
+            for k in range(0, max(len(pts) - 1, 1), step):
+                piece = pts[k : k + step + 1]
+                if len(piece) < 2:
+                    piece = [pts[k], pts[k]]
+                width = mark.widths[min(k + step // 2, len(mark.widths) - 1)]
+                c.setLineWidth(width * mm)
+                p = c.beginPath()
+                p.moveTo(*piece[0])
+                for q in piece[1:]:
+                    p.lineTo(*q)
+                c.drawPath(p, stroke=1, fill=0)
+        c.restoreState()
+
+    def advance(self, w: Writer, ch: str, size_mm: float) -> float:
+        if ch.isspace():
+            return size_mm * 0.9
+        if strokes_of(ch) is None:
+            return super().advance(w, ch, size_mm)
+        k = 0.62 if narrow(ch) else 1.0
+        return size_mm * k * self.style.spacing * (1 + self.rng.gauss(0, 0.05))
+
+
+def make_hand(
+    rng: random.Random, *, font: str | None = None, writer: int | None = None, strikeout: float = 0.0
+) -> Hand:
+    """The hand a sample is written in: a KanjiVG writer when ``writer`` is given, else a font
+    (typed-looking for printed fonts, unsteadier for handwriting-style ones)."""
+    if writer is not None:
+        style = writer_style(writer)
+        return StrokeHand(
+            font=FORM_FONT, ink=INKS[style.ink], jitter=0.3, rng=rng, strikeout=strikeout, style=style
+        )
+    from formkit.fonts import FONTS
+
+    assert font is not None
+    group = FONTS[font].group
+    return Hand(
+        font=font,
+        ink=INKS[rng.choice(["black", "black", "blue"])],
+        jitter=0.8 if group == "handwriting" else 0.25,
+        rng=rng,
+        strikeout=strikeout,
+    )
+
+
+#: Characters a struck-out slip is likely to be mistaken for: same kind of character, not the same.
+_SLIPS = {
+    "digit": "0123456789",
+    "hiragana": "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわん",
+    "katakana": "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワン",
+    "kanji": "田中山川本木林村大小上下口日月目石原井野",
+}
+
+
+def slip_for(ch: str, rng: random.Random) -> str:
+    """A wrong character of the same kind, as a writer might start before correcting it."""
+    kind = (
+        "digit"
+        if ch.isdigit()
+        else "hiragana"
+        if "ぁ" <= ch <= "ゖ"
+        else "katakana"
+        if "ァ" <= ch <= "ヺ"
+        else "kanji"
+    )
+    return rng.choice([c for c in _SLIPS[kind] if c != ch])
 
 
 class Writer:
@@ -53,26 +220,34 @@ class Writer:
     def _pt(self, x: float, y: float) -> tuple[float, float]:
         return x * mm, (self.page_h - y) * mm
 
+    def font_for(self, ch: str) -> str:
+        """The hand's font, or the form's font where the hand's font has no glyph for ``ch``
+        (some handwriting fonts lack 髙 or 﨑, or carry an empty glyph for them)."""
+        if ch.isspace() or has_glyph(self.hand.font, ch):
+            return self.font
+        self.hand.fallbacks.add(ch)
+        return reportlab_font(FORM_FONT)
+
     def glyph(self, ch: str, cx: float, cy: float, size_mm: float) -> None:
-        """One character centred on (cx, cy) mm."""
-        h = self.hand
-        size = size_mm * (1 + h.j(0.12)) / 25.4 * 72
-        self.c.saveState()
-        self.c.setFillColor(h.ink)
-        self.c.setFont(self.font, size)
-        x, y = self._pt(cx + h.j(size_mm * 0.12), cy + h.j(size_mm * 0.1))
-        self.c.translate(x, y)
-        self.c.rotate(h.j(6))
-        w = stringWidth(ch, self.font, size)
-        self.c.drawString(-w / 2, -size * 0.36, ch)
-        self.c.restoreState()
+        """One character centred on (cx, cy) mm, in the hand's way."""
+        self.hand.glyph(self, ch, cx, cy, size_mm)
 
     def line_text(self, text: str, box: Box, size_mm: float | None = None) -> None:
-        """Free text along a box, left-aligned with a small margin, shrunk to fit."""
+        """Free text along a box, left-aligned with a small margin, shrunk to fit.
+
+        With the hand's ``strikeout`` probability one character is first written wrong, struck
+        through with a double line (二重線, how a correction is made on a Japanese form) and then
+        written right after it."""
         size_mm = size_mm or box.h * 0.55
         margin = min(2.0, box.w * 0.12)
         avail = box.w - 2 * margin
-        widths = [self._adv(ch, size_mm) for ch in text]
+        chars = list(text)
+        struck = -1
+        h = self.hand
+        if h.strikeout and text.strip() and h.rng.random() < h.strikeout:
+            struck = h.rng.choice([i for i, ch in enumerate(chars) if not ch.isspace()])
+            chars.insert(struck, slip_for(chars[struck], h.rng))
+        widths = [self._adv(ch, size_mm) for ch in chars]
         total = sum(widths)
         if total > avail:
             k = avail / total
@@ -80,19 +255,34 @@ class Writer:
             widths = [w * k for w in widths]
         x = box.x + margin + abs(self.hand.j(margin))
         cy = box.y + box.h / 2
-        for ch, w in zip(text, widths, strict=True):
+        h.begin_line()
+        for i, (ch, w) in enumerate(zip(chars, widths, strict=True)):
             if not ch.isspace():
                 self.glyph(ch, x + w / 2, cy, size_mm)
+            if i == struck:
+                self.strike(x, x + w, cy, size_mm)
             x += w
 
+    def strike(self, x0: float, x1: float, cy: float, size_mm: float) -> None:
+        """A double line through a character written in error."""
+        r = self.hand.rng
+        c = self.c
+        c.saveState()
+        c.setStrokeColor(self.hand.ink)
+        c.setLineWidth(0.3 * mm)
+        c.setLineCap(1)
+        for dy in (-0.09, 0.09):
+            p = c.beginPath()
+            p.moveTo(*self._pt(x0 - r.uniform(0, 0.4), cy + dy * size_mm + r.gauss(0, 0.15)))
+            p.lineTo(*self._pt(x1 + r.uniform(0, 0.4), cy + dy * size_mm + r.gauss(0, 0.15)))
+            c.drawPath(p, stroke=1, fill=0)
+        c.restoreState()
+
     def _adv(self, ch: str, size_mm: float) -> float:
-        size_pt = size_mm / 25.4 * 72
-        w_mm = stringWidth(ch, self.font, size_pt) / mm
-        if ch.isspace():
-            w_mm = size_mm * 0.9
-        return w_mm * (1.08 + self.hand.j(0.1))
+        return self.hand.advance(self, ch, size_mm)
 
     def cells(self, chars: list[str], cells: list[Box]) -> None:
+        self.hand.begin_line()
         for ch, cell in zip(chars, cells, strict=False):
             if ch and not ch.isspace():
                 self.glyph(ch, cell.x + cell.w / 2, cell.y + cell.h / 2, min(cell.h, cell.w) * 0.72)
@@ -142,6 +332,24 @@ def _right_aligned(text: str, n: int) -> list[str]:
     return [""] * (n - len(text)) + list(text)
 
 
+def _write_address_parts(w: Writer, lay: FieldLayout, value: str) -> None:
+    """An address on a form that asks for it in parts: the town (the postal code says the prefecture
+    and city), 丁目・番地・号 one digit a cell from the left, the building and room. Numbers that do
+    not fit the cells (more than three, or too many digits) are written after the town instead."""
+    from validation.address import block_parts, parse
+
+    addr = parse(value)
+    parts = block_parts(addr)
+    fits = parts is not None and all(len(str(n)) <= len(lay.parts[p]) for p, n in parts.items())
+    town = addr.town if fits else f"{addr.town}{addr.block_text()}{addr.extra}"
+    if town:
+        w.line_text(town, lay.parts["town"][0])
+    for part, n in (parts or {}).items() if fits else ():
+        w.cells(list(str(n)), lay.parts[part])
+    if addr.building:
+        w.line_text(addr.building, lay.parts["building"][0])
+
+
 def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
     """Write one field's value in its layout; None writes nothing."""
     if value is None or value == [] or value is False:
@@ -178,6 +386,8 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
         w.cells(_right_aligned(str(year), 2), lay.parts["year"])
         w.cells(_right_aligned(str(date.month), 2), lay.parts["month"])
         w.cells(_right_aligned(str(date.day), 2), lay.parts["day"])
+    elif t is FieldType.ADDRESS and lay.parts:
+        _write_address_parts(w, lay, str(value))
     elif t in (FieldType.TEXT, FieldType.ADDRESS, FieldType.NAME, FieldType.PHONE, FieldType.NUMBER):
         w.line_text(str(value), lay.zone)
     elif t is FieldType.AMOUNT:

@@ -24,6 +24,12 @@ ID_Y_MM = MARK_INSET_MM - ID_CELL_H_MM / 2
 MARGIN_MM = 15.0
 
 DATE_PART_TEXT = {"year": "年", "month": "月", "day": "日"}
+#: An address asked for in parts: the block-number row, as (part, comb cells, unit printed after).
+#: 番地 takes four digits (芋窪1234番地), 丁目 two, 号 three; the 番地 cells take a 番 as well.
+ADDRESS_BLOCKS = (("chome", 2, "丁目"), ("ban", 4, "番地"), ("go", 3, "号"))
+#: Printed left of the free parts of an address, where the field's box leaves room.
+ADDRESS_CAPTIONS = {"town": "町名", "building": "建物名・部屋"}
+_ADDRESS_UNIT_W = {"丁目": 8.0, "番地": 8.0, "号": 5.0}
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,8 @@ class FieldLayout:
     label_box: Box
     cells: list[Box] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
-    #: DATE: ``year``/``month``/``day`` → their cells.
+    #: DATE: ``year``/``month``/``day`` → their cells. ADDRESS in parts: ``town`` and ``building`` → their
+    #: box, ``chome``/``ban``/``go`` → their cells.
     parts: dict[str, list[Box]] = field(default_factory=dict)
     texts: list[Text] = field(default_factory=list)
 
@@ -164,6 +171,30 @@ def _date(spec: FieldSpec, box: Box) -> tuple[list[Mark], dict[str, list[Box]], 
     return marks, parts, texts
 
 
+def _address(spec: FieldSpec) -> tuple[dict[str, list[Box]], list[Text]]:
+    """An address in parts: town and building boxes with a caption at their left (where ``box``
+    leaves room), and 丁目・番地・号 as comb cells with their units printed after them."""
+    pb, zone = spec.part_boxes, spec.box
+    parts: dict[str, list[Box]] = {}
+    texts: list[Text] = []
+    for key, caption in ADDRESS_CAPTIONS.items():
+        b = pb[key]
+        parts[key] = [b]
+        if b.x - zone.x >= 8.0:
+            texts.append(Text(caption, Box(x=zone.x + 0.5, y=b.y, w=b.x - zone.x - 1.5, h=b.h)))
+    row = pb["block"]
+    units = sum(_ADDRESS_UNIT_W[u] for _, _, u in ADDRESS_BLOCKS)
+    n = sum(k for _, k, _ in ADDRESS_BLOCKS)
+    cw = min((row.w - units) / n, row.h * 1.1)
+    x = row.x
+    for part, k, unit in ADDRESS_BLOCKS:
+        parts[part] = [Box(x=x + i * cw, y=row.y, w=cw, h=row.h) for i in range(k)]
+        x += k * cw
+        texts.append(Text(unit, Box(x=x + 0.5, y=row.y, w=_ADDRESS_UNIT_W[unit] - 1.0, h=row.h)))
+        x += _ADDRESS_UNIT_W[unit]
+    return parts, texts
+
+
 def circle_area(word: Box, within: Box) -> Box:
     """Where a circle drawn around a printed word lies: the word plus a margin, kept inside its slot."""
     x, y = max(word.x - 2.5, within.x), max(word.y - 1.8, within.y)
@@ -190,6 +221,8 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
         cells, texts = _comb(spec, box)
     elif t is FieldType.POSTAL and spec.cells:
         cells, texts = _postal(box)
+    elif t is FieldType.ADDRESS and spec.part_boxes:
+        parts, texts = _address(spec)
     elif t is FieldType.DATE and spec.part_boxes:
         parts = {k: _split(b, spec.cells) if spec.cells else [b] for k, b in spec.part_boxes.items()}
         marks = _option_marks(spec)

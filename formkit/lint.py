@@ -13,7 +13,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dejiru.errors import TemplateError
-from formkit.layout import FieldLayout, header_boxes, id_cells, id_text_box, layout, mark_boxes
+from formkit.layout import (
+    ADDRESS_BLOCKS,
+    FieldLayout,
+    header_boxes,
+    id_cells,
+    id_text_box,
+    layout,
+    mark_boxes,
+)
 from formkit.model import OPTION_TYPES, Box, FieldSpec, FieldType, Template
 from formkit.registry import parse_template, template_dir, template_ids, template_path
 from validation.checks import RULE_FIELD_TYPES, RULE_REF_TYPES, rule_error, rule_field, split_rule
@@ -174,7 +182,7 @@ def _field_inside(tpl: Template, lay: FieldLayout) -> list[Finding]:
                 name,
             )
         )
-    elif lay.cells and min(c.w for c in lay.cells) < MIN_CELL_MM:
+    elif (combs := lay.cells or _block_cells(lay)) and min(c.w for c in combs) < MIN_CELL_MM:
         out.append(
             warning(
                 "small_cells",
@@ -184,6 +192,11 @@ def _field_inside(tpl: Template, lay: FieldLayout) -> list[Finding]:
             )
         )
     return out
+
+
+def _block_cells(lay: FieldLayout) -> list[Box]:
+    """An address's 丁目・番地・号 comb cells (empty for any other field)."""
+    return [c for part, _, _ in ADDRESS_BLOCKS for c in lay.parts.get(part, [])]
 
 
 def check_geometry(tpl: Template) -> list[Finding]:
@@ -347,6 +360,8 @@ def check_fields(tpl: Template) -> list[Finding]:
                     f.name,
                 )
             )
+        if f.type is FieldType.ADDRESS and f.part_boxes:
+            out += _address_parts_findings(tpl, f)
         if f.exclusive and f.type is not FieldType.CHECKBOXES:
             out.append(
                 warning(
@@ -356,6 +371,31 @@ def check_fields(tpl: Template) -> list[Finding]:
                     f.name,
                 )
             )
+    return out
+
+
+def _address_parts_findings(tpl: Template, f: FieldSpec) -> list[Finding]:
+    """An address asked for in parts takes its prefecture and city from a postal code field, and is
+    printed by dejiru (a legacy form keeps its own printed boxes: read its address as one line)."""
+    out = []
+    if tpl.legacy:
+        out.append(
+            error(
+                "address_parts_legacy",
+                f"項目 {f.name}: 住所の分割記入（part_boxes）は再設計した様式でだけ使えます。旧様式では1行で読みます",
+                f"field {f.name}: an address in parts (part_boxes) needs a redesigned form; a legacy form's address is read as one line",
+                f.name,
+            )
+        )
+    if tpl.postal_field(f.name) is None:
+        out.append(
+            error(
+                "address_parts_postal",
+                f"項目 {f.name} は町名から書く欄です。都道府県・市区町村を決める郵便番号の項目に「matches_address:{f.name}」を付けてください",
+                f"field {f.name} starts at the town: give the postal code field that says its prefecture and city the rule matches_address:{f.name}",
+                f.name,
+            )
+        )
     return out
 
 

@@ -76,6 +76,8 @@ class FieldType(StrEnum):
 COMB_TYPES = {FieldType.KANA, FieldType.DIGITS, FieldType.POSTAL, FieldType.COUNT}
 #: Types whose value is chosen from ``options``.
 OPTION_TYPES = {FieldType.CHECKBOXES, FieldType.CHOICE}
+#: The parts of an address asked for in parts (``part_boxes``), top to bottom.
+ADDRESS_PARTS = ("town", "block", "building")
 
 
 class Option(BaseModel):
@@ -112,6 +114,9 @@ class FieldSpec(BaseModel):
     #: The year box may hold the era too (昭和50); with one entry in ``eras`` it is the default era.
     #: Where the form prints the eras to circle (5.昭和 7.平成), ``options`` (value: the era) say where;
     #: with ``cells: 2`` each part box is two comb cells, one digit each.
+    #: Redesigned forms: an address asked for in parts (keys town, block, building), inside ``box``:
+    #: the town written freely, 丁目・番地・号 one digit a comb cell, the building and room freely. The
+    #: prefecture and city come from the postal code field whose ``matches_address`` rule names it.
     part_boxes: dict[str, Box] = Field(default_factory=dict)
     #: For KANA: katakana (default) or hiragana.
     script: str = "katakana"
@@ -163,7 +168,10 @@ class FieldSpec(BaseModel):
             raise ValueError(f"field {self.name}: a date's options are its eras (value: one of 'eras')")
         if self.type is FieldType.DATE and self.cells not in (None, 2):
             raise ValueError(f"field {self.name}: a date's cells are per part: 2 (one digit each)")
-        if self.part_boxes and set(self.part_boxes) != {"year", "month", "day"}:
+        if self.part_boxes and self.type is FieldType.ADDRESS:
+            if set(self.part_boxes) != set(ADDRESS_PARTS):
+                raise ValueError(f"field {self.name}: an address's part_boxes are town, block and building")
+        elif self.part_boxes and set(self.part_boxes) != {"year", "month", "day"}:
             raise ValueError(f"field {self.name}: part_boxes needs exactly year, month and day")
         if self.script not in ("katakana", "hiragana"):
             raise ValueError(f"field {self.name}: script must be katakana or hiragana")
@@ -250,6 +258,14 @@ class Template(BaseModel):
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def postal_field(self, address: str) -> FieldSpec | None:
+        """The postal code field whose ``matches_address`` rule names this address field: it says the
+        address's prefecture and city, and its town is checked against it."""
+        for f in self.fields:
+            if f.type is FieldType.POSTAL and f"matches_address:{address}" in f.rules:
+                return f
+        return None
 
     @property
     def key(self) -> str:

@@ -20,10 +20,11 @@ from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
 from dejiru import clock
-from formkit.fill import INKS, Hand, fill_canvas, filled_pdf
-from formkit.fonts import FONTS, FORM_FONT
+from formkit.fill import INKS, Hand, fill_canvas, filled_pdf, make_hand
+from formkit.fonts import FONTS, FORM_FONT, SAMPLE_FONTS
+from formkit.layout import layout
 from formkit.model import FieldSpec, FieldType, Template
-from formkit.persons import Person, address_as_written, random_person
+from formkit.persons import Person, Population, address_as_written, random_person
 from formkit.render import draw_example_stamp, master_image, rasterize_pdf, render_pdf
 from formkit.scan import PROFILES, ScanProfile, degrade
 from validation.checks import mynumber_valid
@@ -60,16 +61,19 @@ def _in_eras(iso: str, eras: list[str], rng: random.Random, today: dt.date) -> s
     return (lo + dt.timedelta(days=rng.randint(0, (hi - lo).days))).isoformat()
 
 
-def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[dict[str, Any], Person]:
-    """Ground-truth values for every field of a template, for one made-up applicant."""
-    p = random_person(rng, today)
+def sample_values(
+    tpl: Template, rng: random.Random, today: dt.date, population: Population | None = None
+) -> tuple[dict[str, Any], Person]:
+    """Ground-truth values for every field of a template, for one made-up applicant (from the
+    classic population unless another is given)."""
+    p = random_person(rng, today, population)
     values: dict[str, Any] = {}
     for f in tpl.fields:
         t, n = f.type, f.name
         if t is FieldType.NAME and n == "name":
             values[n] = p.name
         elif t is FieldType.NAME:
-            other = random_person(rng, today)  # a doctor, an agent: someone else
+            other = random_person(rng, today, population)  # a doctor, an agent: someone else
             values[n] = other.name
         elif f.examples:
             values[n] = rng.choice(f.examples)
@@ -93,7 +97,7 @@ def sample_values(tpl: Template, rng: random.Random, today: dt.date) -> tuple[di
         elif t is FieldType.ADDRESS and n == "address":
             values[n] = p.address
         elif t is FieldType.ADDRESS:
-            values[n] = random_person(rng, today).address
+            values[n] = random_person(rng, today, population).address
         elif t is FieldType.AMOUNT:
             values[n] = rng.choice([300, 350, 450, 1200, 3000, 12500])
         elif t is FieldType.COUNT:
@@ -184,8 +188,13 @@ def make_sample(
     profile: ScanProfile | str = "office",
     dpi: int = 300,
     today: dt.date | None = None,
+    writer: int | None = None,
+    population: Population | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """One filled, degraded page as an RGB array, and its ground truth."""
+    """One filled, degraded page as an RGB array, and its ground truth.
+
+    ``writer`` writes it with a KanjiVG stroke writer instead of a font; ``population`` draws the
+    applicant from wider lists (:mod:`formkit.splits` uses both)."""
     # Separate random streams, so a change to one (say, how addresses are written) leaves the values,
     # the hand and the scan defects of every other sample as they were.
     rng = random.Random(f"{seed}:values")
@@ -193,15 +202,11 @@ def make_sample(
     scan_rng = random.Random(f"{seed}:scan")
     prof = PROFILES[profile] if isinstance(profile, str) else profile
     today = today or clock.today()
-    values, person = sample_values(tpl, rng, today)
-    font = font or hand_rng.choice(sorted(FONTS))
-    group = FONTS[font].group
-    hand = Hand(
-        font=font,
-        ink=INKS[hand_rng.choice(["black", "black", "blue"])],
-        jitter=0.8 if group == "handwriting" else 0.25,
-        rng=hand_rng,
-    )
+    values, person = sample_values(tpl, rng, today, population)
+    if writer is None:
+        font = font or hand_rng.choice(sorted(SAMPLE_FONTS))
+    hand = make_hand(hand_rng, font=font, writer=writer, strikeout=prof.defect_prob("strikeout"))
+    group = "kanjivg" if writer is not None else FONTS[hand.font].group
     pdf = render_filled(tpl, values, hand, ink_values(tpl, values, person, seed))
     px_per_mm = dpi / 25.4
     if tpl.legacy:
@@ -214,13 +219,26 @@ def make_sample(
         clean = (base * (1 - alpha) + ink[..., :3] * alpha).astype(np.uint8)
     else:
         clean = rasterize_pdf(pdf, px_per_mm, tpl.page.width_mm)
-    img, info = degrade(clean, scan_rng, prof, px_per_mm)
-    truth = {
-        "form": tpl.id,
-        "version": tpl.version,
-        "fields": values,
-        "meta": {"seed": seed, "font": font, "font_group": group, "dpi": dpi, "scan": info},
-    }
+    seals = [  # where a seal may be pressed: over a name
+        (
+            round(z.x * px_per_mm),
+            round(z.y * px_per_mm),
+            round((z.x + z.w) * px_per_mm),
+            round((z.y + z.h) * px_per_mm),
+        )
+        for z in (
+            lay.zone
+            for lay in layout(tpl)
+            if lay.spec.type in (FieldType.NAME, FieldType.SIGNATURE) and values.get(lay.spec.name)
+        )
+    ]
+    img, info = degrade(clean, scan_rng, prof, px_per_mm, seal_boxes=seals, seal_text=person.surname[:1])
+    meta: dict[str, Any] = {"seed": seed, "font": hand.kind, "font_group": group, "dpi": dpi, "scan": info}
+    if population is not None:
+        meta["population"] = population.name
+    if hand.fallbacks:  # characters the hand could not write itself, written in a font instead
+        meta["font_fallback"] = "".join(sorted(hand.fallbacks))
+    truth = {"form": tpl.id, "version": tpl.version, "fields": values, "meta": meta}
     return img, truth
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
 DIGITS = frozenset("0123456789")
@@ -30,8 +31,18 @@ def kanji() -> frozenset[str]:
 
     The recogniser also knows simplified Chinese forms (查 for 査, 边 for 辺); they are left out so a
     Japanese field never reads as one: their probability counts against the field's confidence instead.
+    The twelve ideographs of the compatibility block that are characters of their own (﨑 U+FA11, 﨟
+    U+FA1F …: no decomposition) are kanji too; the compatibility forms of other kanji (塚 U+FA10) are
+    not: the recogniser's table folds them into the kanji they stand for.
     """
     chars = {chr(c) for c in range(0x3400, 0x9FFF + 1) if _japanese(chr(c))}
+    chars |= {
+        chr(c)
+        for c in range(0xF900, 0xFAFF + 1)
+        if _japanese(chr(c))
+        and unicodedata.category(chr(c)) == "Lo"
+        and not unicodedata.decomposition(chr(c))
+    }
     return frozenset(chars | set("々〆ヵヶ"))
 
 

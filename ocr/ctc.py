@@ -27,6 +27,9 @@ class Decoded:
     suppressed: float = 0.0
     #: (character read, look-alike, the look-alike's probability at that place), for watched characters.
     rivals: list[tuple[str, str, float]] = field(default_factory=list)
+    #: (character read, look-alike the model has no class for), for watched characters: the model could
+    #: not have said the look-alike whatever was written, so its confidence says nothing about it.
+    unseen: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def confidence(self) -> float:
@@ -176,14 +179,17 @@ def with_rivals(dec: Decoded, probs: np.ndarray, classes: list[str], watch: dict
     model gave a variant real weight where it read the other, a person must compare with the paper.
     """
     index = _class_index(classes)
-    found = []
-    for ch, (t0, t1) in zip(dec.text.replace(" ", ""), dec.spans, strict=False):
+    found, unseen = [], []
+    for ch, (t0, t1) in zip(dec.text, dec.spans, strict=False):
+        # Spaces have spans of their own: text and spans stay paired (each character its own frames).
         for alt in watch.get(ch, ""):
             cols = index.get(alt)
             if cols:
                 p = float(probs[max(t0 - 1, 0) : t1 + 2, cols].sum(axis=1).max())
                 found.append((ch, alt, p))
-    return replace(dec, rivals=found)
+            else:
+                unseen.append((ch, alt))
+    return replace(dec, rivals=found, unseen=unseen)
 
 
 def decode_one(probs: np.ndarray, classes: list[str], allowed: frozenset[str]) -> Decoded:

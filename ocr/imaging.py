@@ -104,22 +104,37 @@ def hysteresis_ink(g: np.ndarray, min_pixels: int, strong: int = 150, weak: int 
 def glyph_count(mask: np.ndarray, min_pixels: int = 6) -> int:
     """How many separate marks a line of digits has: connected components, with pieces that stand
     above one another (a 5's detached bar, the two strokes of a =) counted once."""
+    return len(glyph_spans(mask, min_pixels))
+
+
+def glyph_boxes(mask: np.ndarray, min_pixels: int = 6) -> list[tuple[int, int, int, int]]:
+    """``(x0, x1, y0, y1)`` of each mark :func:`glyph_count` counts, left to right (ends exclusive)."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    spans = sorted(
-        (int(stats[i, cv2.CC_STAT_LEFT]), int(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH]))
+    comps = sorted(
+        (
+            int(stats[i, cv2.CC_STAT_LEFT]),
+            int(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH]),
+            int(stats[i, cv2.CC_STAT_TOP]),
+            int(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT]),
+        )
         for i in range(1, n)
         if stats[i, cv2.CC_STAT_AREA] >= min_pixels
     )
     merged: list[list[int]] = []
-    for x0, x1 in spans:
+    for x0, x1, y0, y1 in comps:
         if merged:
-            px0, px1 = merged[-1]
+            px0, px1, py0, py1 = merged[-1]
             overlap = min(px1, x1) - max(px0, x0)
             if overlap > 0.5 * min(px1 - px0, x1 - x0):
-                merged[-1] = [min(px0, x0), max(px1, x1)]
+                merged[-1] = [min(px0, x0), max(px1, x1), min(py0, y0), max(py1, y1)]
                 continue
-        merged.append([x0, x1])
-    return len(merged)
+        merged.append([x0, x1, y0, y1])
+    return [(a, b, c, d) for a, b, c, d in merged]
+
+
+def glyph_spans(mask: np.ndarray, min_pixels: int = 6) -> list[tuple[int, int]]:
+    """The column span ``[x0, x1)`` of each mark :func:`glyph_count` counts, left to right."""
+    return [(x0, x1) for x0, x1, _, _ in glyph_boxes(mask, min_pixels)]
 
 
 def despeckle(mask: np.ndarray, min_pixels: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from ocr.align import Aligned, is_blank
 from ocr.pages import iter_pages, load_page
 from ocr.reader import read_page
 from ocr.readings import PageReading
+from pipeline.audit import sampled
 from pipeline.context import Context
 from records.models import DocStatus, Document
 from records.store import FieldInput, PageInput
@@ -147,12 +148,25 @@ def read_source_page(ctx: Context, doc: Document, engine: str | None) -> tuple[P
 def store_reading(
     ctx: Context, doc: Document, reading: PageReading, image_path: Path, straight: bool
 ) -> DocStatus:
+    """Store a reading and route it: straight through (keyed as read), a blind check, or review.
+
+    抜き取り検査: a share of the documents that would go straight through is drawn (deterministically
+    from the document's hash, ``pipeline.audit.sampled``) for a blind check of every field, which
+    also covers any ダブルチェック the form asks for: the OCR is the first reading, the person the second.
+    """
     assert doc.id is not None
     auto = straight and not ctx.settings.review_all
+    share = ctx.settings.audit_share
+    audit = auto and share > 0 and sampled(ctx.settings.secret_key(), doc.sha256, share)
     # ダブルチェック: a form whose author asked for two readings of some fields is never keyed on one.
     # A confident OCR reading counts as the first; a person keys those fields blind as the second.
-    blind = auto and any(f.double_entry for f in load_template(reading.form).fields)
-    status = DocStatus.DOUBLE_CHECK if blind else DocStatus.APPROVED if auto else DocStatus.REVIEW
+    blind = auto and not audit and any(f.double_entry for f in load_template(reading.form).fields)
+    if audit:
+        status = DocStatus.AUDIT
+    elif blind:
+        status = DocStatus.DOUBLE_CHECK
+    else:
+        status = DocStatus.APPROVED if auto else DocStatus.REVIEW
     fields = [
         FieldInput(
             name=f.name,
@@ -176,9 +190,11 @@ def store_reading(
         fields=fields,
         status=status,
         straight_through=straight,
-        first_reader=OCR_READER if blind else None,
+        first_reader=OCR_READER if blind or audit else None,
     )
-    if blind:
+    if audit:
+        ctx.store.audit(SYSTEM_USER, "document.audit_sampled", doc.id, detail=f"share={share:g}")
+    elif blind:
         ctx.store.audit(SYSTEM_USER, "document.first_reading_ocr", doc.id)
     elif auto:
         ctx.store.set_status(doc.id, DocStatus.APPROVED, approved_by=SYSTEM_USER + "(auto)")

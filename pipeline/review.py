@@ -1,20 +1,28 @@
-"""What a reviewer's decisions do: corrected values are normalised and re-checked, then approved.
+"""What a reviewer's decisions do: corrected values are normalised and re-checked, then approved;
+blind entries (ダブルチェック, 抜き取り検査) are compared with what was read or entered first.
 
 The review UI only parses HTTP; everything that changes state is here so the CLI and tests take the
-same path.
+same path. Whatever a person types reaches the store only through :func:`parse_input`, which turns it
+into a value or a reason for that field, never an exception of another kind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
+from dataclasses import dataclass, field
 from typing import Any
 
 from formkit.model import FieldSpec, FieldType, Template
 from formkit.registry import load_template
+from pipeline.audit import same_value, settle_labels
 from pipeline.context import Context
-from records.models import DocStatus
-from validation.routing import check_values, normalize_value
+from records.models import AuditLabel, DocStatus
+from records.store import dumps, loads
+from validation.checks import mask_mynumber
+from validation.normalize import DASHES
+from validation.routing import check_values, complete_addresses, normalize_value
 from validation.wareki import WarekiError, parse_date
 
 
@@ -30,27 +38,144 @@ class EditConflict(ReviewError):
     """Two reviewers saved the same document: the later save is refused."""
 
 
+class BlindEntryErrors(ReviewError):
+    """Some entries of a blind check (ダブルチェック, 抜き取り検査) cannot be read: nothing was compared,
+    and the screen shows each reason under its field."""
+
+    def __init__(self, errors: dict[str, ReviewError]) -> None:
+        self.errors = errors
+        super().__init__(
+            "読めない入力があります。赤字の項目を直してください（まだ照合していません）",
+            "some entries cannot be read: correct the fields marked in red (nothing was compared yet)",
+        )
+
+
+#: Longer than anything a form holds: refused before normalising (a pasted page, a 5,000-digit number).
+MAX_INPUT_CHARS = 1000
+#: More digits than any count, or any amount in yen, on a form (a trillion yen has 13).
+MAX_NUMBER_DIGITS = 15
+_DIGITS = re.compile(r"[0-9]+")
+_PHONE_CHARS = re.compile(r"[0-9()\-\s]+")
+_POSTAL_CHARS = re.compile(r"〒?[0-9\-\s]+")
+_DASHES = re.compile(f"[{re.escape(DASHES)}]")
+#: Control characters (NUL: PostgreSQL refuses it, so the save would fail), lone surrogates (no
+#: encoding stores them) and invisible format characters (zero-width space, right-to-left override:
+#: a value that looks right on screen but is keyed as something else).
+_FORBIDDEN_CATEGORIES = ("Cc", "Cs", "Cf")
+
+
+def _no_number(spec: FieldSpec) -> ReviewError:
+    unit = "（円・カンマは付けても構いません）" if spec.type is FieldType.AMOUNT else ""
+    return ReviewError(
+        f"半角または全角の数字で入力してください{unit}",
+        "type the number in digits" + (" (yen sign and commas allowed)" if unit else ""),
+    )
+
+
+def _option(spec: FieldSpec, value: str) -> str:
+    if value not in {o.value for o in spec.options}:
+        raise ReviewError("選択肢にない値です。用意された選択肢から選んでください", "not one of the options")
+    return value
+
+
 def parse_input(spec: FieldSpec, raw: Any) -> Any:
-    """A value typed (or ticked) by a reviewer, in the same shape the reader produces."""
+    """A value typed (or ticked) by a reviewer, in the same shape the reader produces.
+
+    Whatever comes in (the browser, a forged post, a paste), the result is such a value or a
+    :class:`ReviewError` with a reason in Japanese and English that the review page shows under the
+    field; never another exception, which would be a 500 and lose the reviewer's other edits.
+    Numbers are digits only (``str.isdigit`` also takes ፩ and ², which ``int`` refuses or misreads),
+    bounded in length; a 個人番号 or any comb of digits is digits and nothing else.
+    """
     ftype = spec.type
-    if ftype is FieldType.CHECKBOXES and isinstance(raw, list):
-        return raw
+    if ftype is FieldType.CHECKBOXES and not spec.exclusive:
+        chosen = raw if isinstance(raw, list) else [] if raw in (None, "") else [raw]
+        picked = {_option(spec, str(v)) for v in chosen}
+        return [o.value for o in spec.options if o.value in picked]
     if ftype in (FieldType.CHECKBOX, FieldType.SIGNATURE):
         return str(raw).lower() in ("1", "true", "on", "yes", "あり")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
     text = "" if raw is None else str(raw).strip()
     if text == "":
-        return [] if ftype is FieldType.CHECKBOXES else None
+        return None
+    if len(text) > MAX_INPUT_CHARS:
+        raise ReviewError(
+            f"入力が長すぎます（{MAX_INPUT_CHARS}文字まで）",
+            f"too long ({MAX_INPUT_CHARS} characters at most)",
+        )
+    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in text):
+        raise ReviewError(
+            "制御文字や目に見えない文字が含まれています。打ち直してください",
+            "contains control or invisible characters: type it again",
+        )
+    if ftype in (FieldType.CHECKBOXES, FieldType.CHOICE):
+        return _option(spec, text)
+    t = unicodedata.normalize("NFKC", text)
     if ftype is FieldType.DATE:
         try:
             return parse_date(text).isoformat()
-        except WarekiError as exc:
-            raise ReviewError(exc.ja, exc.en) from exc
+        except ValueError as exc:  # WarekiError, or anything the calendar refuses
+            # A WarekiError's message repeats the entry: not for a sensitive field.
+            said = isinstance(exc, WarekiError) and not spec.sensitive
+            ja, en = (
+                (exc.ja, exc.en)
+                if isinstance(exc, WarekiError) and said
+                else ("日付として読めません", "not a date")
+            )
+            raise ReviewError(ja, en) from exc
     if ftype in (FieldType.COUNT, FieldType.AMOUNT):
-        digits = unicodedata.normalize("NFKC", text).replace(",", "").removesuffix("円").strip()
-        if not digits.isdigit():
-            raise ReviewError(f"「{text}」は数字ではありません", f"{text!r} is not a number")
+        digits = "".join(t.split()).replace(",", "").removeprefix("¥").removesuffix("円")
+        if spec.unit:
+            digits = digits.removesuffix(unicodedata.normalize("NFKC", spec.unit))
+        if not _DIGITS.fullmatch(digits):
+            raise _no_number(spec)
+        if len(digits) > MAX_NUMBER_DIGITS:
+            raise ReviewError(
+                f"桁が多すぎます（{MAX_NUMBER_DIGITS}桁まで）",
+                f"too many digits ({MAX_NUMBER_DIGITS} at most)",
+            )
         return int(digits)
-    return normalize_value(spec, text)
+    if ftype is FieldType.DIGITS:
+        if not _DIGITS.fullmatch(t):
+            raise ReviewError(
+                "数字だけを入力してください（ハイフン・空白・文字は入れません）",
+                "digits only (no hyphens, spaces or letters)",
+            )
+        return t
+    if ftype is FieldType.PHONE and not _PHONE_CHARS.fullmatch(_DASHES.sub("-", t)):
+        raise ReviewError(
+            "電話番号は数字とハイフンで入力してください（例: 042-123-4567）",
+            "a phone number is digits and hyphens (e.g. 042-123-4567)",
+        )
+    if ftype is FieldType.POSTAL and not _POSTAL_CHARS.fullmatch(_DASHES.sub("-", t)):
+        raise ReviewError(
+            "郵便番号は数字7桁で入力してください（例: 207-0015）", "a postal code is 7 digits (e.g. 207-0015)"
+        )
+    try:
+        return normalize_value(spec, text)
+    except ValueError as exc:  # a normaliser that cannot make sense of it (a malformed numeral)
+        raise ReviewError(
+            "この値は読めません。打ち直してください", "this value cannot be read: type it again"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: the check reasons per field after it, and the entries it could not read
+    (those fields keep their previous value and are marked, the others were saved)."""
+
+    reasons: dict[str, list[dict[str, str]]]
+    errors: dict[str, ReviewError] = field(default_factory=dict)
+
+
+def input_reason(exc: ReviewError) -> dict[str, str]:
+    """A field's reason for an entry that could not be read (stored, so approval waits for a fix)."""
+    return {
+        "code": "input_invalid",
+        "ja": f"入力を読めないため保存していません: {exc.ja}",
+        "en": f"not saved, the entry cannot be read: {exc.en}",
+    }
 
 
 def save_edits(
@@ -61,8 +186,12 @@ def save_edits(
     unreadable: set[str] | None = None,
     today: dt.date | None = None,
     revision: int | None = None,
-) -> dict[str, list[dict[str, str]]]:
-    """Store a reviewer's values for a document and re-check every field; returns reasons per field.
+) -> SaveResult:
+    """Store a reviewer's values for a document and re-check every field.
+
+    An entry that cannot be read does not spoil the rest: every other field is saved, and that field
+    keeps its value and gets the reason (``input_invalid``, so the document cannot be approved until
+    it is typed again); the result's ``errors`` say which, for the screen to show under each field.
 
     ``revision``: the document's revision the reviewer's screen showed. If someone saved since, the
     save is refused (:class:`EditConflict`) rather than silently undoing their work."""
@@ -71,9 +200,13 @@ def save_edits(
         raise ReviewError("この書類は読み取られていません", "this document has not been read")
     tpl = load_template(doc.form_id)
     values = ctx.store.values(doc_id)
-    parsed = {}
+    parsed: dict[str, Any] = {}
+    errors: dict[str, ReviewError] = {}
     for name, raw in edits.items():
-        parsed[name] = parse_input(tpl.field(name), raw)
+        try:
+            parsed[name] = parse_input(tpl.field(name), raw)
+        except ReviewError as exc:
+            errors[name] = exc
     if revision is not None and not ctx.store.bump_revision(doc_id, revision):
         raise EditConflict(
             "ほかの人がこの書類を先に保存しました。画面を開き直して最新の内容を確認してください（入力は保存されていません）",
@@ -84,6 +217,8 @@ def save_edits(
     unreadable = unreadable or set()
     for spec in tpl.fields:
         reasons = [r.as_dict() for r in found[spec.name]]
+        if spec.name in errors:
+            reasons.insert(0, input_reason(errors[spec.name]))
         if spec.name in unreadable:
             reasons.append(
                 {
@@ -102,7 +237,7 @@ def save_edits(
             unreadable=spec.name in unreadable,
             mask=spec.sensitive,
         )
-    return {k: [r.as_dict() for r in v] for k, v in found.items()}
+    return SaveResult({k: [r.as_dict() for r in v] for k, v in found.items()}, errors)
 
 
 def blocking_reasons(tpl: Template, ctx: Context, doc_id: int) -> dict[str, list[str]]:
@@ -131,10 +266,26 @@ def approve(ctx: Context, doc_id: int, user: str) -> None:
             f"まだ確認が必要な項目があります: {names}", f"fields still need attention: {', '.join(problems)}"
         )
     tpl = load_template(doc.form_id)
+    settle_labels(ctx, tpl, doc_id, user)  # after a 抜き取り検査 that differed: who was right
     if any(f.double_entry for f in tpl.fields):
         ctx.store.first_approval(doc_id, user)
     else:
         ctx.store.close_review(doc_id, user, "approved", DocStatus.APPROVED)
+
+
+def parse_blind(tpl: Template, entries: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """A blind check's entries for these fields, parsed like a review's; any that cannot be read
+    raise :class:`BlindEntryErrors` (all of them at once) before anything is compared."""
+    typed: dict[str, Any] = {}
+    errors: dict[str, ReviewError] = {}
+    for name in names:
+        try:
+            typed[name] = parse_input(tpl.field(name), entries.get(name))
+        except ReviewError as exc:
+            errors[name] = exc
+    if errors:
+        raise BlindEntryErrors(errors)
+    return typed
 
 
 def double_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -> list[str]:
@@ -157,10 +308,10 @@ def double_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) 
         )
     tpl = load_template(doc.form_id)
     values = ctx.store.values(doc_id)
-    differing = []
-    for spec in tpl.fields:
-        if spec.double_entry and parse_input(spec, entries.get(spec.name)) != values.get(spec.name):
-            differing.append(spec.name)
+    typed = parse_blind(tpl, entries, [f.name for f in tpl.fields if f.double_entry])
+    differing = [
+        name for name, value in typed.items() if not same_value(tpl.field(name), value, values.get(name))
+    ]
     if not differing:
         ctx.store.close_review(
             doc_id,
@@ -180,6 +331,99 @@ def double_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) 
     ctx.store.set_status(doc_id, DocStatus.REVIEW)
     ctx.store.audit(user, "document.double_check_mismatch", doc_id, detail=",".join(differing))
     return differing
+
+
+def audit_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -> list[str]:
+    """抜き取り検査: a person's blind entry of every field of a document drawn among those the machine
+    would have keyed unchecked (``pipeline.audit``); the OCR counts as the first reading.
+
+    Every field's outcome is stored as an ``AuditLabel`` (what was read, its confidence and reasons,
+    what was keyed, whether they agree). All agree: the document is approved and keyed as read.
+    Otherwise it goes to review with the differing fields marked — the person's entry beside the
+    reading, masked for a 個人番号 — and the approval there decides who was right
+    (``pipeline.audit.settle_labels``). Returns the differing fields' names.
+    """
+    doc = ctx.store.document(doc_id)
+    task = ctx.store.review_task(doc_id)
+    if doc.status != DocStatus.AUDIT or doc.form_id is None or task is None:
+        raise ReviewError(
+            f"この書類は抜き取り検査待ちではありません（状態: {doc.status}）",
+            f"document is not waiting for an audit check ({doc.status})",
+        )
+    tpl = load_template(doc.form_id)
+    typed = parse_blind(tpl, entries, [f.name for f in tpl.fields])
+    boxes = {k: _Value(v) for k, v in typed.items()}
+    complete_addresses(tpl, boxes)  # as the reader's values were: the prefecture from the postal code
+    typed = {k: b.value for k, b in boxes.items()}
+    fields = ctx.store.fields(doc_id)
+    labels, differing = [], []
+    for f in fields:
+        spec = tpl.field(f.name)
+        read, keyed = loads(f.ocr_value), typed.get(f.name)
+        matched = same_value(spec, keyed, read)
+        if not matched:
+            differing.append(f.name)
+        labels.append(
+            AuditLabel(
+                document_id=doc_id,
+                form_id=doc.form_id,
+                form_version=doc.form_version or tpl.version,
+                field=f.name,
+                type=f.type,
+                ocr_value=dumps(_masked(spec, read)),
+                keyed_value=dumps(_masked(spec, keyed)),
+                confidence=f.confidence,
+                reasons=f.ocr_reasons,
+                unchecked=not spec.double_entry,
+                matched=matched,
+                correct=matched,
+                settled=matched,
+                user=user,
+            )
+        )
+    ctx.store.add_audit_labels(doc_id, labels)
+    if not differing:
+        ctx.store.close_review(
+            doc_id,
+            f"{task.first_reviewer}+{user}",
+            "approved",
+            DocStatus.APPROVED,
+            detail=f"audit check matched ({len(labels)} fields)",
+        )
+        return []
+    read_values = {f.name: loads(f.ocr_value) for f in fields}
+    for name in differing:
+        spec = tpl.field(name)
+        shown = _masked(spec, typed.get(name))
+        shown = "（空欄）" if shown in (None, "", []) else shown
+        ctx.store.correct_field(
+            doc_id,
+            name,
+            read_values[name],
+            user,
+            reasons=[
+                {
+                    "code": "audit_mismatch",
+                    "ja": f"抜き取り検査の入力（{shown}）と読み取り結果が違います。用紙を確認してください",
+                    "en": f"the audit check keyed {shown}, which differs from the reading: check the paper",
+                }
+            ],
+            needs_review=True,
+        )
+    ctx.store.set_status(doc_id, DocStatus.REVIEW)
+    ctx.store.audit(user, "document.audit_check_mismatch", doc_id, detail=",".join(differing))
+    return differing
+
+
+@dataclass
+class _Value:
+    """A typed value in the shape ``complete_addresses`` works on (a reading's ``.value``)."""
+
+    value: Any
+
+
+def _masked(spec: FieldSpec, value: Any) -> Any:
+    return mask_mynumber(str(value)) if spec.sensitive and value not in (None, "") else value
 
 
 def reject(ctx: Context, doc_id: int, user: str, reason: str) -> None:

@@ -23,6 +23,7 @@ class DocStatus(StrEnum):
     READING = "reading"
     REVIEW = "review"  # a person must look at some fields
     DOUBLE_CHECK = "double_check"  # approved once; a second person keys the double-entry fields blind
+    AUDIT = "audit_check"  # 抜き取り検査: would have gone straight through; a person keys every field blind
     APPROVED = "approved"  # ready to key
     KEYED = "keyed"  # in the target system, receipt stored
     EXCEPTION = "exception"  # waiting for a person in the exception queue
@@ -112,6 +113,44 @@ class ReviewTask(SQLModel, table=True):
     #: ダブルチェック: who approved first; a different person must key the double-entry fields again.
     first_reviewer: str | None = None
     first_approved_at: dt.datetime | None = None
+
+
+class AuditLabel(SQLModel, table=True):
+    """One field of a document checked in a 抜き取り検査 (audit sampling): an unbiased label of the OCR.
+
+    Unbiased because the document was drawn at random (``pipeline.audit.sampled``) among those the
+    machine would have keyed without anyone looking, and a person keyed every field from the paper
+    without seeing what was read. Reviewer corrections are biased (people only look where the machine
+    doubted); these rows are what the silent-error rate on the KPI page and ``dejiru calibrate
+    --from-store`` learn from. Values of sensitive fields (個人番号) are stored masked: a label needs
+    to say whether the OCR was right, not what the number is.
+    """
+
+    __table_args__ = (UniqueConstraint("document_id", "field"),)
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    form_id: str = Field(index=True)
+    form_version: int = 1
+    field: str
+    type: str = Field(index=True)
+    #: What the OCR read and what the person keyed blind (JSON, like ``FieldValue.value``).
+    ocr_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    keyed_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    confidence: float = 0.0
+    #: The reasons as the reader gave them (none for a document that would have gone straight through).
+    reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    #: Had the document not been drawn, this field would have been keyed with nobody looking at it
+    #: (False for a double-entry field, which a person keys blind anyway): a wrong reading here is a
+    #: silent error.
+    unchecked: bool = True
+    #: The blind entry equalled the OCR's value.
+    matched: bool
+    #: The OCR read the paper right. True when the blind entry matched; after a difference, what the
+    #: review that followed approved decides (False until then: counted as an error while in doubt).
+    correct: bool
+    settled: bool
+    user: str
+    at: dt.datetime = Field(default_factory=now, index=True)
 
 
 class KeyStatus(StrEnum):

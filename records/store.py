@@ -23,6 +23,7 @@ from sqlmodel import col, delete, select, update
 from records.db import migrate, session
 from records.models import (
     AuditEvent,
+    AuditLabel,
     DocStatus,
     Document,
     ExceptionItem,
@@ -281,8 +282,8 @@ class Store:
     ) -> None:
         """Replace the document's pages and fields with a fresh reading (safe to repeat after a crash).
 
-        ``first_reader``: with ``DOUBLE_CHECK``, who counts as the first of the two readings (the OCR,
-        for a confident reading of a form with double-entry fields)."""
+        ``first_reader``: with ``DOUBLE_CHECK`` or ``AUDIT``, who counts as the first of the two
+        readings (the OCR, for a confident reading checked blind by a person)."""
         with session(self.url) as s:
             doc = s.get(Document, doc_id)
             if doc is None:
@@ -325,10 +326,10 @@ class Store:
             doc.updated_at = now()
             doc.revision += 1
             s.add(doc)
-            if status in (DocStatus.REVIEW, DocStatus.DOUBLE_CHECK):
+            if status in (DocStatus.REVIEW, DocStatus.DOUBLE_CHECK, DocStatus.AUDIT):
                 task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
                 task = task or ReviewTask(document_id=doc_id)
-                if status == DocStatus.DOUBLE_CHECK:
+                if status in (DocStatus.DOUBLE_CHECK, DocStatus.AUDIT):
                     task.first_reviewer, task.first_approved_at = first_reader, now()
                 s.add(task)
             s.commit()
@@ -463,6 +464,81 @@ class Store:
     def review_tasks(self) -> list[ReviewTask]:
         with session(self.url) as s:
             return list(s.exec(select(ReviewTask).order_by(col(ReviewTask.id))).all())
+
+    # --- audit sampling (抜き取り検査) -------------------------------------------------------------------
+
+    def add_audit_labels(self, doc_id: int, labels: Sequence[AuditLabel]) -> None:
+        """The outcome of a document's blind check, one row per field (a repeated check replaces it)."""
+        with session(self.url) as s:
+            s.exec(delete(AuditLabel).where(col(AuditLabel.document_id) == doc_id))
+            for label in labels:
+                s.add(label)
+            s.commit()
+
+    def audit_labels(self, doc_id: int | None = None, since: dt.datetime | None = None) -> list[AuditLabel]:
+        with session(self.url) as s:
+            q = select(AuditLabel)
+            if doc_id is not None:
+                q = q.where(AuditLabel.document_id == doc_id)
+            if since is not None:
+                q = q.where(col(AuditLabel.at) >= since)
+            return list(s.exec(q.order_by(col(AuditLabel.id))).all())
+
+    def settle_audit_labels(self, doc_id: int, correct: dict[str, bool]) -> None:
+        """Whether the OCR was right, for fields whose blind entry differed, once a review decided."""
+        with session(self.url) as s:
+            rows = s.exec(
+                select(AuditLabel).where(
+                    AuditLabel.document_id == doc_id, col(AuditLabel.field).in_(list(correct))
+                )
+            ).all()
+            for row in rows:
+                row.correct, row.settled = correct[row.field], True
+                s.add(row)
+            s.commit()
+
+    def silent_errors(self, since: dt.datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Counts behind the measured silent-error rate, per form, per field type and overall:
+        documents and fields audited, and the fields the OCR got wrong that would have been keyed
+        with nobody looking (``errors``); ``pending``: differences no review has decided yet (counted
+        as errors meanwhile). Summed here rather than in SQL: a few thousand rows a year."""
+        with session(self.url) as s:
+            q = select(AuditLabel)
+            if since is not None:
+                q = q.where(col(AuditLabel.at) >= since)
+            rows = s.exec(q).all()
+        groups: dict[str, dict[str | None, dict[str, Any]]] = {"form": {}, "type": {}, "all": {}}
+        for row in rows:
+            for kind, key in (("form", row.form_id), ("type", row.type), ("all", None)):
+                g = groups[kind].setdefault(key, {"docs": set(), "fields": 0, "errors": 0, "pending": 0})
+                g["docs"].add(row.document_id)
+                g["fields"] += 1
+                g["errors"] += int(not row.correct and row.unchecked)
+                g["pending"] += int(not row.settled)
+        return {
+            kind: [
+                {
+                    "key": key,
+                    "documents": len(g["docs"]),
+                    "fields": g["fields"],
+                    "errors": g["errors"],
+                    "pending": g["pending"],
+                }
+                for key, g in sorted(found.items(), key=lambda kv: str(kv[0]))
+            ]
+            for kind, found in groups.items()
+        }
+
+    def accepted_fields_by_type(self) -> dict[str, int]:
+        """Per field type, how many fields of all documents read the reader was sure of (no reason to
+        doubt them as read): the population that audit labels stand for in calibration."""
+        with session(self.url) as s:
+            rows = s.exec(
+                select(FieldValue.type, func.count())
+                .where(col(FieldValue.ocr_reasons) == "[]")
+                .group_by(FieldValue.type)
+            ).all()
+        return {str(t): int(n) for t, n in rows}
 
     # --- keying ----------------------------------------------------------------------------------------
 

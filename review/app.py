@@ -26,8 +26,17 @@ from formkit.model import FieldSpec, FieldType, Template
 from formkit.registry import all_templates, load_template
 from ocr.align import PX_PER_MM
 from pipeline.context import Context
-from pipeline.review import EditConflict, ReviewError, approve, double_check, reject, save_edits
-from records.models import DocStatus, User
+from pipeline.review import (
+    BlindEntryErrors,
+    EditConflict,
+    ReviewError,
+    approve,
+    audit_check,
+    double_check,
+    reject,
+    save_edits,
+)
+from records.models import DocStatus, User, now
 from records.store import JST, loads
 from review.auth import (
     REVIEWERS,
@@ -43,6 +52,7 @@ from review.auth import (
 )
 from review.i18n import translator
 from review.security import EvidenceUnavailable, download, security_headers
+from validation.calibration import wilson_interval
 from validation.checks import mask_mynumber
 from validation.wareki import format_wareki
 
@@ -86,6 +96,27 @@ def crop_style(
         f"width:{w * k:.0f}px;height:{h * k:.0f}px;background-size:{tpl.page.width_mm * k:.1f}px "
         f"{tpl.page.height_mm * k:.1f}px;background-position:{-(b.x - margin) * k:.1f}px {-(b.y - margin) * k:.1f}px"
     )
+
+
+#: Below this many documents audited, a silent-error figure is shown with a note that it says nothing yet.
+TOO_FEW_AUDITED_DOCUMENTS = 10
+#: ... or when its 95 % interval still reaches this high.
+TOO_WIDE_UPPER = 0.05
+
+
+def silent_figures(counts: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The measured silent-error rate with its 95 % Wilson interval, per form, per field type and
+    overall, from the 抜き取り検査 counts; ``too_few`` marks a figure that says nothing yet."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, rows in counts.items():
+        out[key] = []
+        for r in rows:
+            low, high = wilson_interval(r["errors"], r["fields"])
+            too_few = r["documents"] < TOO_FEW_AUDITED_DOCUMENTS or high > TOO_WIDE_UPPER
+            out[key].append(
+                r | {"rate": r["errors"] / r["fields"], "low": low, "high": high, "too_few": too_few}
+            )
+    return out
 
 
 class Redirect(Exception):
@@ -360,7 +391,7 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
         user(request, *REVIEWERS)
         start, end = _day(since), _day(until)
         docs = store.documents(
-            [DocStatus.REVIEW, DocStatus.DOUBLE_CHECK],
+            [DocStatus.REVIEW, DocStatus.DOUBLE_CHECK, DocStatus.AUDIT],
             form_id=form or None,
             since=start,
             until=end + dt.timedelta(days=1) if end else None,
@@ -393,7 +424,16 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
     def kpi(request: Request, days: int = 14) -> Response:
         user(request, *SUPERVISORS)
         k = store.kpis(max(1, min(days, 365)))
-        return page(request, "kpi.html", k=k, chart=bar_chart(k["per_day"]))
+        since = now() - dt.timedelta(days=k["days"])
+        en = lang(request) == "en"
+        return page(
+            request,
+            "kpi.html",
+            k=k,
+            chart=bar_chart(k["per_day"]),
+            silent=silent_figures(store.silent_errors(since)),
+            forms={t.id: (t.title_en or t.title) if en else t.title for t in all_templates()},
+        )
 
     @app.get("/exceptions", response_class=HTMLResponse)
     def exceptions(request: Request) -> Response:
@@ -431,17 +471,36 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
 
     # --- documents -------------------------------------------------------------------------------------
 
-    def field_rows(tpl: Template, doc_id: int) -> list[dict[str, Any]]:
+    def blind_row(row: dict[str, Any], typed: Any) -> dict[str, Any]:
+        chosen = typed if isinstance(typed, list) else [typed] if isinstance(typed, str) else []
+        return {
+            "spec": row["spec"],
+            "crop": row["crop"],
+            "box": row["box"],
+            "input": typed if isinstance(typed, str) else "",
+            "chosen": chosen,
+            "ticked": typed is True,
+            "doubt": False,
+        }
+
+    def field_rows(tpl: Template, doc_id: int, typed: dict[str, Any]) -> list[dict[str, Any]]:
+        """The fields as the review form shows them; ``typed``: entries that could not be read, shown
+        again as the reviewer typed them (a sensitive one masked) so nothing needs typing twice."""
         rows = []
         for f in store.fields(doc_id):
             spec = tpl.field(f.name)
             value = loads(f.value)
+            display = display_value(spec, value)
             rows.append(
                 {
                     "f": f,
+                    "doubt": f.needs_review,
                     "spec": spec,
                     "value": value,
-                    "display": display_value(spec, value),
+                    "display": display,
+                    "input": typed.get(f.name, display)
+                    if isinstance(typed.get(f.name, ""), str)
+                    else display,
                     "ocr_display": display_value(spec, loads(f.ocr_value)),
                     "reasons": json.loads(f.reasons),
                     "box": loads(f.box),
@@ -452,17 +511,34 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
         return rows
 
     def doc_page(
-        request: Request, doc_id: int, message: str | None = None, error: str | None = None, status: int = 200
+        request: Request,
+        doc_id: int,
+        message: str | None = None,
+        error: str | None = None,
+        status: int = 200,
+        typed: dict[str, Any] | None = None,
+        field_errors: dict[str, ReviewError] | None = None,
     ) -> Response:
+        """The document screen. A blind check (ダブルチェック, 抜き取り検査) shows empty inputs and no
+        value read; ``typed`` and ``field_errors`` put entries that could not be read back on the
+        screen with their reason under the field."""
         doc = store.document(doc_id)
         if doc.form_id is None:
             return page(request, "message.html", status=404, title=tr(request)("not_found"))
         tpl = load_template(doc.form_id)
-        rows = field_rows(tpl, doc_id)
+        typed = typed or {}
+        rows = field_rows(tpl, doc_id, typed)
         jobs = store.keying_jobs(doc_id)
-        double = doc.status == DocStatus.DOUBLE_CHECK
+        audit_blind = doc.status == DocStatus.AUDIT
+        double = doc.status == DocStatus.DOUBLE_CHECK or audit_blind
         if double:
-            rows = [r for r in rows if r["spec"].double_entry]
+            # Blind: nothing the OCR or the first reviewer entered reaches this page, only what this
+            # person typed in a try that could not be read.
+            rows = [
+                blind_row(r, typed.get(r["spec"].name)) for r in rows if audit_blind or r["spec"].double_entry
+            ]
+        lang_en = lang(request) == "en"
+        errors = {k: e.en if lang_en else e.ja for k, e in (field_errors or {}).items()}
         task = store.review_task(doc_id)
         return page(
             request,
@@ -472,6 +548,8 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
             tpl=tpl,
             rows=rows,
             double=double,
+            audit_blind=audit_blind,
+            field_errors=errors,
             first_reviewer=task.first_reviewer if task else None,
             message=message,
             error=error,
@@ -523,7 +601,13 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
         except ValueError:
             revision = -1
         try:
-            save_edits(ctx, doc_id, edits, name, unreadable, revision=revision)
+            saved = save_edits(ctx, doc_id, edits, name, unreadable, revision=revision)
+            if saved.errors:
+                # Nothing approved; every other field was saved; the entries are shown as typed,
+                # but a sensitive one (個人番号) shows its stored value masked, as always: left so, it
+                # means "unchanged", so it must be the stored one, and the reason asks to type it again.
+                typed = {k: str(edits[k])[:200] for k in saved.errors if not tpl.field(k).sensitive}
+                return doc_page(request, doc_id, error=t("input_errors"), status=422, typed=typed)
             if form.get("action", [""])[0] == "approve":
                 approve(ctx, doc_id, name)
                 return RedirectResponse(f"/queue?done={doc_id}", status_code=303)
@@ -532,20 +616,54 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
             return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=status)
         return doc_page(request, doc_id, message=t("saved"))
 
+    def blind_entries(tpl: Template, form: dict[str, list[str]]) -> dict[str, Any]:
+        """A blind form's entries per field, in the shape a review form's are (lists for boxes)."""
+        entries: dict[str, Any] = {}
+        for spec in tpl.fields:
+            key = f"f_{spec.name}"
+            if spec.type is FieldType.CHECKBOXES and not spec.exclusive:
+                entries[spec.name] = form.get(key, [])
+            elif spec.type in (FieldType.CHECKBOX, FieldType.SIGNATURE):
+                entries[spec.name] = bool(form.get(key))
+            elif form.get(key):
+                entries[spec.name] = form[key][0]
+        return entries
+
     @app.post("/documents/{doc_id}/double-check")
     async def double_check_doc(doc_id: int, request: Request) -> Response:
         name = user(request, *REVIEWERS)
         form = await check_csrf(request)
-        entries = {k.removeprefix("f_"): v[0] for k, v in form.items() if k.startswith("f_") and v}
+        doc = store.document(doc_id)
+        audit = doc.status == DocStatus.AUDIT
+        entries = blind_entries(load_template(doc.form_id), form) if doc.form_id else {}
         try:
-            differing = double_check(ctx, doc_id, name, entries)
+            differing = (audit_check if audit else double_check)(ctx, doc_id, name, entries)
+        except BlindEntryErrors as exc:
+            assert doc.form_id is not None
+            tpl = load_template(doc.form_id)
+            # The person's own entries back (not a sensitive one: typed again rather than shown).
+            typed = {
+                k: v[:200] if isinstance(v, str) else v
+                for k, v in entries.items()
+                if not tpl.field(k).sensitive
+            }
+            return doc_page(
+                request,
+                doc_id,
+                error=exc.en if lang(request) == "en" else exc.ja,
+                status=422,
+                typed=typed,
+                field_errors=exc.errors,
+            )
         except ReviewError as exc:
             return doc_page(request, doc_id, error=exc.en if lang(request) == "en" else exc.ja, status=409)
         if differing:
             return doc_page(
                 request,
                 doc_id,
-                error=tr(request)("double_mismatch") + "：" + "、".join(differing),
+                error=tr(request)("audit_mismatch" if audit else "double_mismatch")
+                + "："
+                + "、".join(differing),
                 status=422,
             )
         return RedirectResponse(f"/queue?done={doc_id}", status_code=303)
@@ -604,9 +722,10 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
         """Audit events as a supervisor may see them while a ダブルチェック is open: the values typed
         (or read) for the double-entry fields stay hidden until the second person has keyed them."""
         hidden: dict[int, set[str]] = {}
-        for d in store.documents([DocStatus.DOUBLE_CHECK], limit=10_000):
+        for d in store.documents([DocStatus.DOUBLE_CHECK, DocStatus.AUDIT], limit=10_000):
             if d.id is not None and d.form_id:
-                hidden[d.id] = {f.name for f in load_template(d.form_id).fields if f.double_entry}
+                every = d.status == DocStatus.AUDIT  # 抜き取り検査: every field is keyed blind
+                hidden[d.id] = {f.name for f in load_template(d.form_id).fields if every or f.double_entry}
         out = []
         for e in events:
             if e.document_id in hidden and e.field in hidden[e.document_id]:

@@ -104,6 +104,68 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Double check did not match; sent back to review",
     ),
     "double_first": ("最初の確認者", "First reviewer"),
+    "audit_check": ("抜き取り検査", "Audit check"),
+    "audit_help": (
+        "無作為に選ばれた書類です。読み取り結果は表示しません。用紙を見て、すべての項目をそのまま入力してください。"
+        "読み取り結果と一致すればそのまま登録へ、違う項目があれば確認に回ります（読み取りの精度の測定に使います）",
+        "This document was drawn at random; what was read is not shown. Key every field from the paper as "
+        "written. If all agree with the reading it goes to keying; any difference sends it to review "
+        "(this measures how often reading errors would go unnoticed)",
+    ),
+    "audit_submit": ("照合する", "Compare"),
+    "audit_mismatch": (
+        "抜き取り検査で読み取り結果と違う項目がありました。確認に回しました",
+        "The audit check differed from the reading; sent to review",
+    ),
+    "blind_keys_help": (
+        "Enter: 次の項目へ　Ctrl+Enter: 照合する",
+        "Enter: next field · Ctrl+Enter: compare",
+    ),
+    "input_errors": (
+        "読めない入力があります。赤字の項目を直してください（ほかの項目は保存しました。承認はしていません）",
+        "Some entries cannot be read: correct the fields marked in red (the others were saved; nothing was approved)",
+    ),
+    "silent_title": ("見逃し誤りの実測（抜き取り検査）", "Silent errors measured (audit checks)"),
+    "silent_help": (
+        "確認なしで登録されるはずだった書類から無作為に選んだものを、職員が用紙から入力して読み取り結果と比べた結果です。"
+        "見逃し誤り率 = 読み取りが誤っていて、そのまま登録されていたはずの項目 ÷ 検査した項目。"
+        "範囲は95%信頼区間（Wilson）です",
+        "Documents drawn at random from those that would have been keyed unchecked, keyed from the paper by "
+        "staff and compared with the reading. Silent-error rate = fields read wrong that would have been keyed "
+        "unchecked ÷ fields audited; the range is the 95 % (Wilson) interval",
+    ),
+    "silent_none": (
+        "まだ抜き取り検査の結果がありません（設定 DEJIRU_AUDIT_SHARE）",
+        "No audit checks yet (setting DEJIRU_AUDIT_SHARE)",
+    ),
+    "silent_too_few": (
+        "検査した件数がまだ少なく、この数字からは何とも言えません",
+        "Too few audited to say anything yet",
+    ),
+    "silent_by_form": ("様式別", "Per form"),
+    "silent_by_type": ("項目の種類別", "Per field type"),
+    "silent_all": ("全体", "All"),
+    "silent_rate": ("見逃し誤り率", "Silent-error rate"),
+    "silent_interval": ("95%の範囲", "95 % interval"),
+    "silent_errors": ("誤り", "Errors"),
+    "silent_docs": ("書類", "Documents"),
+    "silent_fields": ("項目", "Fields"),
+    "silent_pending": ("確認中の相違", "Differences under review"),
+    "type_text": ("文字", "Text"),
+    "type_address": ("住所", "Address"),
+    "type_name": ("氏名", "Name"),
+    "type_kana": ("フリガナ", "Kana"),
+    "type_digits": ("番号（数字）", "Digits"),
+    "type_postal": ("郵便番号", "Postal code"),
+    "type_phone": ("電話番号", "Phone"),
+    "type_date": ("日付", "Date"),
+    "type_count": ("部数・件数", "Count"),
+    "type_number": ("数値", "Number"),
+    "type_amount": ("金額", "Amount"),
+    "type_checkbox": ("チェック欄", "Checkbox"),
+    "type_checkboxes": ("チェック欄（複数）", "Checkboxes"),
+    "type_choice": ("選択（○で囲む）", "Choice"),
+    "type_signature": ("署名", "Signature"),
     "docs_per_day": ("日別の受付件数", "Documents per day"),
     "documents": ("書類", "Documents"),
     "straight_rate": ("ストレート処理率（確認なしで登録へ）", "Straight-through rate"),

@@ -26,6 +26,10 @@ os.environ["PREFECT_HOME"] = str(SESSION_DIR / "prefect")
 #: pinned, so that the suite gives the same result on any calendar day. Subprocesses inherit it.
 TODAY = "2026-11-24"
 os.environ["DEJIRU_TODAY"] = TODAY
+#: No audit sampling unless a test asks for it: with the default share a random 2 % of the documents
+#: that tests expect to go straight through would wait for a blind check instead (the draw depends on
+#: each test home's fresh secret key). Subprocesses inherit it.
+os.environ["DEJIRU_AUDIT_SHARE"] = "0"
 
 from dejiru import prefect_env  # noqa: E402
 
@@ -54,6 +58,7 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
         "legacy_port": 8765,
         "review_all": False,
         "engine": None,
+        "audit_share": 0.0,  # see DEJIRU_AUDIT_SHARE above
     }
     values.update(overrides)
     return Settings(**values)

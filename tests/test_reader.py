@@ -60,7 +60,7 @@ def test_read_json_contract(sample, tmp_path) -> None:
     res = CliRunner().invoke(app, ["read", str(path), "--json", "--overlay", str(overlay)])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert data["form"] == "juminhyo_request" and data["version"] == 1
+    assert data["form"] == "juminhyo_request" and data["version"] == 2  # 様式 v2: the address in parts
     assert set(data["fields"]) == set(truth["fields"])
     for f in data["fields"].values():
         assert {"value", "raw", "confidence", "needs_review", "reasons", "box"} <= set(f)
@@ -88,3 +88,31 @@ def test_full_page_ocr_finds_printed_title(sample, tmp_path) -> None:
     assert res.exit_code == 0, res.output
     lines = json.loads(res.output)["lines"]
     assert any("住民票の写し等交付請求書" in ln["text"] for ln in lines)
+
+
+@pytest.mark.parametrize(
+    ("postal", "address"),
+    [
+        ("102-0075", "東京都千代田区三番町2-4 三番町KSビル10階"),  # a building with numbers in its name
+        ("060-0001", "北海道札幌市中央区北一条西2-1-1"),  # a Hokkaido 条: prefecture and city from 〒
+        ("207-0033", "東京都東大和市芋窪4797 メゾン桜201"),  # a lone 番地, a room after the building
+    ],
+)
+def test_address_in_parts_reads_as_one_address(tpl, postal: str, address: str) -> None:
+    """様式 v2: the town, 丁目・番地・号 in cells and the building are read apart and joined into one
+    address, its prefecture and city taken from the postal code (the form does not ask for them)."""
+    import datetime as dt
+    import random
+
+    from formkit.fill import Hand, filled_pdf
+    from formkit.render import rasterize_pdf
+    from formkit.samples import sample_values
+
+    values, _ = sample_values(tpl, random.Random(3), dt.date(2026, 11, 24))
+    values |= {"postal_code": postal, "address": address}
+    img = rasterize_pdf(filled_pdf(tpl, values, Hand(font="klee")), 300 / 25.4, tpl.page.width_mm)
+    reading, _ = read_page(img)
+    validate(tpl, reading)
+    f = reading.fields["address"]
+    assert f.value == address, f.raw
+    assert not [r for r in f.reasons if r.code != "low_confidence"], f.reasons

@@ -125,3 +125,43 @@ def test_users_and_exceptions(store: Store) -> None:
     assert [e.id for e in store.exceptions()] == [item.id]
     store.resolve_exception(item.id, "hanako")
     assert store.exceptions() == []
+
+
+def test_audit_labels_are_replaced_settled_and_counted(store: Store) -> None:
+    """抜き取り検査 labels: a repeated check replaces a document's labels, a review settles the doubtful
+    ones, and the silent-error counts take only wrong fields that would have gone unchecked."""
+    from records.models import AuditLabel
+
+    doc, _ = store.add_document("0a" * 32, "a.png", "/a", 1)
+    store.save_reading(
+        doc.id,
+        form_id="juminhyo_request",
+        form_version=1,
+        engine="e",
+        pages=[PageInput(0, "/p.jpg")],
+        fields=reading(),
+        status=DocStatus.AUDIT,
+        straight_through=True,
+        first_reader="OCR",
+    )
+    assert store.review_task(doc.id).first_reviewer == "OCR"
+
+    def label(field: str, ftype: str, matched: bool, unchecked: bool = True) -> AuditLabel:
+        return AuditLabel(document_id=doc.id, form_id="juminhyo_request", field=field, type=ftype,
+                          matched=matched, correct=matched, settled=matched, unchecked=unchecked, user="hanako")  # fmt: skip
+
+    for _ in range(2):
+        store.add_audit_labels(doc.id, [label("name", "name", True), label("copies", "count", False)])
+    assert len(store.audit_labels(doc.id)) == 2
+    counts = store.silent_errors()
+    assert counts["all"] == [{"key": None, "documents": 1, "fields": 2, "errors": 1, "pending": 1}]
+    assert [r["key"] for r in counts["type"]] == ["count", "name"]
+    store.settle_audit_labels(doc.id, {"copies": True})  # the review kept the reading: the entry slipped
+    assert store.silent_errors()["all"][0] == {
+        "key": None,
+        "documents": 1,
+        "fields": 2,
+        "errors": 0,
+        "pending": 0,
+    }
+    assert store.accepted_fields_by_type() == {"name": 1}  # copies was doubtful as read

@@ -128,3 +128,43 @@ def test_flow_modules_do_not_shadow_packages() -> None:
 
     packages = {p.parent.name for p in REPO.glob("*/__init__.py")}
     assert not {p.stem for p in (REPO / "flows").glob("*.py")} & packages
+
+
+def test_address_in_parts_comes_from_the_template(tpl) -> None:
+    """様式 v2 asks for the address in parts: town, 丁目・番地・号 in comb cells, building. Printing,
+    reading and writing all take the parts from the one layout, inside the field's box."""
+    from formkit.layout import ADDRESS_BLOCKS, layout_field
+    from formkit.lint import lint_template
+
+    spec = tpl.field("address")
+    assert tpl.version >= 2 and set(spec.part_boxes) == {"town", "block", "building"}
+    assert tpl.postal_field("address") is tpl.field("postal_code")
+    lay = layout_field(spec)
+    for part, cells, _ in ADDRESS_BLOCKS:
+        assert len(lay.parts[part]) == cells
+    boxes = [b for cells in lay.parts.values() for b in cells] + [t.box for t in lay.texts]
+    assert all(lay.zone.x <= b.x and b.x2 <= lay.zone.x2 + 0.01 for b in boxes)
+    assert [t.text for t in lay.texts] == ["町名", "建物名・部屋", "丁目", "番地", "号"]
+    assert [f for f in lint_template(tpl) if f.is_error] == []
+
+
+def test_address_parts_are_checked(tpl) -> None:
+    from formkit.lint import lint_template
+
+    base = tpl.model_dump(mode="json")
+    fields = [f for f in base["fields"] if f["name"] != "postal_code"]
+    with pytest.raises(TemplateError) as err:
+        parse_template(
+            json.dumps(
+                base
+                | {
+                    "fields": [
+                        f | {"part_boxes": {"town": f["box"]}} if f["name"] == "address" else f
+                        for f in base["fields"]
+                    ]
+                }
+            )
+        )
+    assert "town, block and building" in (err.value.detail or "")
+    no_postal = parse_template(json.dumps(base | {"fields": fields}))
+    assert "address_parts_postal" in {f.code for f in lint_template(no_postal) if f.is_error}

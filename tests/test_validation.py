@@ -123,7 +123,10 @@ def test_prefecture_completion() -> None:
 
     assert complete_prefecture("東大和市中央3-2-1") == "東京都東大和市中央3-2-1"
     assert complete_prefecture("立川市曙町1-1-1", "190-0012") == "東京都立川市曙町1-1-1"
-    assert complete_prefecture("府中市宮町1-1") == "府中市宮町1-1"  # in Tokyo and in Hiroshima: left alone
+    # 府中市 is in Tokyo and in Hiroshima: its town decides when only one of them has it (宮町), and
+    # nothing is added when both have it (府中町).
+    assert complete_prefecture("府中市宮町1-1") == "東京都府中市宮町1-1"
+    assert complete_prefecture("府中市府中町1-1") == "府中市府中町1-1"
     assert complete_prefecture("大阪府大阪市北区1-1") == "大阪府大阪市北区1-1"
 
 

@@ -6,7 +6,8 @@ silent errors (target × fields) is spent where it buys the most straight-throug
 threshold that maximises ``accepted − λ·errors``, with the smallest λ whose total errors fit the
 budget (a Lagrangian allocation over each type's curve). ``per_type=True`` instead holds every type
 to the target on its own. Labels come from generated samples with ground truth (before go-live) or
-from reviewers' decisions (after): a field a reviewer left unchanged was read right.
+from production (after): fields keyed blind in 抜き取り検査 and the doubtful fields reviewers decided,
+each weighted by how many fields it stands for (``pipeline.calibrate.from_store``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class Labelled:
     correct: bool
     #: A check failed: goes to review whatever the confidence.
     blocked: bool
+    #: How many fields of the population this label stands for (1 for a sample or a decided field;
+    #: more for an audit label, which stands for all the accepted fields of its type).
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -37,31 +41,38 @@ class Point:
     silent: float
 
 
-def wilson_upper(errors: int, n: int, z: float = 1.96) -> float:
-    """Upper end of the 95 % Wilson interval for an error rate (honest about small samples)."""
-    if n == 0:
-        return 1.0
-    p = errors / n
+def wilson_interval(errors: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson interval for an error rate: honest about small samples (no error in 50 fields
+    is 0–7 %, not 0 %). ``errors`` and ``n`` may be effective (weighted) counts; nothing known: 0–1."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = min(max(errors / n, 0.0), 1.0)
     denom = 1 + z * z / n
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return min(1.0, (centre + spread) / denom)
+    return max(0.0, (centre - spread) / denom), min(1.0, (centre + spread) / denom)
+
+
+def wilson_upper(errors: float, n: float, z: float = 1.96) -> float:
+    """Upper end of the 95 % Wilson interval for an error rate (honest about small samples)."""
+    return wilson_interval(errors, n, z)[1]
 
 
 def curve(items: list[Labelled]) -> list[Point]:
-    """Straight-through and silent-error rate for every useful threshold, lowest threshold first."""
-    n = len(items)
-    if n == 0:
+    """Straight-through and silent-error rate for every useful threshold, lowest threshold first
+    (shares of the labels' total weight)."""
+    n = sum(d.weight for d in items)
+    if n <= 0:
         return []
     eligible = sorted((d for d in items if not d.blocked), key=lambda d: d.confidence, reverse=True)
     points = []
-    accepted = wrong = 0
+    accepted = wrong = 0.0
     i = 0
     while i < len(eligible):
         c = eligible[i].confidence
         while i < len(eligible) and eligible[i].confidence == c:
-            accepted += 1
-            wrong += not eligible[i].correct
+            accepted += eligible[i].weight
+            wrong += eligible[i].weight * (not eligible[i].correct)
             i += 1
         points.append(Point(c, accepted / n, wrong / n))
     points.append(Point(1.01, 0.0, 0.0))
@@ -74,7 +85,7 @@ def choose(points: list[Point], target: float) -> Point:
     return min(ok, key=lambda p: p.threshold) if ok else Point(1.01, 0.0, 0.0)
 
 
-def _allocate(curves: dict[str, list[Point]], sizes: dict[str, int], budget: float) -> dict[str, Point]:
+def _allocate(curves: dict[str, list[Point]], sizes: dict[str, float], budget: float) -> dict[str, Point]:
     """Per type, the point maximising accepted − λ·errors, for the smallest λ within the error budget."""
 
     def pick(lam: float) -> dict[str, Point]:
@@ -104,7 +115,7 @@ def calibrate(items: Iterable[Labelled], target: float, per_type: bool = False) 
     for d in items:
         by_type[d.type].append(d)
     curves = {t: curve(rows) for t, rows in by_type.items()}
-    sizes = {t: len(rows) for t, rows in by_type.items()}
+    sizes = {t: float(sum(d.weight for d in rows)) for t, rows in by_type.items()}
     if per_type:
         chosen = {t: choose(pts, target) for t, pts in curves.items()}
     else:
@@ -117,7 +128,7 @@ def calibrate(items: Iterable[Labelled], target: float, per_type: bool = False) 
     }
     total = sum(sizes.values())
     result["overall"] = {
-        "fields": total,
+        "fields": sum(len(rows) for rows in by_type.values()),
         "straight_through": round(
             sum(p.straight_through * sizes[t] for t, p in chosen.items()) / max(total, 1), 4
         ),
@@ -127,14 +138,15 @@ def calibrate(items: Iterable[Labelled], target: float, per_type: bool = False) 
         pts = curves[ftype]
         best = chosen[ftype]
         n = len(rows)
-        errors = round(best.silent * n)
+        # Weighted labels count as fewer independent ones (Kish's effective sample size).
+        n_eff = sizes[ftype] ** 2 / sum(d.weight**2 for d in rows)
         result["thresholds"][ftype] = round(min(best.threshold, 1.01), 4)
         result["per_type"][ftype] = {
             "n": n,
             "threshold": round(best.threshold, 4),
             "straight_through": round(best.straight_through, 4),
             "silent": round(best.silent, 5),
-            "silent_upper95": round(wilson_upper(errors, n), 5),
+            "silent_upper95": round(wilson_upper(best.silent * n_eff, n_eff), 5),
             "wrong_readings": sum(not d.correct for d in rows),
         }
         result["curves"][ftype] = [
@@ -180,10 +192,14 @@ def save_labels(items: Iterable[Labelled], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         for d in items:
-            fh.write(json.dumps([d.type, d.confidence, d.correct, d.blocked]) + "\n")
+            row = [d.type, d.confidence, d.correct, d.blocked] + ([d.weight] if d.weight != 1.0 else [])
+            fh.write(json.dumps(row) + "\n")
 
 
 def load_labels(path: Path) -> list[Labelled]:
     with path.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
-    return [Labelled(t, float(c), bool(ok), bool(b)) for t, c, ok, b in rows]
+    return [
+        Labelled(str(r[0]), float(r[1]), bool(r[2]), bool(r[3]), float(r[4]) if len(r) > 4 else 1.0)
+        for r in rows
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,8 @@ from dejiru import clock
 from formkit.model import FieldSpec, FieldType, Template
 from ocr.readings import PageReading, Reason
 from validation import normalize
-from validation.address import postal_places
+from validation.address import check as check_address
+from validation.address import postal_mismatch, postal_places
 
 
 def reason(code: str, ja: str, en: str) -> Reason:
@@ -44,22 +46,19 @@ def check_postal(value: str) -> list[Reason]:
 
 
 def postal_matches_address(postal: str, address: str) -> list[Reason]:
-    places = postal_places(postal)
-    if not places or not address:
+    """The postal code's side of the postal code ↔ address check (:func:`validation.address.postal_mismatch`):
+    the address lies in another city, or its town has another postal code."""
+    return postal_mismatch(postal, address)
+
+
+def address_checks(tpl: Template, spec: FieldSpec, value: Any, values: dict[str, Any]) -> list[Reason]:
+    """An address checked against Japan Post's data (:func:`validation.address.check`), with the postal
+    code the template links to it (a postal field's ``matches_address`` rule)."""
+    if spec.type is not FieldType.ADDRESS or not isinstance(value, str) or not value:
         return []
-    addr = normalize.address(address)
-    for pref, city, town in places:
-        rest = addr.removeprefix(pref)
-        if rest.startswith(city) and (not town or rest.removeprefix(city).startswith(town.split("（")[0])):
-            return []
-    pref, city, town = places[0]
-    return [
-        reason(
-            "postal_address_mismatch",
-            f"郵便番号 {postal} は「{pref}{city}{town}」です。住所と合いません",
-            f"postal code {postal} is {pref}{city}{town}, which does not match the address",
-        )
-    ]
+    linked = tpl.postal_field(spec.name)
+    postal = values.get(linked.name) if linked is not None else None
+    return check_address(value, postal if isinstance(postal, str) else None)
 
 
 # --- phone numbers --------------------------------------------------------------------------------------
@@ -105,9 +104,12 @@ def check_kana(value: str) -> list[Reason]:
 
 
 def mynumber_valid(number: str) -> bool:
-    """Check digit of a 12-digit 個人番号 (行政手続における特定の個人を識別するための番号の利用等に関する法律施行令 第8条)."""
-    d = normalize.digits_only(number)
-    if len(d) != 12:
+    """Check digit of a 12-digit 個人番号 (行政手続における特定の個人を識別するための番号の利用等に関する法律施行令 第8条).
+
+    Twelve digits and nothing else: a value with letters or separators (1234-5678-9012, 12345678901a)
+    is not a 個人番号 as the target system takes it, even if its digits would pass."""
+    d = unicodedata.normalize("NFKC", number)
+    if not re.fullmatch(r"[0-9]{12}", d):
         return False
     body = [int(c) for c in d[:11]][::-1]
     # Q_n = n + 1 for the first six digits from the right, n - 5 for the rest.

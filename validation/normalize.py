@@ -23,9 +23,49 @@ def digits_only(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", text) if c.isdigit())
 
 
+def _foldable(ch: str) -> bool:
+    """Latin, digits, kana, spaces and their width forms: what NFKC may rewrite in a name.
+
+    Kanji are left as written. NFKC (NFC too) turns a CJK compatibility ideograph into the unified one
+    (塚 U+FA10 → 塚 U+585A, 神 U+FA19 → 神, 福 U+FA1B → 福), but the registry writes the name in the
+    form it was given; a variation selector (IVS) after a kanji is part of that form as well.
+    Kangxi radicals (⼭ U+2F2D) are not a form anyone registers: they come from pasted PDF text and
+    fold to the kanji they look like.
+    """
+    o = ord(ch)
+    return (
+        o < 0x0250  # Basic Latin and Latin-1 (NBSP, ª …), Latin Extended
+        or 0x2000 <= o <= 0x206F  # general punctuation: spaces of every width
+        or 0x2F00 <= o <= 0x2FDF  # Kangxi radicals
+        or 0x3000 <= o <= 0x30FF  # ideographic space, kana, voiced sound marks
+        or 0x31F0 <= o <= 0x31FF  # small katakana for Ainu
+        or 0xFF00 <= o <= 0xFFEF  # full-width Latin and digits, half-width katakana
+    )
+
+
+def fold_width(text: str) -> str:
+    """NFKC for the foldable runs of ``text`` only (ｶﾞ → ガ, Ａ１ → A1), every other character kept."""
+    out, run = [], []
+    for ch in text:
+        if _foldable(ch):
+            run.append(ch)
+            continue
+        if run:
+            out.append(unicodedata.normalize("NFKC", "".join(run)))
+            run = []
+        out.append(ch)
+    if run:
+        out.append(unicodedata.normalize("NFKC", "".join(run)))
+    return "".join(out)
+
+
 def name(text: str) -> str:
-    """Family and given name separated by one full-width space; other spacing removed."""
-    parts = unicodedata.normalize("NFKC", text).split()
+    """Family and given name separated by one full-width space; other spacing removed.
+
+    Width forms of Latin, digits, kana and spaces are folded; kanji keep the form they were written
+    in, compatibility ideographs and variation sequences included (:func:`fold_width`).
+    """
+    parts = fold_width(text).split()
     return FULL_SPACE.join(parts)
 
 
@@ -65,51 +105,46 @@ def postal(text: str) -> str:
 _KANJI_NUM = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
-def kanji_to_int(text: str) -> int:
-    """一〇二 → 102, 千二百三十四 → 1234, 十 → 10."""
-    if all(c in _KANJI_NUM for c in text):
-        return int("".join(str(_KANJI_NUM[c]) for c in text))
-    total, current = 0, 0
-    for c in text:
-        if c in _KANJI_NUM:
-            current = _KANJI_NUM[c]
-        else:
-            unit = {"十": 10, "百": 100, "千": 1000}[c]
-            total += (current or 1) * unit
-            current = 0
-    return total + current
-
-
-# Kanji numerals are address numbers only in number position: before 丁目, or after a 丁目/番/digit.
-# Town names keep theirs (一番町, 麻布十番, 四谷三栄町).
-_KN = "[〇一二三四五六七八九十百千]+"
-_KANJI_NUMBER_RE = re.compile(
-    rf"{_KN}(?=丁目)|(?:(?<=丁目)|(?<=番地)|(?<=[0-9-])){_KN}(?=番地|番|号|の|-|$)|(?:(?<=番)|(?<=の)){_KN}(?=号|$)"
+_KANJI_POSITIONAL_RE = re.compile(r"[〇一二三四五六七八九]{1,12}")
+_KANJI_STRUCTURED_RE = re.compile(
+    r"(?:([一二三四五六七八九])?千)?(?:([一二三四五六七八九])?百)?(?:([一二三四五六七八九])?十)?([一二三四五六七八九])?"
 )
-_CHOME_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)(?:の)?(\d+)(?:号)?")
-_CHOME2_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)?(?:の|-)(\d+)(?:号)?")
-_CHOME_BAN_RE = re.compile(r"(\d+)丁目(\d+)(?:番地|番)?$")
-_BANCHI_RE = re.compile(r"(\d+)番地?(?:の)?(\d+)(?:号)?$")
 
 
-#: Old character forms that addresses (and Japan Post's data) write in their new form.
-_ADDRESS_OLD_FORMS = str.maketrans("號學綠縣區", "号学緑県区")
+def kanji_to_int(text: str) -> int:
+    """一〇二 → 102, 千二百三十四 → 1234, 十 → 10.
+
+    Only a numeral as people write one is read: digits in place (二〇二四) or units each once, largest
+    first, with at most one digit before each (千二百三十四). Anything else (十十, 二三十, 百千, empty,
+    another character) raises ``ValueError`` rather than being read as some other number (十十 was
+    20): a date's or an address's numeral must not turn silently into a wrong value, and callers
+    leave such a run as written (``validation.address``) or say so (``validation.wareki``).
+    """
+    if _KANJI_POSITIONAL_RE.fullmatch(text):
+        return int("".join(str(_KANJI_NUM[c]) for c in text))
+    m = _KANJI_STRUCTURED_RE.fullmatch(text)
+    if not text or m is None:
+        raise ValueError(f"not a kanji numeral: {text[:20]!r}")
+    total = 0
+    for group, (mark, unit) in enumerate((("千", 1000), ("百", 100), ("十", 10)), start=1):
+        if mark in text:  # each at most once: the pattern allows no repeat
+            digit = m.group(group)
+            total += (_KANJI_NUM[digit] if digit else 1) * unit
+    return total + (_KANJI_NUM[m.group(4)] if m.group(4) else 0)
 
 
 def address(text: str) -> str:
-    """One spelling for addresses: half-width digits, 丁目・番地・号 as hyphens, no spaces.
+    """One spelling for addresses (:meth:`validation.address.Address.text`): half-width digits,
+    丁目・番地・号 as hyphenated numbers, town names and buildings as written, one space before the
+    building. The address is parsed into its parts first, so a building's or a town's own numerals
+    (一番町, 三番町KSビル, 一番館) never become block numbers and a room never merges into them.
 
-    東大和市中央三丁目2番1号 → 東大和市中央3-2-1; 芋窪1234番地の5 → 芋窪1234-5.
+    東大和市中央三丁目2番1号 → 東大和市中央3-2-1; 芋窪1234番地の5 → 芋窪1234-5;
+    中央3-2-1 201号室 → 中央3-2-1 201号室 (not 3-2-1201号室).
     """
-    t = unicodedata.normalize("NFKC", text).translate(_ADDRESS_OLD_FORMS)
-    t = "".join(t.split())
-    t = _KANJI_NUMBER_RE.sub(lambda m: str(kanji_to_int(m.group(0))), t)
-    t = _DIGIT_DASH_RE.sub("-", t)
-    t = _CHOME_RE.sub(r"\1-\2-\3", t)
-    t = _CHOME2_RE.sub(r"\1-\2-\3", t)
-    t = _CHOME_BAN_RE.sub(r"\1-\2", t)
-    t = _BANCHI_RE.sub(r"\1-\2", t)
-    return t
+    from validation.address import parse
+
+    return parse(text).text()
 
 
 def text(value: str) -> str:

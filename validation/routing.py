@@ -19,8 +19,8 @@ from dejiru import clock
 from formkit.model import FieldSpec, FieldType, Template
 from ocr.readings import FieldReading, PageReading, Reason
 from validation import normalize
-from validation.address import complete_prefecture
-from validation.checks import run_rules, type_checks
+from validation.address import complete_address, reading_doubts
+from validation.checks import address_checks, run_rules, type_checks
 
 #: Conservative starting points until `dejiru calibrate` has labelled data to learn from.
 DEFAULT_THRESHOLDS: dict[FieldType, float] = {
@@ -99,18 +99,18 @@ def normalize_value(spec: FieldSpec, value: Any) -> Any:
 
 
 def complete_addresses(tpl: Template, fields: dict[str, Any]) -> None:
-    """An address written without its prefecture gets it from its postal code, or from its city."""
+    """Each address gets its prefecture (and a 政令市 before its ward) when that is certain: from the
+    postal code the template links to it, or from a city found in one place only. An address read in
+    parts (``part_boxes``: the town, the numbers, the building) takes its prefecture and city from
+    the postal code, which is what the form asks for. ``fields``: readings (anything with ``.value``)."""
     for spec in tpl.fields:
         f = fields.get(spec.name)
-        if spec.type is FieldType.ADDRESS and f is not None and isinstance(f.value, str):
-            f.value = complete_prefecture(f.value)
-    for spec in tpl.fields:
-        for rule in spec.rules:
-            name, _, target = rule.partition(":")
-            if name == "matches_address" and target in fields and spec.name in fields:
-                postal, addr = fields[spec.name], fields[target]
-                if isinstance(postal.value, str) and isinstance(addr.value, str):
-                    addr.value = complete_prefecture(addr.value, postal.value)
+        if spec.type is not FieldType.ADDRESS or f is None or not isinstance(f.value, str) or not f.value:
+            continue
+        linked = tpl.postal_field(spec.name)
+        p = fields.get(linked.name) if linked is not None else None
+        postal = p.value if p is not None and isinstance(p.value, str) else None
+        f.value = complete_address(f.value, postal, town_only=bool(spec.part_boxes))
 
 
 @dataclass
@@ -130,7 +130,9 @@ def check_values(
     out: dict[str, list[Reason]] = {}
     for spec in tpl.fields:
         value = values.get(spec.name)
-        out[spec.name] = type_checks(spec, value) + run_rules(spec, value, ctx)
+        out[spec.name] = (
+            type_checks(spec, value) + run_rules(spec, value, ctx) + address_checks(tpl, spec, value, values)
+        )
     return out
 
 
@@ -141,7 +143,13 @@ def validate(tpl: Template, reading: PageReading, today: dt.date | None = None) 
         f = fields[spec.name]
         f.value = normalize_value(spec, f.value)
     complete_addresses(tpl, fields)
-    found = check_values(tpl, {k: f.value for k, f in fields.items()}, today)
+    values = {k: f.value for k, f in fields.items()}
+    found = check_values(tpl, values, today)
+    for spec in tpl.fields:  # doubts a reading has that a person's typing does not
+        value, linked = values.get(spec.name), tpl.postal_field(spec.name)
+        if spec.type is FieldType.ADDRESS and isinstance(value, str) and value:
+            postal = values.get(linked.name) if linked is not None else None
+            found[spec.name] += reading_doubts(value, postal if isinstance(postal, str) else None)
     review = []
     for spec in tpl.fields:
         f = fields[spec.name]

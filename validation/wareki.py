@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from validation.normalize import kanji_to_int
+
 
 @dataclass(frozen=True)
 class Era:
@@ -90,54 +92,67 @@ def format_wareki(date: dt.date, *, gannen: bool = True) -> str:
     return f"{era}{y}{date.month}月{date.day}日"
 
 
-_KANJI_DIGITS = {
-    "〇": 0,
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-
-
 def kanji_number(text: str) -> int:
-    """Numbers as written in dates: 12, １２, 十二, 二十三, 三〇, 元 (= 1)."""
+    """Numbers as written in dates: 12, １２, 十二, 二十三, 三〇, 元 (= 1).
+
+    Strict (``normalize.kanji_to_int``): 十十 or 二三十 is no number, so it raises
+    ``ValueError`` rather than being read as 20 or 23. 元 is returned as 1 wherever it stands;
+    :func:`parse_date` accepts it for the year only (元年: there is no 元月 nor 元日 in a date)."""
     t = unicodedata.normalize("NFKC", text).strip()
     if t == "元":
         return 1
-    if t.isdigit():
+    if _DIGITS_RE.fullmatch(t):
         return int(t)
-    if not t or any(c not in _KANJI_DIGITS and c != "十" for c in t):
-        raise ValueError(text)
-    if "十" in t:
-        tens, _, ones = t.partition("十")
-        return (_KANJI_DIGITS[tens] if tens else 1) * 10 + (_KANJI_DIGITS[ones] if ones else 0)
-    return int("".join(str(_KANJI_DIGITS[c]) for c in t))
+    return kanji_to_int(t)
 
 
-_NUM = r"([0-9０-９〇零一二三四五六七八九十]+|元)"
-_WAREKI_RE = re.compile(
-    rf"^(明治|大正|昭和|平成|令和|[MTSHR])\.?\s*{_NUM}\s*[年.\-/]\s*{_NUM}\s*[月.\-/]\s*{_NUM}\s*日?$"
-)
-_ISO_RE = re.compile(r"^(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*日?$")
+#: Half-width digits only (after NFKC): ``str.isdigit`` and ``\d`` also take digits of other scripts
+#: (፩, ٣) that ``int`` refuses or nobody writes on a Japanese form.
+_DIGITS_RE = re.compile(r"[0-9]+")
+_YEAR = r"([0-9]{1,3}|[〇一二三四五六七八九十百]{1,5}|元)"
+_PART = r"([0-9]{1,2}|[〇一二三四五六七八九十]{1,3})"
+_SEP_Y, _SEP_M = r"\s*[年.\-/]\s*", r"\s*[月.\-/]\s*"
+_ERA = r"(明治|大正|昭和|平成|令和|[MTSHR])\.?\s*"
+_WAREKI_RE = re.compile(rf"^{_ERA}{_YEAR}{_SEP_Y}{_PART}{_SEP_M}{_PART}\s*日?$")
+#: The same shape with 元 or a longer run where a month or a day stands: said plainly, not "not a date".
+_GANNEN_ELSEWHERE_RE = re.compile(rf"^{_ERA}\S+?{_SEP_Y}(元|\S+?){_SEP_M}(元|\S+?)\s*日?$")
+_ISO_RE = re.compile(r"^([0-9]{4})\s*[年.\-/]\s*([0-9]{1,2})\s*[月.\-/]\s*([0-9]{1,2})\s*日?$")
+#: Longer than any date anyone writes (平成三十一年十二月三十一日 is 14): refused before any parsing.
+MAX_DATE_CHARS = 40
 
 
 def parse_date(text: str) -> dt.date:
-    """Parse 令和6年4月1日, 令和元年5月1日, R6.4.1, 平成三十一年四月三十日, 2024-04-01, 2024年4月1日."""
+    """Parse 令和6年4月1日, 令和元年5月1日, R6.4.1, 平成三十一年四月三十日, 2024-04-01, 2024年4月1日.
+
+    Anything else raises :class:`WarekiError` (with a reason in Japanese and English), never another
+    exception: the text comes from people (review screen) and from the OCR. Numbers are bounded
+    (a year of at most 3 digits in an era, 4 in the Western calendar) so no input reaches ``int`` or
+    ``datetime`` with a value they would refuse in their own way."""
     t = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
+    shown = text if len(text) <= MAX_DATE_CHARS else text[:MAX_DATE_CHARS] + "…"
+    if len(t) > MAX_DATE_CHARS:
+        raise WarekiError(f"「{shown}」は日付として長すぎます", f"{shown!r} is too long for a date")
     m = _WAREKI_RE.match(t)
     if m:
         era, y, mo, d = m.groups()
-        return from_wareki(era, kanji_number(y), kanji_number(mo), kanji_number(d))
+        try:
+            year, month, day = kanji_number(y), kanji_number(mo), kanji_number(d)
+        except ValueError as exc:
+            raise WarekiError(
+                f"「{shown}」の数字が読めません（例: 令和6年4月1日、令和六年四月一日）",
+                f"the numbers in {shown!r} cannot be read (e.g. 令和6年4月1日)",
+            ) from exc
+        return from_wareki(era, year, month, day)
+    m = _GANNEN_ELSEWHERE_RE.match(t)
+    if m and "元" in m.groups()[1:]:
+        raise WarekiError(
+            f"「{shown}」: 「元」は年にだけ使えます（元年）。月と日は数字で書いてください",
+            f"{shown!r}: 元 stands for the first year only (元年), not for a month or a day",
+        )
     m = _ISO_RE.match(t)
     if m:
         try:
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError as exc:
-            raise WarekiError(f"{text}という日付はありません", f"{text} is not a date") from exc
-    raise WarekiError(f"「{text}」は日付として読めません", f"{text!r} is not a date")
+            raise WarekiError(f"{shown}という日付はありません", f"{shown} is not a date") from exc
+    raise WarekiError(f"「{shown}」は日付として読めません", f"{shown!r} is not a date")

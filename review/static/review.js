@@ -42,3 +42,23 @@
     }
   });
 })();
+
+// Blind checks (ダブルチェック, 抜き取り検査): Enter moves to the next entry instead of sending a half-keyed
+// form (an empty entry would count as a difference); Ctrl+Enter sends it.
+(function () {
+  const form = document.getElementById("double");
+  if (!form) return;
+  const inputs = Array.from(form.querySelectorAll("input.value, input[type=radio], input[type=checkbox]"));
+  form.addEventListener("keydown", (ev) => {
+    const el = ev.target;
+    if (ev.key !== "Enter" || el.tagName !== "INPUT") return;
+    ev.preventDefault();
+    if (ev.ctrlKey || ev.metaKey) {
+      document.getElementById("double-submit").click();
+      return;
+    }
+    const next = inputs.find((d) => inputs.indexOf(d) > inputs.indexOf(el) && d.name !== el.name);
+    if (next) next.focus();
+    else document.getElementById("double-submit").focus();
+  });
+})();

@@ -32,7 +32,7 @@ def test_a_confident_reading_does_not_skip_the_double_check(tmp_path) -> None:
     """ダブルチェック skipped: a form with double-entry fields read confidently is not keyed on one reading."""
     for s in start_site(tmp_path / "home", review_all=False):
         # A clean printed 印鑑登録証明書 request that the reader takes with full confidence.
-        doc_id, truth = s.scan("inkan_request", 65, "印鑑.jpg", profile="clean")
+        doc_id, truth = s.confident_scan("inkan_request", "印鑑.jpg")
         doc = s.ctx.store.document(doc_id)
         assert doc.straight_through is True
         assert doc.status == DocStatus.DOUBLE_CHECK
