@@ -6,7 +6,7 @@
 Why: thresholds fitted on the project's own fonts and scan defects looked fine on those and let
 eight to ten times more silent errors through on handwriting, fonts, names, addresses and defects
 they had never seen. So the headline figures are measured on the HOLDOUT split of
-:mod:`formkit.splits` — other fonts, other KanjiVG stroke writers, other scan defects (phone photos,
+:mod:`synth.splits` — other fonts, other KanjiVG stroke writers, other scan defects (phone photos,
 bleed-through, heavy JPEG, crossed-out characters), other seeds, the other half of Japan's towns and
 of the name lists, and a form no calibration ever reads (犬の登録申請書) — with TUNE (what
 ``dejiru calibrate`` fits on; seeds 5,500,000+ here, apart from calibrate's default 5,000,000+) for
@@ -116,7 +116,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def split_pages(name: str, n: int, first_seed: int | None = None) -> list[Any]:
     """The pages of a split (``classic``: the old bench's rotation)."""
-    from formkit.splits import SPLITS, PageSpec
+    from synth.splits import SPLITS, PageSpec
 
     start = FIRST_SEED[name] if first_seed is None else first_seed
     if name == "classic":
@@ -243,9 +243,9 @@ def read_split(
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]], list[tuple[Any, Any, Any]]]:
     """Generate and read a split's pages; every field as a row (also written as JSON lines)."""
     from formkit.registry import load_template
-    from formkit.samples import make_sample
-    from formkit.splits import SPLITS
     from ocr.reader import read_page
+    from synth.samples import make_sample
+    from synth.splits import SPLITS
     from validation.routing import validate
 
     population = SPLITS[split].population if split in SPLITS else None
@@ -325,6 +325,7 @@ def read_split(
                         "confidence": round(float(f.confidence), 5),
                         "correct": f.value == want,
                         "blocked": any(r.code != "low_confidence" for r in f.reasons),
+                        "reasons": sorted({r.code for r in f.reasons}),
                         "straight": not f.needs_review,
                         "override": spec_f.review_threshold,
                         "cer": cer(want, as_text(f.value))
@@ -519,7 +520,7 @@ def main() -> None:
     if args.thresholds:
         os.environ["DEJIRU_THRESHOLDS"] = "/nonexistent" if args.thresholds == "none" else args.thresholds
 
-    from formkit.splits import HOLDOUT_ONLY_FORMS
+    from synth.splits import HOLDOUT_ONLY_FORMS
 
     thresholds, source = thresholds_in_use()
     print(f"thresholds: {source}")

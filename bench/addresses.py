@@ -60,13 +60,13 @@ def main() -> None:
     args = ap.parse_args()
     extra: dict[str, Any] = {}
     if args.population == "wide":
-        from formkit.persons import Population
+        from synth.persons import Population
 
         extra["population"] = Population("wide", half=1)
 
     from formkit.registry import load_template
-    from formkit.samples import make_sample
     from ocr.reader import read_page
+    from synth.samples import make_sample
     from validation.routing import validate
 
     rows: list[dict[str, Any]] = []

@@ -242,7 +242,7 @@ BOMBS: list[Bomb] = [
 PROBE = r"""
 import json, sys
 from pathlib import Path
-from dejiru.config import load_settings
+from core.settings import load_settings
 from pipeline.context import Context
 from pipeline.intake import intake_file
 from pipeline.reading import read_document

@@ -29,10 +29,10 @@ def main() -> None:
 
     from bots.mapping import load_mapping
     from bots.runner import BotSession
-    from dejiru import clock
+    from core import clock
     from demo.legacy.app import Faults, make_app
     from formkit.registry import load_template
-    from formkit.samples import sample_values
+    from synth.samples import sample_values
     from tests.conftest import ServerThread, free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="dejiru-bench-keying-"))

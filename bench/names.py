@@ -8,7 +8,7 @@ Every NAME field with a value is scored, after routing (validate): exact %, stra
 reason to review at all), silent-error % (wrong and not sent to review), the share sent to review
 for name_variant, and the same share among names read right (the false alarms this check costs).
 
-``--names stock`` draws applicants from :mod:`formkit.persons` as they are; ``--names variants`` adds
+``--names stock`` draws applicants from :mod:`synth.persons` as they are; ``--names variants`` adds
 names written with old and variant forms and their common twins (靜香/静香, 聰/聡, 美穗/美穂, 渡邊,
 髙木/高木, 大塚, 會田/会田, 團/団 …), so that variant confusions occur often enough to count. The
 script runs unchanged on an older checkout, so a before/after pair is the same pages read by two
@@ -104,7 +104,7 @@ VARIANT_GIVEN = [
 @contextlib.contextmanager
 def applicants(kind: str) -> Iterator[None]:
     """Draw applicants from the stock lists, or from them plus the variant names (restored after)."""
-    from formkit import persons
+    from synth import persons
 
     saved = persons.SURNAMES, persons.GIVEN_NAMES
     if kind == "variants":
@@ -198,8 +198,8 @@ def main() -> None:
 
     from formkit.model import FieldType
     from formkit.registry import load_template
-    from formkit.samples import make_sample
     from ocr.reader import read_page
+    from synth.samples import make_sample
     from validation.routing import validate
 
     templates = {t: load_template(t) for t in TEMPLATES}

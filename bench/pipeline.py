@@ -52,7 +52,7 @@ def make_files(staging: Path, n: int, distinct: int) -> list[Path]:
     from PIL import Image
 
     from formkit.registry import load_template
-    from formkit.samples import make_sample
+    from synth.samples import make_sample
 
     tpl = load_template("juminhyo_request")
     bases = [Image.fromarray(make_sample(tpl, 9_000_000 + i, dpi=200)[0]) for i in range(distinct)]

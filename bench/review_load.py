@@ -33,13 +33,13 @@ PASSWORD = "bench-password"
 def fill_store(home: Path, documents: int) -> list[int]:
     from PIL import Image
 
-    from dejiru.config import load_settings
+    from core.settings import load_settings
     from formkit.registry import load_template
-    from formkit.samples import make_sample
     from pipeline.context import Context
     from pipeline.intake import intake_file
     from pipeline.reading import read_document
     from review.auth import hash_password
+    from synth.samples import make_sample
 
     os.environ["DEJIRU_HOME"], os.environ["DEJIRU_INBOX"] = str(home), str(home / "inbox")
     os.environ["DEJIRU_REVIEW_ALL"] = "1"

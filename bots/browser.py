@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from dejiru.errors import KeyingError
+from core.errors import KeyingError
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

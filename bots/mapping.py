@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dejiru.errors import TemplateError
+from core.errors import TemplateError
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 

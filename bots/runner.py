@@ -2,7 +2,7 @@
 
 A :class:`BotSession` drives Debian's Chromium through a :class:`bots.mapping.Mapping`. Every
 failure leaves a screenshot, the page's HTML and a Playwright trace, and is raised as one of the
-keying errors in :mod:`dejiru.errors`, mapped from Playwright's own errors here at the edge:
+keying errors in :mod:`core.errors`, mapped from Playwright's own errors here at the edge:
 navigation timeouts and HTTP 5xx are ``Transient``; the target's session-timeout page is
 ``SessionExpired``; its validation messages are ``BusinessRuleRejected``; a selector that is not on
 a page that did load is ``TargetScreenChanged``.
@@ -32,8 +32,8 @@ from bots.browser import launch_kwargs
 from bots.mapping import Mapping, Step
 from bots.redact import Redactor, cookie_secrets, redact_text, scrub_trace, write_atomic
 from bots.transforms import render
-from dejiru import clock
-from dejiru.errors import (
+from core import clock
+from core.errors import (
     BusinessRuleRejected,
     KeyingError,
     SessionExpired,

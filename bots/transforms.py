@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from dejiru.errors import TemplateError
+from core.errors import TemplateError
 from validation.wareki import ERAS, to_wareki
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dejiru.errors import DejiruError
+from core.errors import DejiruError
 
 app = typer.Typer(
     help="dejiru: AI-OCR + RPA for city hall paper forms (紙の申請書を読み取り、業務システムへ入力)",
@@ -46,7 +46,7 @@ def fail(err: DejiruError) -> None:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log output")] = False) -> None:
-    from dejiru import logs
+    from core import logs
 
     logs.setup("DEBUG" if verbose else "INFO")
 
@@ -63,7 +63,7 @@ def run(
     keying: Annotated[bool, typer.Option(help="Key approved records (off: read and route only)")] = True,
 ) -> None:
     """Run everything: Prefect, the demo legacy system, the review UI and the inbox watcher."""
-    from dejiru.config import settings
+    from core.settings import settings
     from dejiru.runner import Runner
 
     code = Runner(
@@ -95,7 +95,7 @@ def serve(
     wire readable by anyone on it."""
     import uvicorn
 
-    from dejiru.config import settings
+    from core.settings import settings
     from pipeline.context import Context
     from review.app import create_app
 
@@ -130,8 +130,8 @@ def watch(
     ] = "process-file/process-file",
 ) -> None:
     """Watch the inbox and submit each complete file to a Prefect server (the many-PC setup)."""
+    from core.settings import settings
     from dejiru import prefect_env
-    from dejiru.config import settings
 
     cfg = settings()
     prefect_env.configure(cfg.home)
@@ -324,7 +324,7 @@ def template_render(
     """Print the blank form as a PDF (registration marks, form-ID code, drop-out colour boxes)."""
     from formkit.registry import load_template
     from formkit.render import render_pdf
-    from formkit.samples import example_pdf
+    from synth.samples import example_pdf
 
     try:
         tpl = load_template(form_id)
@@ -347,7 +347,7 @@ def template_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON")] = False,
 ) -> None:
     """Check templates before printing: boxes, rules, bot mapping (点検). Exits 1 if any error."""
-    from formkit.lint import has_errors, lint_file, template_file
+    from authoring.lint import has_errors, lint_file, template_file
     from formkit.registry import template_ids
 
     results: dict[str, list[dict[str, str | None]]] = {}
@@ -393,10 +393,10 @@ def template_fill(
     out: Annotated[Path, typer.Option(help="Output PDF")] = Path("filled.pdf"),
 ) -> None:
     """Print a pre-filled form: the values typed onto the blank form, as a PDF (記入済み様式)."""
-    from dejiru.errors import FieldInvalid
-    from formkit.fill import filled_pdf, parse_values
+    from core.errors import FieldInvalid
     from formkit.model import FieldType
     from formkit.registry import load_template
+    from synth.fill import filled_pdf, parse_values
 
     try:
         tpl = load_template(form_id)
@@ -430,8 +430,8 @@ def template_try(
     engine: Annotated[str | None, typer.Option(help="ppocrv6-onnx (default) or ppocrv5-paddle")] = None,
 ) -> None:
     """Read scans with a template and write one HTML report: picture, values and checks per page (試し読み)."""
-    from dejiru.authoring import write_tryout
-    from formkit.lint import load_file, template_file
+    from authoring.lint import load_file, template_file
+    from authoring.trial import write_tryout
 
     try:
         tpl = load_file(template_file(form_id))
@@ -466,7 +466,7 @@ def template_new(
     """Propose a legacy template from a blank form: its ruled cells, their labels, a guessed type (下書き)."""
     import re
 
-    from formkit import propose
+    from authoring import propose
     from formkit.registry import parse_template, template_path
 
     if not re.fullmatch(r"[a-z][a-z0-9_]*", form_id):
@@ -523,7 +523,7 @@ def samples(
 ) -> None:
     """Filled, scan-degraded sample scans, each with a ground-truth JSON."""
     from formkit.registry import load_template
-    from formkit.samples import write_samples
+    from synth.samples import write_samples
 
     try:
         made = write_samples(load_template(form), out, count, seed=seed, fmt=fmt, font=font, profile=profile)
@@ -537,8 +537,8 @@ def samples(
 @app.command()
 def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legacy") -> None:
     """Key every approved document into its target system once, then stop."""
+    from core.settings import settings
     from dejiru import prefect_env
-    from dejiru.config import settings
 
     prefect_env.configure(settings().home)
     from flows.keying import key_approved
@@ -633,7 +633,7 @@ def _refuse_holdout(found: list[str]) -> None:
         typer.echo(
             "!!! 較正に評価専用（HOLDOUT）の素材は使えません / refusing to calibrate on HOLDOUT material: "
             + "; ".join(found)
-            + "\n    HOLDOUT is only ever measured (make bench); see formkit/splits.py",
+            + "\n    HOLDOUT is only ever measured (make bench); see synth/splits.py",
             err=True,
         )
         raise typer.Exit(2)
@@ -643,7 +643,7 @@ def _tune_templates(forms: str | None, samples: int, seed: int, from_labels: Pat
     """The forms calibration may read (never a held-out one), after refusing any HOLDOUT material:
     held-out forms, seeds outside TUNE's range, a bench label file written on HOLDOUT pages."""
     from formkit.registry import all_templates, load_template
-    from formkit.splits import HOLDOUT_ONLY_FORMS, TUNE, holdout_material
+    from synth.splits import HOLDOUT_ONLY_FORMS, TUNE, holdout_material
 
     found: list[str] = []
     wanted = [f.strip() for f in forms.split(",") if f.strip()] if forms else []
@@ -697,7 +697,7 @@ def calibrate(
     ] = None,
 ) -> None:
     """Set review thresholds per field type to meet a silent-error target; prints the curve."""
-    from dejiru.config import settings
+    from core.settings import settings
     from pipeline.calibrate import from_samples
     from pipeline.calibrate import from_store as store_labels
     from pipeline.context import Context
@@ -752,7 +752,7 @@ def calibrate(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database to the newest schema (safe to repeat)."""
-    from dejiru.config import settings
+    from core.settings import settings
     from records.db import migrate
 
     migrate(settings().database_url)

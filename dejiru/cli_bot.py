@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from dejiru import clock
-from dejiru.errors import DejiruError, KeyingError
+from core import clock
+from core.errors import DejiruError, KeyingError
 
 bot_app = typer.Typer(
     help="Keying bots: check a mapping, record selectors (入力ロボット)", no_args_is_help=True
@@ -41,7 +41,7 @@ def bot_check(
     from bots.mapping import load_mapping
     from bots.runner import BotSession
     from formkit.registry import load_template
-    from formkit.samples import sample_values
+    from synth.samples import sample_values
 
     try:
         mapping = load_mapping(system)

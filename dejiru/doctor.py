@@ -12,8 +12,8 @@ from functools import partial
 
 
 def _kanjivg() -> str:
-    from dejiru.errors import TemplateError
-    from formkit.strokes import kanjivg_dir
+    from core.errors import TemplateError
+    from synth.strokes import kanjivg_dir
 
     root = kanjivg_dir()
     if root is None:
@@ -26,7 +26,7 @@ def _kanjivg() -> str:
 
 def main() -> int:
     from bots.browser import chromium_path
-    from dejiru.errors import DejiruError
+    from core.errors import DejiruError
     from formkit.fonts import FONTS, font_path
     from ocr.engines import engine_names, get_recognizer
 

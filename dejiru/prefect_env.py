@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dejiru.errors import DejiruError
+from core.errors import DejiruError
 
 #: What clients, workers and watchers send (the same secret as the server's).
 CLIENT_AUTH = "PREFECT_API_AUTH_STRING"

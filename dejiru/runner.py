@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
-from dejiru.config import Settings
-from dejiru.errors import DejiruError
+from core.errors import DejiruError
+from core.settings import Settings
 
 log = logging.getLogger("dejiru.run")
 
@@ -177,7 +177,7 @@ def ensure_admin(ctx: Any) -> str | None:
 def seed_samples(cfg: Settings, count: int, seed: int) -> None:
     """Drop fresh filled sample scans into the inbox as a scanner would (temp name, then rename)."""
     from formkit.registry import all_templates
-    from formkit.samples import make_sample, save_scan
+    from synth.samples import make_sample, save_scan
 
     templates = [t for t in all_templates() if t.target]
     staging = cfg.home / "staging"

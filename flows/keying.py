@@ -11,7 +11,7 @@ from prefect import flow, get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 
-from dejiru.errors import Transient
+from core.errors import Transient
 from flows.runtime import bot, context
 from pipeline.keying import approved_documents, give_up, key_document
 

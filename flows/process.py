@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from dejiru.errors import OutsideInbox
+from core.errors import OutsideInbox
 from flows.runtime import context
 from intake.inbox import check_in_inbox
 from pipeline.intake import intake_file

@@ -4,7 +4,7 @@ Printed forms use IPA Gothic. Sample scans are filled in with printed fonts (IPA
 and handwriting-style fonts (Klee One: pencil; Seto: pen; Kiloji: longhand), so the reader is
 measured on something closer to a person's hand than a laser printer. Those five are the classic
 sample fonts (``SAMPLE_FONTS``). More fonts widen what calibration sees and what the bench measures
-on without ever having tuned on it (:mod:`formkit.splits`): brush and old-pen hands (Aoyagi Kouzan,
+on without ever having tuned on it (:mod:`synth.splits`): brush and old-pen hands (Aoyagi Kouzan,
 Aoyagi Soseki, Kouzan Mouhitsu) and other printed designs (Motoya L Maruberi and Cedar, BIZ UD
 Mincho). The bench-only ones are installed by ``make bench`` (``DEJIRU_SETUP_BENCH=1``).
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from dejiru.errors import TemplateError
+from core.errors import TemplateError
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ FONTS: dict[str, FontInfo] = {
         FontInfo(
             "kiloji", Path("/usr/share/fonts/truetype/kiloji/kiloji.ttf"), "handwriting", "fonts-kiloji"
         ),
-        # Calibration material (formkit.splits.TUNE): installed by `make setup`.
+        # Calibration material (synth.splits.TUNE): installed by `make setup`.
         FontInfo(
             "kouzan_t",
             Path("/usr/share/fonts/truetype/aoyagi-kouzan-t/AoyagiKouzanT.ttf"),
@@ -63,7 +63,7 @@ FONTS: dict[str, FontInfo] = {
             "printed",
             "fonts-motoya-l-maruberi",
         ),
-        # Never tuned on (formkit.splits.HOLDOUT): installed by `make bench`.
+        # Never tuned on (synth.splits.HOLDOUT): installed by `make bench`.
         FontInfo(
             "soseki",
             Path("/usr/share/fonts/truetype/aoyagi-soseki/aoyagi-soseki.ttf"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from dejiru.errors import TemplateError
+from core.errors import TemplateError
 from form_templates import TEMPLATES_DIR
 from formkit.model import Template
 

@@ -29,9 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dejiru import clock
-from dejiru.errors import DejiruError, UnreadableFile
-from dejiru.files import sha256_file
+from core import clock
+from core.errors import DejiruError, UnreadableFile
+from core.files import sha256_file
 from intake.inbox import InboxEntry
 
 #: Names scanners, browsers and copy tools use while a file is still being written.

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal
 
-from dejiru.errors import OutsideInbox
+from core.errors import OutsideInbox
 
 EntryKind = Literal["file", "symlink", "fifo", "socket", "device", "directory", "missing"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from dejiru.errors import AlignmentFailed, BlankPage, UnknownForm
+from core.errors import AlignmentFailed, BlankPage, UnknownForm
 from formkit import idcode
 from formkit.layout import MARK_SIZE_MM, id_cells, mark_centres
 from formkit.model import Template

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from formkit import charsets
 from formkit.layout import FieldLayout
 from formkit.model import Box, FieldSpec, FieldType
-from ocr import charsets
+from formkit.readings import FieldReading, Reason
 from ocr.ctc import Decoded
 from ocr.imaging import column_gaps, glyph_boxes, glyph_count, hysteresis_ink, ink_bbox, pad_crop
-from ocr.readings import FieldReading, Reason
+from validation import lookalikes
 from validation.variants import doubts as variant_doubts
 from validation.variants import watch_table
 from validation.wareki import WarekiError, from_wareki
@@ -254,13 +255,23 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
         # A name goes to a person only when the reading of a variant is in doubt: the model gave a variant
         # real weight, it read a rare or old form, or it has no class for a form the name may be
         # registered in (崎 read: 﨑 could not have been). A common character read confidently passes.
-        doubtful = variant_doubts(text, d.rivals, d.unseen) if lay.spec.type is FieldType.NAME else []
+        variant_rivals = [r for r in d.rivals if r[1] in watch_table().get(r[0], "")]
+        doubtful = variant_doubts(text, variant_rivals, d.unseen) if lay.spec.type is FieldType.NAME else []
         if doubtful:
             reasons.append(
                 Reason(
                     "name_variant",
                     f"異体字の読み違いの可能性があります（{'、'.join(doubtful)}）。用紙と同じ字か確認してください",
                     f"variant kanji may be confused ({', '.join(doubtful)}): check against the form",
+                )
+            )
+        confused = lookalikes.doubts(text, d.rivals, name=lay.spec.type is FieldType.NAME) if watch else []
+        if confused:
+            reasons.append(
+                Reason(
+                    "lookalike",
+                    f"形の似た文字の読み違いの可能性があります（{'、'.join(confused)}）。用紙と同じ字か確認してください",
+                    f"look-alike characters may be confused ({', '.join(confused)}): check against the form",
                 )
             )
         if lay.spec.type is FieldType.NAME and text and FULL_SPACE not in text and len(text) >= 2:
@@ -291,7 +302,14 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
     # An address's numbers (1064番地, 201号室) are read as part of a line of kanji, where a dropped
     # digit is not even a low-confidence character: each run of digits is counted on paper as well.
     line_ink = hysteresis_ink(crop, z_min_pixels(z)) if lay.spec.type is FieldType.ADDRESS else None
-    watch = watch_table() if lay.spec.type is FieldType.NAME else None
+    # Names watch variant kanji and look-alikes; other writing in words watches look-alikes (ト/卜, リ/り).
+    watch = (
+        lookalikes.merged_watch(watch_table(), lookalikes.watch_table())
+        if lay.spec.type is FieldType.NAME
+        else lookalikes.watch_table()
+        if lay.spec.type in (FieldType.KANA, FieldType.TEXT, FieldType.ADDRESS)
+        else None
+    )
     return Plan([Crop(stretched(crop, allowed), allowed, watch=watch)], finish)
 
 

@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from formkit.fonts import FORM_FONT, font_path
+from formkit.readings import PageReading
 from ocr.align import PX_PER_MM, Aligned
-from ocr.readings import PageReading
 
 
 def colour(confidence: float, needs_review: bool) -> tuple[int, int, int]:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from dejiru.errors import EncryptedPdf, TooLarge, UnreadableFile, UnsupportedFileType
+from core.errors import EncryptedPdf, TooLarge, UnreadableFile, UnsupportedFileType
 
 PDF_DPI = 300
 

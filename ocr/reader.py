@@ -13,13 +13,13 @@ import numpy as np
 
 from formkit.layout import layout
 from formkit.model import Template
+from formkit.readings import FieldReading, PageReading
 from formkit.render import master_image
 from ocr.align import PX_PER_MM, Aligned, align
 from ocr.ctc import Decoded, decode, decode_one, with_rivals
 from ocr.engines import Recognizer, get_recognizer
 from ocr.fields import PLANNERS, Plan, Zones
 from ocr.imaging import dropout, gray, printed_mask
-from ocr.readings import FieldReading, PageReading
 
 #: How far (px at PX_PER_MM) the blank form's print is grown before it is removed from a zone.
 PRINT_GROW_PX = 4

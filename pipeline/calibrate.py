@@ -7,11 +7,11 @@ from collections import Counter
 from collections.abc import Iterator
 
 from formkit.model import Template
-from formkit.samples import make_sample
-from formkit.splits import TUNE, Split
 from ocr.reader import read_page
 from pipeline.context import Context
 from records.models import DocStatus
+from synth.samples import make_sample
+from synth.splits import TUNE, Split
 from validation.calibration import Labelled
 from validation.routing import validate
 
@@ -27,7 +27,7 @@ def from_samples(
 ) -> Iterator[Labelled]:
     """Read generated scans and label every field against its truth.
 
-    The pages come from the TUNE split (:mod:`formkit.splits`): its fonts and stroke writers, its
+    The pages come from the TUNE split (:mod:`synth.splits`): its fonts and stroke writers, its
     scan profiles, its half of the towns and names, seeds from ``seed`` on (which must lie in its
     range); the forms are ``templates`` in turn. HOLDOUT material is never read here, so the bench
     can measure the thresholds on something they were not fitted on."""

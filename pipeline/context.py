@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dejiru.config import Settings, restrict_umask, settings
+from core.settings import Settings, restrict_umask, settings
 from records.store import Store
 
 

@@ -25,8 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dejiru import clock, failpoints
-from dejiru.errors import DuplicateFile, InputError, NotARegularFile, TooLarge, UnreadableFile
+from core import clock, failpoints
+from core.errors import DuplicateFile, InputError, NotARegularFile, TooLarge, UnreadableFile
 from intake.files import (
     Copied,
     archive_path,

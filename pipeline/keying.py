@@ -8,10 +8,10 @@ receipt is healed on the next attempt: the search finds the record and the recei
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
-from dejiru import failpoints
-from dejiru.errors import BusinessRuleRejected, KeyingError, SessionExpired, TargetScreenChanged, Transient
+from core import failpoints
+from core.errors import BusinessRuleRejected, KeyingError, SessionExpired, TargetScreenChanged, Transient
 from formkit.registry import load_template
 from pipeline.context import Context
 from records.models import DocStatus, KeyStatus, now
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class Keyer(Protocol):
     """What keying needs from a bot (``bots.runner.BotSession`` is the real one)."""
 
-    def key(self, form_id: str, record: dict, reference: str): ...  # type: ignore[no-untyped-def]
+    def key(self, form_id: str, record: dict, reference: str) -> Any: ...
 
     def restart(self) -> None: ...
 

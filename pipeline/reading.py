@@ -8,14 +8,14 @@ from pathlib import Path
 
 import cv2
 
-from dejiru import failpoints
-from dejiru.errors import DejiruError, InputError, RecognitionError
+from core import failpoints
+from core.errors import DejiruError, InputError, RecognitionError
+from formkit.readings import PageReading
 from formkit.registry import load_template
 from intake.files import quarantine_file
 from ocr.align import Aligned, is_blank
 from ocr.pages import iter_pages, load_page
 from ocr.reader import read_page
-from ocr.readings import PageReading
 from pipeline.audit import sampled
 from pipeline.context import Context
 from records.models import DocStatus, Document

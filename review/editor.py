@@ -27,8 +27,8 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from dejiru import clock
-from dejiru.errors import DejiruError, TemplateError
+from core import clock
+from core.errors import DejiruError, TemplateError
 from formkit.model import OPTION_TYPES, FieldType, Template
 from formkit.registry import (
     clear_cache,

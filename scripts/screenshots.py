@@ -25,7 +25,6 @@ def main() -> None:
 
     from bots.browser import launch_kwargs
     from formkit.registry import load_template
-    from formkit.samples import make_sample
     from ocr.overlay import render_overlay
     from ocr.reader import read_page
     from pipeline.context import Context
@@ -33,6 +32,7 @@ def main() -> None:
     from pipeline.reading import read_document
     from review.app import create_app
     from review.auth import hash_password
+    from synth.samples import make_sample
     from tests.conftest import ServerThread, free_port, make_settings
     from validation.routing import validate
 

@@ -9,13 +9,13 @@ APT_PACKAGES=(
   poppler-utils                              # pdf2image
   fonts-noto-cjk fonts-ipafont-gothic fonts-ipafont-mincho   # Japanese screens and printed forms
   fonts-klee fonts-seto fonts-kiloji         # handwriting-style fonts for sample scans
-  fonts-aoyagi-kouzan-t fonts-motoya-l-maruberi  # more sample fonts calibration may see (formkit/splits.py TUNE)
+  fonts-aoyagi-kouzan-t fonts-motoya-l-maruberi  # more sample fonts calibration may see (synth/splits.py TUNE)
   libgl1 libglib2.0-0                        # OpenCV
   postgresql                                 # tested for real by `make test`
   tzdata                                     # Asia/Tokyo for daily figures
   openssl                                    # certificates for `dejiru serve --cert` (and its test)
 )
-# Only for `make bench`: the tesseract-jpn baseline, and the fonts of the HOLDOUT split (formkit/splits.py):
+# Only for `make bench`: the tesseract-jpn baseline, and the fonts of the HOLDOUT split (synth/splits.py):
 # never calibrated on, only measured.
 if [ "${DEJIRU_SETUP_BENCH:-0}" = "1" ]; then
   APT_PACKAGES+=(tesseract-ocr tesseract-ocr-jpn)

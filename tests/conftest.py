@@ -35,7 +35,7 @@ from dejiru import prefect_env  # noqa: E402
 
 prefect_env.configure(SESSION_DIR / "var")
 
-from dejiru.config import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FORM = "juminhyo_request"
@@ -86,7 +86,7 @@ def tpl():  # type: ignore[no-untyped-def]
 @lru_cache(maxsize=64)
 def _sample(seed: int, font: str | None, profile: str, dpi: int) -> tuple[Any, dict[str, Any]]:
     from formkit.registry import load_template
-    from formkit.samples import make_sample
+    from synth.samples import make_sample
 
     img, truth = make_sample(load_template(FORM), seed, font=font, profile=profile, dpi=dpi)
     img.setflags(write=False)

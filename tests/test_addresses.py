@@ -328,8 +328,8 @@ def test_block_parts(address: str, parts: dict[str, int] | None) -> None:
 
 
 def test_a_reading_in_parts_becomes_one_address() -> None:
+    from formkit.readings import FieldReading
     from formkit.registry import load_template
-    from ocr.readings import FieldReading
     from validation.routing import complete_addresses
 
     tpl = load_template("juminhyo_request")

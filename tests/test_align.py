@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dejiru.errors import AlignmentFailed, BlankPage, UnknownForm
+from core.errors import AlignmentFailed, BlankPage, UnknownForm
 from ocr.align import align
 
 
@@ -99,7 +99,7 @@ def test_600_dpi(sample) -> None:
 def test_phone_photo_perspective(sample) -> None:
     import random
 
-    from formkit.scan import _perspective
+    from synth.scan import _perspective
 
     img, _ = sample(15, dpi=200)
     photo = _perspective(np.asarray(img), random.Random(3))

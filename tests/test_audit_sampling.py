@@ -197,7 +197,7 @@ def test_the_draw_is_deterministic_keyed_and_near_the_share() -> None:
 
 def test_the_share_setting_is_a_number_from_0_to_1(monkeypatch) -> None:
     """DEJIRU_AUDIT_SHARE: 0.02 unless set; a value outside 0–1 or not a number stops the start."""
-    from dejiru.config import load_settings
+    from core.settings import load_settings
 
     monkeypatch.delenv("DEJIRU_AUDIT_SHARE")
     assert load_settings().audit_share == 0.02
@@ -265,7 +265,8 @@ def _field(name: str, ftype: str, value: Any, confidence: float, doubtful: bool 
 
 def test_calibrate_from_store_learns_from_audit_labels(tmp_path: Path, monkeypatch) -> None:
     """--from-store: audit labels weighted for all sure fields, doubtful fields as decided, not the rest."""
-    from dejiru import cli, config
+    from core import settings as config
+    from dejiru import cli
     from pipeline.context import Context
 
     settings = make_settings(tmp_path / "home")

@@ -15,13 +15,13 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
+from authoring.lint import Finding, has_errors, lint_file, lint_template
+from core.errors import FieldInvalid
 from dejiru.cli import app
-from dejiru.errors import FieldInvalid
-from formkit.fill import parse_values
-from formkit.lint import Finding, has_errors, lint_file, lint_template
 from formkit.model import Template
 from formkit.registry import load_template, template_ids, template_path
 from formkit.render import rasterize_pdf, render_pdf
+from synth.fill import parse_values
 
 BASE: dict[str, Any] = {
     "id": "lint_demo",
@@ -255,7 +255,7 @@ def test_example_sheet(tmp_path: Path, tpl: Template) -> None:
     assert red[60:125, 65:210].sum() > 200  # the red stamp, left of the title
     blank = rasterize_pdf(render_pdf(tpl), 4, tpl.page.width_mm).astype(int)
     assert (np.abs(img - blank).sum(axis=2) > 200).sum() > 5000  # and written in
-    from formkit.samples import example_pdf
+    from synth.samples import example_pdf
 
     today = dt.date(2025, 6, 2)
     again = [rasterize_pdf(example_pdf(tpl, today=today), 2, tpl.page.width_mm) for _ in range(2)]

@@ -6,7 +6,7 @@ import pytest
 
 from bots.mapping import load_mapping
 from bots.runner import BotSession
-from dejiru.errors import BusinessRuleRejected, TargetScreenChanged, Transient
+from core.errors import BusinessRuleRejected, TargetScreenChanged, Transient
 from demo.legacy.app import Faults
 from tests.legacy_rows import expected_row, pick, rows
 
@@ -115,7 +115,7 @@ def test_frameset_navigation_keys_inkan_once(legacy, tmp_path, monkeypatch) -> N
 def test_session_expiry_is_typed_and_a_new_login_heals_it(legacy_factory, tmp_path, monkeypatch) -> None:
     import time
 
-    from dejiru.errors import SessionExpired
+    from core.errors import SessionExpired
 
     with legacy_factory(Faults(session_ttl=3)) as srv, session(srv, tmp_path, monkeypatch) as bot:
         bot.key("inkan_request", INKAN, "DJ00000011")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dejiru import clock
+from core import clock
 from tests.conftest import REPO, TODAY
 
 
@@ -30,7 +30,7 @@ def test_a_bad_pinned_day_is_a_clear_error(monkeypatch) -> None:
 
 
 def test_samples_follow_the_pinned_day(monkeypatch, tpl) -> None:
-    from formkit.samples import make_sample
+    from synth.samples import make_sample
 
     _, truth = make_sample(tpl, 11, font="ipag", dpi=100)
     _, same = make_sample(tpl, 11, font="ipag", dpi=100, today=dt.date.fromisoformat(TODAY))
@@ -40,7 +40,7 @@ def test_samples_follow_the_pinned_day(monkeypatch, tpl) -> None:
     assert later["fields"]["request_date"] != truth["fields"]["request_date"]
 
 
-#: Reading the real calendar anywhere but ``dejiru/clock.py`` makes a result depend on the day.
+#: Reading the real calendar anywhere but ``core/clock.py`` makes a result depend on the day.
 REAL_CLOCK = re.compile(r"\bdate\.today\(\)|\bdatetime\.now\(\)|\bdatetime\.today\(\)")
 
 
@@ -48,9 +48,9 @@ def test_only_the_clock_module_reads_the_calendar() -> None:
     offenders = []
     for path in sorted(REPO.glob("*/**/*.py")):
         rel = path.relative_to(REPO)
-        if rel.parts[0] in (".venv", "records") or rel == REPO.joinpath("dejiru/clock.py").relative_to(REPO):
+        if rel.parts[0] in (".venv", "records") or rel == REPO.joinpath("core/clock.py").relative_to(REPO):
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if REAL_CLOCK.search(line):
                 offenders.append(f"{rel}:{n}: {line.strip()}")
-    assert not offenders, "use dejiru.clock.today() instead:\n" + "\n".join(offenders)
+    assert not offenders, "use core.clock.today() instead:\n" + "\n".join(offenders)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dejiru.failpoints import POINTS
+from core.failpoints import POINTS
 from records.models import DocStatus
 from records.store import Store
 from tests.conftest import REPO, free_port
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def straight_through_scan(tpl):
     """A sample the machine reads confidently, so it goes all the way to keying without a person."""
-    from formkit.samples import make_sample
     from ocr.reader import read_page
+    from synth.samples import make_sample
     from validation.routing import validate
 
     for seed in range(600, 640):

@@ -19,13 +19,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from typer.testing import CliRunner
 
-from formkit import scan
-from formkit.fill import StrokeHand, Writer, make_hand
 from formkit.fonts import FONTS
 from formkit.model import Box
-from formkit.persons import CLASSIC, Population, address_as_written, random_person
-from formkit.splits import HOLDOUT, HOLDOUT_ONLY_FORMS, TUNE, holdout_material
-from formkit.strokes import character_marks, parse_path, strokes_of, writer_style
+from synth import scan
+from synth.fill import StrokeHand, Writer, make_hand
+from synth.persons import CLASSIC, Population, address_as_written, random_person
+from synth.splits import HOLDOUT, HOLDOUT_ONLY_FORMS, TUNE, holdout_material
+from synth.strokes import character_marks, parse_path, strokes_of, writer_style
 
 HIRAGANA = [chr(c) for c in range(ord("ぁ"), ord("ゖ") + 1)]
 KATAKANA = [chr(c) for c in range(ord("ァ"), ord("ヺ") + 1)] + ["ー"]

@@ -111,7 +111,7 @@ def test_bad_files_go_to_quarantine_with_reason(ctx, name, data, code) -> None:
 
 def test_unreadable_permissions(tmp_path) -> None:
     """A scanner share that wrote a file we may not read: refused with a reason (checked as a non-root user)."""
-    from dejiru.errors import UnreadableFile
+    from core.errors import UnreadableFile
     from intake.files import check_readable
 
     p = tmp_path / "locked.pdf"

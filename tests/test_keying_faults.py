@@ -22,9 +22,9 @@ import pytest
 
 from demo.legacy.app import Faults
 from formkit.registry import load_template
-from formkit.samples import sample_values
 from records.models import DocStatus, KeyStatus
 from records.store import FieldInput, Store
+from synth.samples import sample_values
 from tests.conftest import REPO
 from tests.legacy_rows import rows
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from dejiru.errors import UnknownForm
+from core.errors import UnknownForm
 from formkit.registry import load_template
 from formkit.render import render_pdf
-from formkit.samples import make_sample
 from ocr.align import align
 from ocr.reader import read_page
+from synth.samples import make_sample
 from validation.routing import validate
 
 LEGACY = "health_check_hiring"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dejiru.errors import EncryptedPdf, TooLarge, UnreadableFile, UnsupportedFileType
+from core.errors import EncryptedPdf, TooLarge, UnreadableFile, UnsupportedFileType
 from ocr import pages
 from ocr.pages import load_pages, page_count
 

@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dejiru.cli import app
-from formkit.samples import save_scan
 from ocr.reader import read_page
+from synth.samples import save_scan
 from validation.routing import validate
 
 FONTS = ["ipag", "ipam", "klee", "seto", "kiloji"]
@@ -104,9 +104,9 @@ def test_address_in_parts_reads_as_one_address(tpl, postal: str, address: str) -
     import datetime as dt
     import random
 
-    from formkit.fill import Hand, filled_pdf
     from formkit.render import rasterize_pdf
-    from formkit.samples import sample_values
+    from synth.fill import Hand, filled_pdf
+    from synth.samples import sample_values
 
     values, _ = sample_values(tpl, random.Random(3), dt.date(2026, 11, 24))
     values |= {"postal_code": postal, "address": address}

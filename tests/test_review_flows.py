@@ -6,12 +6,12 @@ import pytest
 from PIL import Image
 
 from formkit.registry import load_template
-from formkit.samples import make_sample
 from pipeline.intake import intake_file
 from pipeline.reading import read_document
 from records.models import DocStatus
 from review.app import create_app
 from review.auth import hash_password
+from synth.samples import make_sample
 from tests.conftest import ServerThread, free_port, make_settings
 
 pytestmark = pytest.mark.slow

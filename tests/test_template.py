@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from core.errors import TemplateError
 from dejiru.cli import app
-from dejiru.errors import TemplateError
 from formkit import idcode
 from formkit.layout import layout, mark_centres
 from formkit.registry import parse_template
@@ -133,8 +133,8 @@ def test_flow_modules_do_not_shadow_packages() -> None:
 def test_address_in_parts_comes_from_the_template(tpl) -> None:
     """様式 v2 asks for the address in parts: town, 丁目・番地・号 in comb cells, building. Printing,
     reading and writing all take the parts from the one layout, inside the field's box."""
+    from authoring.lint import lint_template
     from formkit.layout import ADDRESS_BLOCKS, layout_field
-    from formkit.lint import lint_template
 
     spec = tpl.field("address")
     assert tpl.version >= 2 and set(spec.part_boxes) == {"town", "block", "building"}
@@ -149,7 +149,7 @@ def test_address_in_parts_comes_from_the_template(tpl) -> None:
 
 
 def test_address_parts_are_checked(tpl) -> None:
-    from formkit.lint import lint_template
+    from authoring.lint import lint_template
 
     base = tpl.model_dump(mode="json")
     fields = [f for f in base["fields"] if f["name"] != "postal_code"]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from formkit import propose
+from authoring import propose
 from formkit.model import Box, FieldType, Template
 from formkit.registry import load_template, parse_template
 from formkit.render import rasterize_pdf, render_pdf
@@ -166,8 +166,8 @@ def test_new_command_on_a_real_legacy_master(tmp_path: Path) -> None:
     assert found["birth_date"].type is FieldType.DATE and found["exam_date"].type is FieldType.DATE
     assert found["sex"].type is FieldType.CHOICE and [o.label for o in found["sex"].options] == ["男", "女"]
     assert found["height_cm"].type is FieldType.NUMBER
-    if importlib.util.find_spec("formkit.lint") is not None:  # the draft passes the template checks
-        from formkit.lint import lint_file
+    if importlib.util.find_spec("authoring.lint") is not None:  # the draft passes the template checks
+        from authoring.lint import lint_file
 
         _, findings = lint_file(out)
         assert not [f for f in findings if f.is_error], [(f.code, f.field) for f in findings]
@@ -184,9 +184,9 @@ def test_new_command_on_a_real_legacy_master(tmp_path: Path) -> None:
 def test_new_real_template_loads_and_lints() -> None:
     tpl = load_template(NEW_FORM)
     assert tpl.legacy and tpl.field("individual_number").sensitive
-    if importlib.util.find_spec("formkit.lint") is None:
+    if importlib.util.find_spec("authoring.lint") is None:
         pytest.skip("no template linter in this tree")
-    from formkit.lint import lint_template
+    from authoring.lint import lint_template
 
     errors = [f for f in lint_template(tpl) if f.is_error]
     assert not errors, [(f.code, f.field, f.en) for f in errors]
@@ -195,8 +195,8 @@ def test_new_real_template_loads_and_lints() -> None:
 def test_new_real_template_reads_its_scans() -> None:
     """Filled scans (printed fonts, 300 and 200 dpi) read with ≥ 90% of fields exact, and every value
     read right passes the form's checks (個人番号 check digit, dates, required fields)."""
-    from formkit.samples import make_sample
     from ocr.reader import read_page
+    from synth.samples import make_sample
     from validation.routing import check_values, validate
 
     tpl = load_template(NEW_FORM)

@@ -61,8 +61,8 @@ def test_template_checks_clean(tpl) -> None:
 
 def test_samples_read_well(tpl) -> None:
     """Three sample scans (printed and handwriting fonts): ≥ 90 % of fields exact, misses flagged."""
-    from formkit.samples import make_sample
     from ocr.reader import read_page
+    from synth.samples import make_sample
     from validation.routing import validate
 
     right = total = 0
@@ -155,7 +155,7 @@ def test_bot_check_passes(legacy, tmp_path: Path) -> None:
 
 def test_renamed_options_are_caught_before_keying(tpl) -> None:
     """Options left as the proposal's opt1/opt2 would key 性別 as a blank: `template check` warns."""
-    from formkit.lint import check_target
+    from authoring.lint import check_target
 
     assert [f.code for f in check_target(tpl)] == []
     data = tpl.model_dump(mode="json")
@@ -171,7 +171,7 @@ def test_sample_dates_stay_within_the_fields_eras(tpl) -> None:
     import datetime as dt
     import random
 
-    from formkit.samples import sample_values
+    from synth.samples import sample_values
     from validation.wareki import to_wareki
 
     data = tpl.model_dump(mode="json")

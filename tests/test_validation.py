@@ -136,8 +136,8 @@ def test_hiragana_normalizer() -> None:
 
 def test_sensitive_values_are_masked_outside_the_review_form() -> None:
     from formkit.model import FieldType
+    from formkit.readings import FieldReading, PageReading
     from formkit.registry import load_template
-    from ocr.readings import FieldReading, PageReading
     from validation.checks import masked_reading
 
     tpl = load_template("hihokensha_shikaku_shutoku")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from formkit.model import Box, FieldSpec, FieldType, Template
+from formkit.readings import FieldReading
 from ocr.ctc import decode, with_rivals
-from ocr.readings import FieldReading
 from validation import normalize
 from validation.variants import (
     LOOKALIKES,
@@ -159,9 +159,9 @@ def read_name(
     font: str,
 ) -> FieldReading:
     """The name field of a generated scan of an applicant called ``surname`` ``given``, read and routed."""
-    from formkit import persons
-    from formkit.samples import make_sample
     from ocr.reader import read_page
+    from synth import persons
+    from synth.samples import make_sample
     from validation.routing import validate
 
     monkeypatch.setattr(persons, "SURNAMES", [surname])

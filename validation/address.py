@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import TypeVar
 
-from ocr.readings import Reason
+from formkit.readings import Reason
 from validation import normalize
 
 PREFECTURES: tuple[str, ...] = (

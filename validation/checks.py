@@ -12,9 +12,9 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from dejiru import clock
+from core import clock
 from formkit.model import FieldSpec, FieldType, Template
-from ocr.readings import PageReading, Reason
+from formkit.readings import PageReading, Reason
 from validation import normalize
 from validation.address import check as check_address
 from validation.address import postal_mismatch, postal_places

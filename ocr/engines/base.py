@@ -13,7 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from dejiru.errors import EngineUnavailable
+from core.errors import EngineUnavailable
 
 REC_HEIGHT = 48
 

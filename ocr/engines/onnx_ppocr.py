@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dejiru.errors import EngineUnavailable
+from core.errors import EngineUnavailable
 from ocr.engines.base import (
     DetectedLine,
     batch_width,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from dejiru.errors import EngineUnavailable
+from core.errors import EngineUnavailable
 from ocr.engines.base import (
     DetectedLine,
     batch_width,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-from dejiru.files import sha256_file
+from core.files import sha256_file
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class Site:
 def scan_bytes(form: str, seed: int, **kw: Any) -> tuple[bytes, dict[str, Any]]:
     """A filled sample as a scanner's JPEG, and its ground truth."""
     from formkit.registry import load_template
-    from formkit.samples import make_sample
+    from synth.samples import make_sample
 
     img, truth = make_sample(load_template(form), seed, **({"font": "ipag", "dpi": 200} | kw))
     buf = io.BytesIO()

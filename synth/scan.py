@@ -3,13 +3,13 @@
 Pure functions on numpy images (RGB, uint8). A :class:`ScanProfile` says how hard to be; every
 random choice comes from the caller's ``random.Random`` so a sample is reproducible from its seed.
 
-Each defect has a name (:data:`DEFECTS`), so that :mod:`formkit.splits` can say which ones
+Each defect has a name (:data:`DEFECTS`), so that :mod:`synth.splits` can say which ones
 calibration may see and which are kept for measuring only. ``office`` and ``harsh`` keep their
 original draws (tests and past bench figures depend on them); newer profiles list named defects
 with a probability each (``ScanProfile.defects``), applied where they happen in real life: on the
 paper before it is scanned (a red seal, the back page showing through), by the device (fax, copier,
 phone camera, low resolution), or on the way out (heavy JPEG). The ``strikeout`` defect happens while
-writing, so :func:`formkit.fill.make_hand` applies it; the profile only carries its probability.
+writing, so :func:`synth.fill.make_hand` applies it; the profile only carries its probability.
 """
 
 from __future__ import annotations
@@ -124,12 +124,12 @@ PROFILES = {
 }
 _OFFICE = PROFILES["office"]
 PROFILES |= {
-    # Calibration material (formkit.splits.TUNE): one named defect each, on an office scan.
+    # Calibration material (synth.splits.TUNE): one named defect each, on an office scan.
     "fax": replace(_OFFICE, name="fax", defects=(("fax", 1.0),)),
     "copier": replace(_OFFICE, name="copier", defects=(("photocopy", 1.0), ("grayscale", 0.3))),
     "lowres": replace(_OFFICE, name="lowres", defects=(("low_dpi", 1.0), ("shadow", 0.3))),
     "stamped": replace(_OFFICE, name="stamped", defects=(("stamp", 1.0), ("rotate", 0.2))),
-    # Never tuned on (formkit.splits.HOLDOUT).
+    # Never tuned on (synth.splits.HOLDOUT).
     "phone": replace(
         _OFFICE,
         name="phone",

@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dejiru.errors import TemplateError
+from core.errors import TemplateError
 from formkit.model import Box, FieldType
 
 #: Darker than this is print (a tinted cell, ~217, is paper; drop-out pink, ~190, is print).

@@ -1,6 +1,6 @@
 """Filled, scan-degraded sample scans with their ground truth, for the demo, tests and benchmarks.
 
-Values come from a made-up applicant (:mod:`formkit.persons`) and follow the form's own logic (an
+Values come from a made-up applicant (:mod:`synth.persons`) and follow the form's own logic (an
 ``X_other`` text is written only when option ``other`` of ``X`` is ticked). The ground truth JSON uses
 the same value shapes as ``dejiru read --json``, so a reading and its truth compare directly.
 """
@@ -19,14 +19,14 @@ import numpy as np
 from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
-from dejiru import clock
-from formkit.fill import INKS, Hand, fill_canvas, filled_pdf, make_hand
+from core import clock
 from formkit.fonts import FONTS, FORM_FONT, SAMPLE_FONTS
 from formkit.layout import layout
 from formkit.model import FieldSpec, FieldType, Template
-from formkit.persons import Person, Population, address_as_written, random_person
 from formkit.render import draw_example_stamp, master_image, rasterize_pdf, render_pdf
-from formkit.scan import PROFILES, ScanProfile, degrade
+from synth.fill import INKS, Hand, fill_canvas, filled_pdf, make_hand
+from synth.persons import Person, Population, address_as_written, random_person
+from synth.scan import PROFILES, ScanProfile, degrade
 from validation.checks import mynumber_valid
 from validation.wareki import ERAS, era_end, to_wareki
 
@@ -194,7 +194,7 @@ def make_sample(
     """One filled, degraded page as an RGB array, and its ground truth.
 
     ``writer`` writes it with a KanjiVG stroke writer instead of a font; ``population`` draws the
-    applicant from wider lists (:mod:`formkit.splits` uses both)."""
+    applicant from wider lists (:mod:`synth.splits` uses both)."""
     # Separate random streams, so a change to one (say, how addresses are written) leaves the values,
     # the hand and the scan defects of every other sample as they were.
     rng = random.Random(f"{seed}:values")
@@ -238,6 +238,8 @@ def make_sample(
         meta["population"] = population.name
     if hand.fallbacks:  # characters the hand could not write itself, written in a font instead
         meta["font_fallback"] = "".join(sorted(hand.fallbacks))
+    if hand.struck:  # values written with a character crossed out (二重線) and written again
+        meta["struck"] = list(hand.struck)
     truth = {"form": tpl.id, "version": tpl.version, "fields": values, "meta": meta}
     return img, truth
 

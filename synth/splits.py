@@ -31,13 +31,13 @@ import random
 from dataclasses import dataclass
 
 from formkit.fonts import FONTS
-from formkit.persons import Population
-from formkit.scan import PROFILES
+from synth.persons import Population
+from synth.scan import PROFILES
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One sample page of a split: everything :func:`formkit.samples.make_sample` needs."""
+    """One sample page of a split: everything :func:`synth.samples.make_sample` needs."""
 
     split: str
     seed: int

@@ -1,7 +1,7 @@
 """Authoring kit: try a template on real scans (``dejiru template try``).
 
 Each page of each scan is aligned and read with the real reader and validated exactly as in
-production; the results become a :class:`formkit.report.PageResult` per page. A page that cannot be
+production; the results become a :class:`authoring.report.PageResult` per page. A page that cannot be
 read (another form, no marks, a broken file) becomes a page with its reason, never an exception that
 loses the rest of the report.
 """
@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from dejiru.errors import DejiruError
+from authoring.report import FieldRow, PageResult, tryout_html
+from core.errors import DejiruError
 from formkit.model import FieldSpec, FieldType, Template
-from formkit.report import FieldRow, PageResult, tryout_html
 from ocr.align import Aligned
 from validation.checks import masked_reading
 

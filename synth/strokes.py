@@ -13,7 +13,7 @@ Apel, CC BY-SA 3.0; read offline from the ``kanjivg`` wheel, which installs its 
   kana written smaller than kanji.
 
 A :class:`WriterStyle` is derived from an integer id, so ``writer_style(3)`` is always the same
-person and ``writer_style(4)`` another; :mod:`formkit.splits` keeps the ids used for calibration
+person and ``writer_style(4)`` another; :mod:`synth.splits` keeps the ids used for calibration
 apart from those only measured. KanjiVG covers kanji, kana, digits, Latin letters and some marks;
 a few marks forms need (``-``, ``〒``, brackets) have their own strokes below. Anything else (e.g.
 髙, 﨑) is reported as missing and the caller writes it with a font instead, noting it in the

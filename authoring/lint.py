@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dejiru.errors import TemplateError
+from core.errors import TemplateError
 from formkit.layout import (
     ADDRESS_BLOCKS,
     FieldLayout,

@@ -3,7 +3,7 @@ browser after each change to a template.
 
 Plain data in, HTML out: the pictures come as PNG bytes and are embedded (base64), so the file can be
 mailed or put on a share without the scans next to it. Reading and validating happen elsewhere
-(``dejiru.authoring``); this module knows nothing of the reader.
+(``authoring.trial``); this module knows nothing of the reader.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from html import escape
 
-from dejiru import clock
+from core import clock
 
 
 @dataclass(frozen=True)

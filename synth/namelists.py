@@ -1,4 +1,4 @@
-"""Wider name lists for made-up applicants (the ``wide`` populations of :mod:`formkit.persons`).
+"""Wider name lists for made-up applicants (the ``wide`` populations of :mod:`synth.persons`).
 
 Provenance: written by hand for dejiru from general knowledge of Japanese naming: the surnames are
 the commonly ranked family names (roughly the 250 most frequent), regional ones (沖縄, 東北, 九州),
@@ -7,7 +7,7 @@ and the variant forms families really register (髙橋, 渡邉, 渡邊, 齋藤, 
 generations (トメ, 正一 … 陽翔, 結菜), hiragana and katakana names, and uncommon characters (颯, 凛,
 琥, 瑛). Readings are the usual ones; no real person is meant. No list was copied from anywhere.
 
-:mod:`formkit.splits` gives half of each list to calibration and keeps the other half for the bench.
+:mod:`synth.splits` gives half of each list to calibration and keeps the other half for the bench.
 """
 
 from __future__ import annotations
