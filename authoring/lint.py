@@ -9,10 +9,11 @@ what to change, in Japanese first and English second.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import TemplateError
+from core.messages import Message
 from formkit.layout import (
     ADDRESS_BLOCKS,
     FieldLayout,
@@ -23,8 +24,8 @@ from formkit.layout import (
     mark_boxes,
 )
 from formkit.model import OPTION_TYPES, Box, FieldSpec, FieldType, Template
-from formkit.registry import parse_template, template_dir, template_ids, template_path
-from validation.checks import RULE_FIELD_TYPES, RULE_REF_TYPES, rule_error, rule_field, split_rule
+from formkit.registry import installed_template, parse_template, template_dir, template_ids
+from validation.checks import RULES, rule_error, rule_field, split_rule
 from validation.wareki import ERAS
 
 ERROR = "error"
@@ -44,27 +45,41 @@ NOT_KEYED = {FieldType.SIGNATURE}
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing the checker says about a template: a :class:`~core.messages.Message` (the same type
+    as an error's and a review reason's), how serious it is, and the field it is about."""
+
     level: str  # ERROR or WARNING
-    code: str
-    ja: str
-    en: str
+    message: Message
     field: str | None = None
     detail: str | None = None
+
+    @property
+    def code(self) -> str:
+        return self.message.code
+
+    @property
+    def ja(self) -> str:
+        return self.message.ja
+
+    @property
+    def en(self) -> str:
+        return self.message.en
 
     @property
     def is_error(self) -> bool:
         return self.level == ERROR
 
     def as_dict(self) -> dict[str, str | None]:
-        return asdict(self)
+        """The shape of ``dejiru template check --json``: the message's fields beside the others."""
+        return {"level": self.level, **self.message.as_dict(), "field": self.field, "detail": self.detail}
 
 
 def error(code: str, ja: str, en: str, field: str | None = None, detail: str | None = None) -> Finding:
-    return Finding(ERROR, code, ja, en, field, detail)
+    return Finding(ERROR, Message(code, ja, en), field, detail)
 
 
 def warning(code: str, ja: str, en: str, field: str | None = None, detail: str | None = None) -> Finding:
-    return Finding(WARNING, code, ja, en, field, detail)
+    return Finding(WARNING, Message(code, ja, en), field, detail)
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:
@@ -405,7 +420,7 @@ def _rule_findings(tpl: Template, f: FieldSpec, rule: str) -> list[Finding]:
         return [error(problem.code, f"項目 {f.name}: {problem.ja}", f"field {f.name}: {problem.en}", f.name)]
     name, arg = split_rule(rule)
     out = []
-    types = RULE_FIELD_TYPES.get(name)
+    types = RULES[name].field_types if name in RULES else None
     if types is not None and f.type not in types:
         out.append(
             error(
@@ -448,7 +463,7 @@ def _rule_findings(tpl: Template, f: FieldSpec, rule: str) -> list[Finding]:
             )
         )
     else:
-        ref_types = RULE_REF_TYPES.get(name)
+        ref_types = RULES[name].ref_types if name in RULES else None
         if ref_types is not None and target.type not in ref_types:
             out.append(
                 error(
@@ -543,7 +558,7 @@ def installed_templates() -> list[Template]:
     out = []
     for form_id in template_ids():
         try:
-            out.append(parse_template(template_path(form_id).read_text(encoding="utf-8")))
+            out.append(parse_template(installed_template(form_id).read_text(encoding="utf-8")))
         except (TemplateError, OSError):
             continue
     return out
@@ -715,14 +730,7 @@ def template_file(id_or_path: str) -> Path:
                 f"テンプレート {id_or_path} がありません", f"no template file {id_or_path}", detail=str(path)
             )
         return path
-    path = template_path(id_or_path)
-    if not path.exists():
-        raise TemplateError(
-            f"様式 {id_or_path} のテンプレートがありません",
-            f"no template for form {id_or_path}",
-            detail=str(path),
-        )
-    return path
+    return installed_template(id_or_path)
 
 
 def load_file(path: Path) -> Template:

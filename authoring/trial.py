@@ -21,9 +21,10 @@ from PIL import Image
 
 from authoring.report import FieldRow, PageResult, tryout_html
 from core.errors import DejiruError
-from formkit.model import FieldSpec, FieldType, Template
+from formkit.model import Template
 from ocr.align import Aligned
 from validation.checks import masked_reading
+from validation.display import described
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +32,6 @@ log = logging.getLogger(__name__)
 OVERLAY_WIDTH_PX = 1240
 #: Grey above this (in every channel) is paper.
 PAPER_LEVEL = 200
-
-
-def display_value(spec: FieldSpec, value: Any) -> str:
-    """A read value as a person checks it: option words with their values, dates with their 和暦."""
-    from validation.checks import mask_mynumber
-    from validation.wareki import to_wareki
-
-    if value is None or value == "" or value == []:
-        return "（空欄）"
-    if isinstance(value, bool):
-        return "✓ あり" if value else "なし"
-    if spec.sensitive:
-        return mask_mynumber(str(value))
-    words = {o.value: o.label for o in spec.options}
-    if isinstance(value, list):
-        return "、".join(f"{words.get(v, v)}（{v}）" for v in value)
-    if spec.options:
-        return f"{words.get(value, value)}（{value}）"
-    if spec.type is FieldType.DATE:
-        try:
-            date = dt.date.fromisoformat(str(value))
-        except ValueError:
-            return str(value)
-        era, year = to_wareki(date)
-        return f"{date.isoformat()}（{era}{year}年{date.month}月{date.day}日）"
-    return str(value)
 
 
 def _paper_white(aligned: Aligned) -> Aligned:
@@ -110,7 +85,7 @@ def try_page(
         FieldRow(
             name=spec.name,
             label=spec.label,
-            value=display_value(spec, f.value),
+            value=described(spec, f.value),
             confidence=float(f.confidence),
             reasons=[(r.ja, r.en) for r in f.reasons],
             needs_review=f.needs_review,

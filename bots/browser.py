@@ -6,11 +6,11 @@ on this offline network would only fail, and let it run as root in a container.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from core.errors import KeyingError
+from core.settings import load_settings
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -26,7 +26,8 @@ CHROMIUM_ARGS = [
 
 def chromium_path() -> str:
     """The Chromium binary: ``DEJIRU_CHROMIUM`` or Debian's ``/usr/bin/chromium``."""
-    candidates = [os.environ.get("DEJIRU_CHROMIUM", ""), "/usr/bin/chromium", shutil.which("chromium") or ""]
+    configured = load_settings().chromium
+    candidates = [str(configured or ""), "/usr/bin/chromium", shutil.which("chromium") or ""]
     for c in candidates:
         if c and Path(c).exists():
             return c

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import TemplateError
+from core.settings import load_settings
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
@@ -125,6 +126,8 @@ class Mapping(BaseModel):
         return (os.environ.get(self.base_url_env) if self.base_url_env else None) or self.base_url
 
     def credentials(self) -> dict[str, str]:
+        """Read from the variables this mapping names, when logging in. Each target system's mapping
+        names its own, so they cannot be fixed fields of ``core.settings``; the demo's are listed there."""
         user = os.environ.get(self.user_env) or self.default_user
         password = os.environ.get(self.password_env) or self.default_password
         if not user or not password:
@@ -136,7 +139,7 @@ class Mapping(BaseModel):
 
 
 def mapping_path(system: str) -> Path:
-    return Path(os.environ.get("DEJIRU_MAPPINGS_DIR", MAPPINGS_DIR)) / f"{system}.yaml"
+    return (load_settings().mappings_dir or MAPPINGS_DIR) / f"{system}.yaml"
 
 
 def load_mapping(system: str) -> Mapping:

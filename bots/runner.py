@@ -82,11 +82,6 @@ def custom_step(spec: str) -> Callable[[Any, dict[str, Any], Any], None]:
     return fn
 
 
-def _attach(err: KeyingError, evidence: dict[str, str]) -> KeyingError:
-    err.evidence = evidence  # type: ignore[attr-defined]
-    return err
-
-
 class BotSession:
     """One logged-in browser for one target system; use as a context manager."""
 
@@ -455,12 +450,8 @@ class BotSession:
         """The error with its evidence attached and its messages scrubbed too: they reach the
         exception queue, and a Playwright error quotes its call log (``fill("<password>")``)."""
         evidence = self.save_evidence(reference, err.code)  # stops the trace before reading secrets
-        redactor = Redactor(self._secrets())
-        err.ja, err.en = redactor.text(err.ja), redactor.text(err.en)
-        if err.detail:
-            err.detail = redactor.text(err.detail)
-        err.args = (str(err),)
-        return _attach(err, evidence)
+        err.reword(Redactor(self._secrets()).text)
+        return err.with_evidence(evidence)
 
     def save_evidence(self, reference: str, code: str) -> dict[str, str]:
         """Screenshot, HTML and Playwright trace of the moment something went wrong, with no secret.

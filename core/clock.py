@@ -15,12 +15,10 @@ import datetime as dt
 import os
 from zoneinfo import ZoneInfo
 
+from core.errors import ClockSettingError
+
 JST = ZoneInfo("Asia/Tokyo")
 ENV = "DEJIRU_TODAY"
-
-
-class ClockSettingError(ValueError):
-    """``DEJIRU_TODAY`` holds something that is not a date."""
 
 
 def pinned_today() -> dt.date | None:
@@ -32,7 +30,8 @@ def pinned_today() -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except ValueError as exc:
         raise ClockSettingError(
-            f"{ENV}={raw!r} は日付ではありません（例: 2026-11-24） / is not a date (e.g. 2026-11-24)"
+            f"{ENV}={raw!r} は日付ではありません（例: 2026-11-24）",
+            f"{ENV}={raw!r} is not a date (e.g. 2026-11-24)",
         ) from exc
 
 

@@ -7,13 +7,8 @@ messages that come from libraries or exceptions.
 from __future__ import annotations
 
 import logging
-import re
 
-_MYNUMBER = re.compile(r"(?<!\d)(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
-
-
-def mask(text: str) -> str:
-    return _MYNUMBER.sub(lambda m: "********" + m.group(3), text)
+from core.personal import mask_text as mask
 
 
 class MaskFilter(logging.Filter):

@@ -9,18 +9,23 @@ from typing import Annotated, Any
 
 import typer
 
-from core.errors import DejiruError
+from dejiru.cli_errors import DejiruGroup
 
+# Every group is a DejiruGroup: a domain error (core.errors) a command lets rise ends it with the
+# message in Japanese and English and the error group's exit code (dejiru/cli_errors.py).
 app = typer.Typer(
+    cls=DejiruGroup,
     help="dejiru: AI-OCR + RPA for city hall paper forms (紙の申請書を読み取り、業務システムへ入力)",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 template_app = typer.Typer(
-    help="Form templates: list, show, check, render, fill, try (様式テンプレート)", no_args_is_help=True
+    cls=DejiruGroup,
+    help="Form templates: list, show, check, render, fill, try (様式テンプレート)",
+    no_args_is_help=True,
 )
-user_app = typer.Typer(help="Review UI accounts (確認画面のユーザー)", no_args_is_help=True)
-db_app = typer.Typer(help="Database (データベース)", no_args_is_help=True)
+user_app = typer.Typer(cls=DejiruGroup, help="Review UI accounts (確認画面のユーザー)", no_args_is_help=True)
+db_app = typer.Typer(cls=DejiruGroup, help="Database (データベース)", no_args_is_help=True)
 app.add_typer(template_app, name="template")
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
@@ -39,13 +44,35 @@ def _register_subapps() -> None:
 _register_subapps()
 
 
-def fail(err: DejiruError) -> None:
-    typer.echo(f"エラー: {err.ja}\nerror: {err.en}" + (f"\n({err.detail})" if err.detail else ""), err=True)
-    raise typer.Exit(2)
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml), what a bug report should quote."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dejiru")
+    except PackageNotFoundError:  # a checkout run without installing it
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"dejiru {package_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log output")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log output")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit (バージョン)",
+        ),
+    ] = False,
+) -> None:
     from core import logs
 
     logs.setup("DEBUG" if verbose else "INFO")
@@ -162,11 +189,7 @@ def prefect_server(
     from dejiru import prefect_env
 
     prefect_env.offline_defaults()
-    try:
-        argv, env = prefect_env.server_command(host, port, public_url)
-    except DejiruError as err:
-        fail(err)
-        return
+    argv, env = prefect_env.server_command(host, port, public_url)
     if not prefect_env.is_loopback(host):
         typer.echo(
             "注意: 認証文字列は HTTP で平文のまま流れます。信頼できる庁内ネットワークか TLS の内側で使ってください\n"
@@ -210,13 +233,9 @@ def read(
     from ocr.reader import read_page
     from validation.routing import validate
 
-    try:
-        reading, aligned = read_page(_one_page(scan, page), form_id=form, engine=engine)
-        tpl = load_template(reading.form)
-        decision = validate(tpl, reading)
-    except DejiruError as err:
-        fail(err)
-        return
+    reading, aligned = read_page(_one_page(scan, page), form_id=form, engine=engine)
+    tpl = load_template(reading.form)
+    decision = validate(tpl, reading)
     if not show_sensitive:
         from validation.checks import masked_reading
 
@@ -247,11 +266,7 @@ def ocr(
     """Full-page OCR without a template: detected lines, boxes and confidences."""
     from ocr.fullpage import read_full_page
 
-    try:
-        lines = read_full_page(_one_page(image, page), engine=engine)
-    except DejiruError as err:
-        fail(err)
-        return
+    lines = read_full_page(_one_page(image, page), engine=engine)
     if as_json:
         typer.echo(json.dumps({"lines": [ln.as_dict() for ln in lines]}, ensure_ascii=False, indent=2))
     else:
@@ -277,11 +292,7 @@ def template_show(
     """Page size and every field with its type, label and box (mm)."""
     from formkit.registry import load_template
 
-    try:
-        t = load_template(form_id)
-    except DejiruError as err:
-        fail(err)
-        return
+    t = load_template(form_id)
     data: dict[str, Any] = {
         "id": t.id,
         "version": t.version,
@@ -326,12 +337,9 @@ def template_render(
     from formkit.render import render_pdf
     from synth.samples import example_pdf
 
-    try:
-        tpl = load_template(form_id)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(example_pdf(tpl) if example else render_pdf(tpl))
-    except DejiruError as err:
-        fail(err)
+    tpl = load_template(form_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(example_pdf(tpl) if example else render_pdf(tpl))
     typer.echo(str(out))
 
 
@@ -353,11 +361,7 @@ def template_check(
     results: dict[str, list[dict[str, str | None]]] = {}
     failed = False
     for ref in forms or template_ids():
-        try:
-            path = template_file(ref)
-        except DejiruError as err:
-            fail(err)
-            return
+        path = template_file(ref)
         _, findings = lint_file(path)
         failed = failed or has_errors(findings)
         results[ref] = [f.as_dict() for f in findings]
@@ -398,22 +402,18 @@ def template_fill(
     from formkit.registry import load_template
     from synth.fill import filled_pdf, parse_values
 
+    tpl = load_template(form_id)
     try:
-        tpl = load_template(form_id)
-        try:
-            raw = json.loads(data.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FieldInvalid(
-                f"{data.name} はJSONとして読めません", f"{data.name} is not valid JSON", detail=str(exc)
-            ) from exc
-        values = parse_values(tpl, raw)
-        # Only the applicant signs: a printed name in the signature box would pass for a signature.
-        unsigned = [f.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.pop(f.name, None)]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(filled_pdf(tpl, values))
-    except DejiruError as err:
-        fail(err)
-        return
+        raw = json.loads(data.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FieldInvalid(
+            f"{data.name} はJSONとして読めません", f"{data.name} is not valid JSON", detail=str(exc)
+        ) from exc
+    values = parse_values(tpl, raw)
+    # Only the applicant signs: a printed name in the signature box would pass for a signature.
+    unsigned = [f.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.pop(f.name, None)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(filled_pdf(tpl, values))
     if unsigned:
         typer.echo(f"署名欄は空けてあります（{', '.join(unsigned)}） / signature fields left blank to sign")
     typer.echo(str(out))
@@ -433,12 +433,8 @@ def template_try(
     from authoring.lint import load_file, template_file
     from authoring.trial import write_tryout
 
-    try:
-        tpl = load_file(template_file(form_id))
-        pages = write_tryout(tpl, scans, out, engine=engine)
-    except DejiruError as err:
-        fail(err)
-        return
+    tpl = load_file(template_file(form_id))
+    pages = write_tryout(tpl, scans, out, engine=engine)
     for p in pages:
         typer.echo(f"  {p.source} p.{p.page}: {p.status[1]}")
     typer.echo(str(out))
@@ -478,25 +474,21 @@ def template_new(
             err=True,
         )
         raise typer.Exit(2)
-    try:
-        image, page_mm = propose.load_blank(source, page)
-        texts = propose.read_texts(image, propose.PX_PER_MM, engine)
-        gray = propose.to_gray(image)
-        fields = propose.propose(gray, propose.PX_PER_MM, texts)
-        master = propose.save_master(source, path.parent, page)
-        cells = propose.ruled_cells(gray, propose.PX_PER_MM)
-        text = propose.to_yaml(
-            form_id,
-            title or propose.guess_title(texts, page_mm, cells),
-            master,
-            fields,
-            source=source.name,
-            page_mm=(round(page_mm[0], 1), round(page_mm[1], 1)),
-        )
-        parse_template(text, str(path))  # the draft must load as it is
-    except DejiruError as err:
-        fail(err)
-        return
+    image, page_mm = propose.load_blank(source, page)
+    texts = propose.read_texts(image, propose.BLANK_PX_PER_MM, engine)
+    gray = propose.to_gray(image)
+    fields = propose.propose(gray, propose.BLANK_PX_PER_MM, texts)
+    master = propose.save_master(source, path.parent, page)
+    cells = propose.ruled_cells(gray, propose.BLANK_PX_PER_MM)
+    text = propose.to_yaml(
+        form_id,
+        title or propose.guess_title(texts, page_mm, cells),
+        master,
+        fields,
+        source=source.name,
+        page_mm=(round(page_mm[0], 1), round(page_mm[1], 1)),
+    )
+    parse_template(text, str(path))  # the draft must load as it is
     path.write_text(text, encoding="utf-8")
     typer.echo(f"{len(fields)} 項目を提案しました / {len(fields)} field(s) proposed: {path}")
     for f in fields:
@@ -525,11 +517,7 @@ def samples(
     from formkit.registry import load_template
     from synth.samples import write_samples
 
-    try:
-        made = write_samples(load_template(form), out, count, seed=seed, fmt=fmt, font=font, profile=profile)
-    except DejiruError as err:
-        fail(err)
-        return
+    made = write_samples(load_template(form), out, count, seed=seed, fmt=fmt, font=font, profile=profile)
     for s in made:
         typer.echo(f"{s.path}  {s.truth_path.name}")
 
@@ -564,7 +552,7 @@ def user_add(
 
     Resetting an existing account ends its sessions and enables it again."""
     from pipeline.context import Context
-    from review.auth import ROLES, WeakPassword, check_password, hash_password, one_time_password
+    from review.auth import ROLES, check_password, hash_password, one_time_password
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
@@ -576,10 +564,7 @@ def user_add(
             if password_stdin
             else typer.prompt("パスワード / password", hide_input=True, confirmation_prompt=True)
         )
-        try:
-            check_password(password, username)
-        except WeakPassword as exc:
-            raise typer.BadParameter(f"{exc.ja} / {exc.en}") from exc
+        check_password(password, username)  # WeakPassword: a validation error, exit 6
     ctx = Context.create()
     existed = ctx.store.user(username, include_disabled=True) is not None
     ctx.store.add_user(username, hash_password(password), role, must_change_password=one_time)
@@ -747,6 +732,14 @@ def calibrate(
         )
         typer.echo(f"  {ftype:12} {shown}")
     typer.echo(f"\nwritten: {path}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check this PC can work offline (models, fonts, Chromium) and show every setting in effect (点検)."""
+    from dejiru.doctor import main as check
+
+    raise typer.Exit(check())
 
 
 @db_app.command("upgrade")

@@ -10,17 +10,14 @@ from typing import Annotated, Any
 import typer
 
 from core import clock
-from core.errors import DejiruError, KeyingError
+from core.errors import ConfigurationError, KeyingError
+from dejiru.cli_errors import DejiruGroup
 
 bot_app = typer.Typer(
-    help="Keying bots: check a mapping, record selectors (入力ロボット)", no_args_is_help=True
+    cls=DejiruGroup,
+    help="Keying bots: check a mapping, record selectors (入力ロボット)",
+    no_args_is_help=True,
 )
-
-
-def _fail(err: DejiruError) -> None:
-    from dejiru.cli import fail
-
-    fail(err)
 
 
 @bot_app.command("check")
@@ -43,36 +40,30 @@ def bot_check(
     from formkit.registry import load_template
     from synth.samples import sample_values
 
-    try:
-        mapping = load_mapping(system)
-        forms = [form] if form else list(mapping.forms)
-        failed = 0
-        with BotSession(mapping, out, headless=not headed) as bot:
-            typer.echo(f"{mapping.title} ({mapping.url})")
-            for i, form_id in enumerate(forms):
-                values, _ = sample_values(load_template(form_id), random.Random(seed + i), clock.today())
-                probe = f"CHECK{os.getpid() % 10000:04d}{i:02d}"
-                try:
-                    run = bot.dry_run(form_id, values, probe)
-                except KeyingError as err:
-                    failed += 1
-                    evidence = getattr(err, "evidence", {})
-                    typer.echo(
-                        f"  NG {form_id}: {err.ja}\n     {err.en}"
-                        + (f" ({err.detail})" if err.detail else "")
-                    )
-                    for kind, path in evidence.items():
-                        typer.echo(f"     {kind}: {path}")
-                    bot.restart()
-                    continue
-                note = f"、既存の受付番号 {run.existing}" if run.existing else ""
+    mapping = load_mapping(system)
+    forms = [form] if form else list(mapping.forms)
+    failed = 0
+    with BotSession(mapping, out, headless=not headed) as bot:
+        typer.echo(f"{mapping.title} ({mapping.url})")
+        for i, form_id in enumerate(forms):
+            values, _ = sample_values(load_template(form_id), random.Random(seed + i), clock.today())
+            probe = f"CHECK{os.getpid() % 10000:04d}{i:02d}"
+            try:
+                run = bot.dry_run(form_id, values, probe)
+            except KeyingError as err:  # this form's mapping fails: say so, go on with the next
+                failed += 1
                 typer.echo(
-                    f"  OK {form_id}: ログイン・照会・{run.filled} 項目の入力まで確認（登録はしていません{note}）"
-                    f" / login, search and {run.filled} inputs work (nothing saved); screenshot {run.screenshot}"
+                    f"  NG {form_id}: {err.ja}\n     {err.en}" + (f" ({err.detail})" if err.detail else "")
                 )
-    except DejiruError as err:
-        _fail(err)
-        return
+                for kind, path in err.evidence.items():
+                    typer.echo(f"     {kind}: {path}")
+                bot.restart()
+                continue
+            note = f"、既存の受付番号 {run.existing}" if run.existing else ""
+            typer.echo(
+                f"  OK {form_id}: ログイン・照会・{run.filled} 項目の入力まで確認（登録はしていません{note}）"
+                f" / login, search and {run.filled} inputs work (nothing saved); screenshot {run.screenshot}"
+            )
     if failed:
         raise typer.Exit(1)
 
@@ -91,17 +82,11 @@ def bot_record(
     from bots.mapping import load_mapping
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        _fail(
-            KeyingError(
-                "画面（デスクトップ）のある端末で実行してください。記録にはブラウザの窓が必要です",
-                "run this on a machine with a desktop: recording needs a browser window (no DISPLAY)",
-            )
+        raise ConfigurationError(
+            "画面（デスクトップ）のある端末で実行してください。記録にはブラウザの窓が必要です",
+            "run this on a machine with a desktop: recording needs a browser window (no DISPLAY)",
         )
-    try:
-        mapping = load_mapping(system)
-    except DejiruError as err:
-        _fail(err)
-        return
+    mapping = load_mapping(system)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

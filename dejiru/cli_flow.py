@@ -11,12 +11,17 @@ import keyword
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 
-flow_app = typer.Typer(help="Prefect flows: scaffold your own (フロー)", no_args_is_help=True)
+from core.errors import FlowNameError
+from dejiru.cli_errors import DejiruGroup
+
+flow_app = typer.Typer(
+    cls=DejiruGroup, help="Prefect flows: scaffold your own (フロー)", no_args_is_help=True
+)
 
 REPO = Path(__file__).resolve().parent.parent
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -43,12 +48,6 @@ RESERVED = {
     "runtime",
     "test",
 }
-
-
-class FlowNameError(ValueError):
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(f"{ja} / {en}")
-        self.ja, self.en = ja, en
 
 
 _INBOX = '''"""{title}
@@ -162,25 +161,10 @@ if __name__ == "__main__":
     print({name}())
 '''
 
-_DEPLOYMENT = {
-    "inbox": """  - name: {deploy}
-    entrypoint: flows/{name}.py:{name}
-    description: {description}
-    work_pool:
-      name: dejiru-pool
-    schedules:
-      - interval: 300
-        active: true
-""",
-    "summary": """  - name: {deploy}
-    entrypoint: flows/{name}.py:{name}
-    description: {description}
-    work_pool:
-      name: dejiru-pool
-    schedules:
-      - cron: "0 8 * * *"
-        timezone: Asia/Tokyo
-""",
+#: The schedule of each kind of flow, as prefect.yaml writes it.
+_SCHEDULE: dict[str, dict[str, Any]] = {
+    "inbox": {"interval": 300, "active": True},
+    "summary": {"cron": "0 8 * * *", "timezone": "Asia/Tokyo"},
 }
 
 _DESCRIPTION = {
@@ -244,6 +228,26 @@ def _deployments(project: Path) -> list[dict]:
     return [d for d in data.get("deployments") or [] if isinstance(d, dict)]
 
 
+def deployment_entry(kind: str, name: str, description: str) -> str:
+    """The deployment of flow ``name`` as one item of prefect.yaml's ``deployments:`` list, written by
+    the one YAML writer (formkit.yamlio), so a description with ``: `` or ``#`` stays one string."""
+    from formkit import yamlio
+
+    schedule = yamlio.block_map(_SCHEDULE[kind])
+    if "cron" in schedule:
+        schedule["cron"] = yamlio.quoted(schedule["cron"])  # like the entries already there
+    entry = yamlio.block_map(
+        {
+            "name": name.replace("_", "-"),
+            "entrypoint": f"flows/{name}.py:{name}",
+            "description": description,
+            "work_pool": yamlio.block_map({"name": "dejiru-pool"}),
+            "schedules": [schedule],
+        }
+    )
+    return yamlio.dump([entry])
+
+
 def add_deployment(text: str, entry: str) -> str:
     """``prefect.yaml`` with ``entry`` appended to its ``deployments:`` list, the rest untouched."""
     lines = text.splitlines(keepends=True)
@@ -276,7 +280,7 @@ def scaffold(name: str, project: Path, kind: str, form: str, target: str) -> tup
     }[kind]
     source = (_INBOX if kind == "inbox" else _SUMMARY).format(title=title, **fmt)
     compile(source, f"flows/{name}.py", "exec")
-    entry = _DEPLOYMENT[kind].format(description=_DESCRIPTION[kind].format(**fmt), **fmt)
+    entry = deployment_entry(kind, name, _DESCRIPTION[kind].format(**fmt))
     yaml_path = project / "prefect.yaml"
     new_yaml = add_deployment(yaml_path.read_text(encoding="utf-8"), entry)
     parsed = yaml.safe_load(new_yaml)
@@ -317,11 +321,7 @@ def flow_new(
     project: Annotated[Path, typer.Option(help="The repository folder (flows/ and prefect.yaml)")] = REPO,
 ) -> None:
     """Scaffold flows/NAME.py from dejiru's tasks and add its deployment to prefect.yaml."""
-    try:
-        flow_path, yaml_path = scaffold(name, project, kind, form, target)
-    except FlowNameError as err:
-        typer.echo(f"エラー: {err.ja}\nerror: {err.en}", err=True)
-        raise typer.Exit(2) from None
+    flow_path, yaml_path = scaffold(name, project, kind, form, target)  # FlowNameError: exit 6
     deploy = name.replace("_", "-")
     typer.echo(f"作成しました / created: {flow_path}")
     typer.echo(f"デプロイを追加しました / deployment added: {deploy} ({yaml_path})")

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.errors import DejiruError
+from core.errors import UnsafePrefectServer
 
 #: What clients, workers and watchers send (the same secret as the server's).
 CLIENT_AUTH = "PREFECT_API_AUTH_STRING"
@@ -30,12 +30,6 @@ CORS = "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS"
 #: An auth string shorter than this is refused off loopback: it is the only thing between the network
 #: and starting flows, and the server does not slow down guessing.
 MIN_AUTH_LENGTH = 16
-
-
-class UnsafePrefectServer(DejiruError):
-    """A Prefect server that would be reachable from the network without (a usable) auth string."""
-
-    code = "prefect_unsafe"
 
 
 def offline_defaults() -> None:

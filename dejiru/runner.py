@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from core.errors import DejiruError
+from core.errors import DejiruError, StartupFailed
 from core.settings import Settings
 
 log = logging.getLogger("dejiru.run")
@@ -52,12 +52,6 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
             pass
         time.sleep(0.3)
     return False
-
-
-class StartupFailed(DejiruError):
-    """A part of ``dejiru run`` could not start (a busy port, most often); nothing is left running."""
-
-    code = "startup"
 
 
 class UvicornThread:
@@ -310,9 +304,7 @@ class Runner:
             s.start()
             stack.callback(s.stop)
 
-        workers = ThreadPoolExecutor(
-            max_workers=int(os.environ.get("DEJIRU_READERS", "2")), thread_name_prefix="reader"
-        )
+        workers = ThreadPoolExecutor(max_workers=self.cfg.readers, thread_name_prefix="reader")
         stack.callback(workers.shutdown, wait=True, cancel_futures=True)
         inflight: dict[str, Future[Any]] = {}
         lock = threading.Lock()
@@ -396,9 +388,10 @@ class Runner:
 
     @staticmethod
     def refuse(err: DejiruError) -> int:
-        """Say why ``dejiru run`` did not start, Japanese first, as the other commands do; exit code 2."""
+        """Say why ``dejiru run`` did not start, Japanese first, as the other commands do; the exit
+        code is the error's own (a busy port: ``StartupFailed``, 8)."""
         print(f"エラー: {err.ja}\nerror: {err.en}", file=sys.stderr, flush=True)
-        return 2
+        return err.exit_code
 
     def banner(self, admin_password: str | None, prefect_auth: str | None) -> None:
         c = self.cfg

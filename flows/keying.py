@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from functools import cache
@@ -12,6 +11,7 @@ from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 
 from core.errors import Transient
+from core.settings import load_settings
 from flows.runtime import bot, context
 from pipeline.keying import approved_documents, give_up, key_document
 
@@ -56,8 +56,7 @@ def reset_limit(target: str) -> None:
 
 def _retry_delays() -> list[float]:
     """Back-off between attempts on a transient failure; ``DEJIRU_KEYING_RETRY_DELAYS=1,2,4`` to change."""
-    raw = os.environ.get("DEJIRU_KEYING_RETRY_DELAYS", "2,8,30")
-    return [float(x) for x in raw.split(",") if x.strip()]
+    return list(load_settings().keying_retry_delays)
 
 
 @contextmanager

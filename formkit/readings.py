@@ -9,23 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.messages import Message
 from formkit.model import Box, FieldType
 
 
 @dataclass(frozen=True)
-class Reason:
-    """Why a value is doubtful, in words a reviewer understands (Japanese first)."""
+class Reason(Message):
+    """Why a value is doubtful, in words a reviewer understands (Japanese first).
 
-    code: str
-    ja: str
-    en: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "ja": self.ja, "en": self.en}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, str]) -> Reason:
-        return cls(d["code"], d["ja"], d["en"])
+    A :class:`~core.messages.Message` like every other thing dejiru says to a person: the same
+    ``code``/``ja``/``en``, the same stored shape (``as_dict``/``from_dict``) in ``dejiru read --json``
+    and in the database. Its own class so that a list of reasons says what it holds."""
 
 
 @dataclass

@@ -6,7 +6,6 @@ repository). Loading errors name the file and the problem in words a DX leader c
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -14,12 +13,13 @@ import yaml
 from pydantic import ValidationError
 
 from core.errors import TemplateError
+from core.settings import load_settings
 from form_templates import TEMPLATES_DIR
 from formkit.model import Template
 
 
 def templates_dir() -> Path:
-    return Path(os.environ.get("DEJIRU_TEMPLATES_DIR", TEMPLATES_DIR))
+    return load_settings().templates_dir or TEMPLATES_DIR
 
 
 def template_dir(form_id: str) -> Path:
@@ -40,6 +40,20 @@ def master_path(tpl: Template) -> Path:
 
 def template_path(form_id: str) -> Path:
     return templates_dir() / form_id / "template.yaml"
+
+
+def installed_template(form_id: str) -> Path:
+    """The ``template.yaml`` of an installed form, by ID; anything else (an unknown ID, ``../``, a link
+    out of the templates folder) is :class:`TemplateError`. Every lookup by ID goes through here, so a
+    form ID from a URL or a command line can never name a file outside the templates folder."""
+    root = templates_dir().resolve()
+    path = template_path(form_id)
+    real = path.resolve()
+    if form_id not in template_ids() or not real.is_relative_to(root) or not real.is_file():
+        raise TemplateError(
+            f"様式 {form_id} のテンプレートがありません", f"no template for form {form_id}", detail=str(path)
+        )
+    return path
 
 
 def parse_template(text: str, source: str = "<text>") -> Template:
@@ -71,11 +85,7 @@ def clear_cache() -> None:
 
 
 def load_template(form_id: str) -> Template:
-    path = template_path(form_id)
-    if not path.exists():
-        raise TemplateError(
-            f"様式 {form_id} のテンプレートがありません", f"no template for form {form_id}", detail=str(path)
-        )
+    path = installed_template(form_id)
     return _load(path, path.stat().st_mtime)
 
 

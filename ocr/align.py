@@ -25,6 +25,9 @@ from formkit.registry import all_templates, by_code
 from formkit.render import master_image
 from ocr.imaging import gray, is_color, normalize_background
 
+#: The scale a filled scan is warped to (template mm → pixels of ``Aligned.image``, 254 dpi) for reading
+#: zones. Not the resolution a blank form is looked at when proposing a template
+#: (``authoring.propose.BLANK_PX_PER_MM``, 200 dpi) nor the editor's background (4 px/mm).
 PX_PER_MM = 10.0
 WORK_LONG_SIDE = 1200
 #: Fraction of the blank form's black print that must be found on the aligned page.

@@ -22,10 +22,10 @@ from formkit.model import Box, FieldSpec, FieldType
 from formkit.readings import FieldReading, Reason
 from ocr.ctc import Decoded
 from ocr.imaging import column_gaps, glyph_boxes, glyph_count, hysteresis_ink, ink_bbox, pad_crop
-from validation import lookalikes
+from validation import lookalikes, normalize
 from validation.variants import doubts as variant_doubts
 from validation.variants import watch_table
-from validation.wareki import WarekiError, from_wareki
+from validation.wareki import ERAS, WarekiError, from_wareki
 
 TICK_LEVEL = 0.025  # share of a tick box covered by ink (ticks measure 0.06-0.12, empty boxes ~0)
 CIRCLE_LEVEL = 0.03  # share of the blank part of an option's circle area a circle covers (~0.1-0.5)
@@ -45,7 +45,11 @@ class Crop:
 
 
 NARROW = (
-    charsets.NUMBER | charsets.AMOUNT | charsets.PHONE | charsets.POSTAL | frozenset("〒元明治大正昭和平成令")
+    charsets.NUMBER
+    | charsets.AMOUNT
+    | charsets.PHONE
+    | charsets.POSTAL
+    | frozenset("〒元" + "".join(e.name for e in ERAS))
 )
 
 
@@ -176,7 +180,7 @@ def free_value(spec: FieldSpec, text: str) -> tuple[object, list[Reason]]:
             return digits or None, [
                 Reason("postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits")
             ]
-        return f"{digits[:3]}-{digits[3:]}", []
+        return normalize.postal(digits), []
     if t is FieldType.DIGITS:
         return "".join(c for c in text if c.isdigit()) or None, []
     return text or None, []
@@ -304,9 +308,9 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
     line_ink = hysteresis_ink(crop, z_min_pixels(z)) if lay.spec.type is FieldType.ADDRESS else None
     # Names watch variant kanji and look-alikes; other writing in words watches look-alikes (ト/卜, リ/り).
     watch = (
-        lookalikes.merged_watch(watch_table(), lookalikes.watch_table())
+        lookalikes.merged_watch(watch_table(), lookalikes.rival_table())
         if lay.spec.type is FieldType.NAME
-        else lookalikes.watch_table()
+        else lookalikes.rival_table()
         if lay.spec.type in (FieldType.KANA, FieldType.TEXT, FieldType.ADDRESS)
         else None
     )
@@ -469,7 +473,7 @@ def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
             value: object = FULL_SPACE.join(stripped.split())
         elif t is FieldType.POSTAL:
             digits = cells_text.replace(" ", "")
-            value = f"{digits[:3]}-{digits[3:]}" if len(digits) == 7 else digits
+            value = normalize.postal(digits)
             if len(digits) != 7 or " " in stripped:
                 reasons.append(
                     Reason(
@@ -626,8 +630,8 @@ def plan_date(lay: FieldLayout, z: Zones) -> Plan:
     return _cells_text(lay, z, cells, charsets.DIGITS, done)
 
 
-_ERA_CHARS = frozenset("明治大正昭和平成令和元")
-_ERA_RE = re.compile(r"^(明治|大正|昭和|平成|令和)?(元|\d{1,4})$")
+_ERA_CHARS = frozenset("".join(e.name for e in ERAS) + "元")
+_ERA_RE = re.compile(rf"^({'|'.join(e.name for e in ERAS)})?(元|\d{{1,4}})$")
 
 
 def parse_year(text: str, default_era: str | None) -> tuple[str | None, int] | None:

@@ -15,7 +15,6 @@ the largest page, not the page count.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,19 +25,16 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from core.errors import EncryptedPdf, TooLarge, UnreadableFile, UnsupportedFileType
+from core.settings import load_settings
 
 PDF_DPI = 300
 
 
-def _limit(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-MAX_BYTES = _limit("DEJIRU_MAX_FILE_MB", 200) * 1024 * 1024
-MAX_PAGES = _limit("DEJIRU_MAX_PAGES", 50)
+MAX_BYTES = load_settings().max_file_mb * 1024 * 1024
+MAX_PAGES = load_settings().max_pages
 #: Per page, as decoded (or as rendered, for PDF). An A3 sheet scanned at 600 dpi is about 70 MP, so
 #: 120 MP leaves room for oversize scanners while one page stays near a gigabyte at worst.
-MAX_PIXELS = _limit("DEJIRU_MAX_MEGAPIXELS", 120) * 1_000_000
+MAX_PIXELS = load_settings().max_megapixels * 1_000_000
 
 #: Pillow's parser for each sniffed kind: a file is parsed only as what its first bytes say it is.
 _PIL_FORMATS = {"png": ["PNG"], "jpeg": ["JPEG"], "tiff": ["TIFF"]}

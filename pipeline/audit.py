@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from formkit.model import FieldSpec, FieldType, Template
-from pipeline.context import Context
+from pipeline.context import Context, in_one_unit
 from records.store import loads
 from validation import normalize
 
@@ -63,6 +63,7 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list) and len(value) == 0)
 
 
+@in_one_unit
 def settle_labels(ctx: Context, tpl: Template, doc_id: int, user: str) -> None:
     """After a review of a document whose blind check differed: the value the reviewer approved says
     whether the OCR or the blind entry was wrong, for every field still in doubt."""

@@ -11,6 +11,10 @@ copy is inspected, archived or quarantined.
 Dropping a file again is never silent: the same bytes as a document that was refused when read
 (``QUARANTINED``: unknown form, blank page, misaligned) are read again, as its reason file promises;
 the same bytes as any other document go to ``quarantine/duplicate/`` with a reason naming it.
+
+Where an outcome takes several rows (the document and its intake event; an exception item and its
+event; a retry's status, resolved items and event) they are one unit of work, committed before the
+inbox entry is removed: a crash leaves the entry in the inbox and either all of them or none.
 """
 
 from __future__ import annotations
@@ -112,9 +116,10 @@ def _refuse_not_regular(entry: InboxEntry, ctx: Context) -> IntakeResult:
     )
     q = record_refusal(ctx.settings.quarantine, err, entry.rel.as_posix(), advice)
     removed = entry.remove()
-    ctx.store.audit(SYSTEM_USER, "intake.refuse", None, detail=f"{entry.kind}: {err.detail}")
     log.warning("refused %s in the inbox (removed: %s)", entry.kind, removed)
-    return _quarantined(ctx, entry, err, None, q.reason_path)
+    with ctx.unit() as ctx:
+        ctx.store.audit(SYSTEM_USER, "intake.refuse", None, detail=f"{entry.kind}: {err.detail}")
+        return _quarantined(ctx, entry, err, None, q.reason_path)
 
 
 # --- regular files -----------------------------------------------------------------------------------
@@ -243,7 +248,11 @@ def _take_staged(entry: InboxEntry, staged: Copied, ctx: Context) -> IntakeResul
     dest = archive_path(cfg.archive, digest, entry.name, kind)
     copy_verified(staged.path, dest, digest, link=True)
     _write_ledger(ctx, digest, entry)
-    doc, created = store.add_document(digest, entry.name, str(dest), dest.stat().st_size)
+    with store.unit() as uow:
+        doc, created = uow.add_document(digest, entry.name, str(dest), dest.stat().st_size)
+        if created:
+            failpoints.hit("intake.document_added")
+            uow.audit(SYSTEM_USER, "intake.accept", doc.id, detail=entry.name)
     failpoints.hit("intake.after_record")
     if not created:
         # Another worker recorded the same content a moment before us.
@@ -251,7 +260,6 @@ def _take_staged(entry: InboxEntry, staged: Copied, ctx: Context) -> IntakeResul
             dest.unlink(missing_ok=True)  # our copy under another name: nothing refers to it
         return _known(entry, staged, doc, ctx, n_pages)
     entry.remove()
-    store.audit(SYSTEM_USER, "intake.accept", doc.id, detail=entry.name)
     log.info("accepted document %s (%s)", doc.id, dest.name)
     return IntakeResult("accepted", doc.id)
 
@@ -325,16 +333,17 @@ def _known(entry: InboxEntry, staged: Copied, doc: Document, ctx: Context, n_pag
         advice=advice,
     )
     assert q.path is not None
-    store.add_exception(
-        code=err.code,
-        ja=err.ja,
-        en=err.en,
-        detail=err.detail,
-        document_id=doc.id,
-        source_name=entry.name,
-        evidence={"quarantine": str(q.path), "reason": str(q.reason_path)},
-    )
-    store.audit(SYSTEM_USER, "intake.duplicate", doc.id, detail=f"{entry.name} -> {q.path.name}")
+    with store.unit() as uow:
+        uow.add_exception(
+            code=err.code,
+            ja=err.ja,
+            en=err.en,
+            detail=err.detail,
+            document_id=doc.id,
+            source_name=entry.name,
+            evidence={"quarantine": str(q.path), "reason": str(q.reason_path)},
+        )
+        uow.audit(SYSTEM_USER, "intake.duplicate", doc.id, detail=f"{entry.name} -> {q.path.name}")
     entry.remove()
     log.warning("%s is document %s again: kept as %s", entry.name, doc.id, q.path.name)
     return IntakeResult("duplicate", doc.id, detail=str(q.path))
@@ -349,25 +358,30 @@ def _jst(doc: Document) -> str:
 
 def _retry_quarantined(ctx: Context, doc: Document, n_pages: int, name: str) -> list[int]:
     """Put the file's documents that were refused when read (the file's own, and those of its further
-    pages) back in line to be read again: a template may have been added since. Returns their ids."""
-    store = ctx.store
-    docs = [doc]
-    for page in range(2, n_pages + 1):
-        child = store.document_by_sha(f"{doc.sha256}#p{page}")
-        if child is not None:
-            docs.append(child)
+    pages) back in line to be read again: a template may have been added since. Returns their ids.
+
+    One unit for the whole file: a document back in line always has its error cleared, its exception
+    items resolved and its event (a crash in between used to leave it waiting to be read with the old
+    error shown and its item still open)."""
     retried = []
-    for d in docs:
-        if d.id is None or d.status != DocStatus.QUARANTINED:
-            continue
-        if not store.claim(d.id, DocStatus.QUARANTINED, DocStatus.RECEIVED):
-            continue  # another worker retried it a moment ago
-        store.set_status(d.id, DocStatus.RECEIVED, error_code=None, error_ja=None, error_en=None)
-        for item in store.exceptions(document_id=d.id):
-            if item.id is not None and item.code == d.error_code:
-                store.resolve_exception(item.id, SYSTEM_USER)
-        store.audit(SYSTEM_USER, "intake.retry", d.id, detail=f"{name} (was {d.error_code})")
-        retried.append(d.id)
+    with ctx.store.unit() as store:
+        docs = [doc]
+        for page in range(2, n_pages + 1):
+            child = store.document_by_sha(f"{doc.sha256}#p{page}")
+            if child is not None:
+                docs.append(child)
+        for d in docs:
+            if d.id is None or d.status != DocStatus.QUARANTINED:
+                continue
+            error_code = d.error_code  # (d may be the unit's own row, which set_status clears)
+            if not store.claim(d.id, DocStatus.QUARANTINED, DocStatus.RECEIVED):
+                continue  # another worker retried it a moment ago
+            store.set_status(d.id, DocStatus.RECEIVED, error_code=None, error_ja=None, error_en=None)
+            for item in store.exceptions(document_id=d.id):
+                if item.id is not None and item.code == error_code:
+                    store.resolve_exception(item.id, SYSTEM_USER)
+            store.audit(SYSTEM_USER, "intake.retry", d.id, detail=f"{name} (was {error_code})")
+            retried.append(d.id)
     return retried
 
 

@@ -1,8 +1,16 @@
-"""Reading: an archived document → field values, checks and a routing decision in the store."""
+"""Reading: an archived document → field values, checks and a routing decision in the store.
+
+Once a document is claimed (``RECEIVED → READING``, a commit of its own so that no other worker
+takes it), everything the read decides is stored in one unit of work: the documents of a scan's
+further pages, and the reading with its route (fields, pages, the review task, the approval, the
+events) or the refusal (exception item, ``QUARANTINED``, event). A crash before that commit leaves
+the document ``READING`` with nothing of the read stored, which ``recover`` puts back in line.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +40,14 @@ def page_image_path(ctx: Context, doc_id: int, index: int) -> Path:
     return ctx.settings.pages / f"{doc_id:08d}_p{index + 1}.jpg"
 
 
-def quarantine_document(ctx: Context, doc: Document, err: DejiruError) -> DocStatus:
+def quarantine_document(
+    ctx: Context, doc: Document, err: DejiruError, further: Sequence[SeenPage] = ()
+) -> DocStatus:
     """Refuse a document with a reason: a copy goes to quarantine under a neutral name, the archived
     original stays, and dropping the same file again reads it again (``pipeline.intake``), as the
-    reason file says."""
+    reason file says. ``further``: the scan's further pages, whose documents are made in the same
+    unit as the refusal (the copy is made before the unit: it may take a while, and a unit on SQLite
+    holds the database's write lock)."""
     from intake.files import RETRY_ADVICE, read_head
     from ocr.pages import sniff
 
@@ -52,17 +64,21 @@ def quarantine_document(ctx: Context, doc: Document, err: DejiruError) -> DocSta
         kind=sniff(read_head(archived)),
         advice=RETRY_ADVICE,
     )
-    ctx.store.add_exception(
-        code=err.code,
-        ja=err.ja,
-        en=err.en,
-        detail=err.detail,
-        document_id=doc.id,
-        source_name=doc.original_name,
-        evidence={"quarantine": str(q.path), "reason": str(q.reason_path), "archive": doc.archive_path},
-    )
-    ctx.store.set_status(doc.id, DocStatus.QUARANTINED, error_code=err.code, error_ja=err.ja, error_en=err.en)
-    ctx.store.audit(SYSTEM_USER, "document.quarantine", doc.id, detail=err.code)
+    with ctx.unit() as ctx:
+        split_pages(ctx, doc, further)
+        ctx.store.add_exception(
+            code=err.code,
+            ja=err.ja,
+            en=err.en,
+            detail=err.detail,
+            document_id=doc.id,
+            source_name=doc.original_name,
+            evidence={"quarantine": str(q.path), "reason": str(q.reason_path), "archive": doc.archive_path},
+        )
+        ctx.store.set_status(
+            doc.id, DocStatus.QUARANTINED, error_code=err.code, error_ja=err.ja, error_en=err.en
+        )
+        ctx.store.audit(SYSTEM_USER, "document.quarantine", doc.id, detail=err.code)
     log.warning("document %s quarantined: %s", doc.id, err.code)
     return DocStatus.QUARANTINED
 
@@ -75,20 +91,24 @@ class SeenPage:
     blank: bool
 
 
-def split_pages(ctx: Context, doc: Document, pages: list[SeenPage]) -> None:
-    """A multi-page scan holds one application per page: every further non-blank page gets its own document."""
+def split_pages(ctx: Context, doc: Document, pages: Sequence[SeenPage]) -> None:
+    """A multi-page scan holds one application per page: every further non-blank page gets its own document.
+
+    In one unit: a child is never seen without its parent and page (read alone, it would be taken
+    for a scan of its own and read from the file's first page)."""
     assert doc.id is not None
-    for page in pages:
-        if page.index == 0:
-            continue
-        if page.blank:
-            ctx.store.audit(SYSTEM_USER, "document.skip_blank_page", doc.id, detail=f"p.{page.index + 1}")
-            continue
-        child, created = ctx.store.add_document(
-            f"{doc.sha256}#p{page.index + 1}", doc.original_name, doc.archive_path, doc.size_bytes
-        )
-        if created and child.id is not None:
-            ctx.store.set_status(child.id, DocStatus.RECEIVED, parent_id=doc.id, source_page=page.index)
+    with ctx.unit() as ctx:
+        for page in pages:
+            if page.index == 0:
+                continue
+            if page.blank:
+                ctx.store.audit(SYSTEM_USER, "document.skip_blank_page", doc.id, detail=f"p.{page.index + 1}")
+                continue
+            child, created = ctx.store.add_document(
+                f"{doc.sha256}#p{page.index + 1}", doc.original_name, doc.archive_path, doc.size_bytes
+            )
+            if created and child.id is not None:
+                ctx.store.set_status(child.id, DocStatus.RECEIVED, parent_id=doc.id, source_page=page.index)
 
 
 def _missing(doc: Document) -> InputError:
@@ -110,21 +130,30 @@ def _without_tracebacks(err: RecognitionError) -> RecognitionError:
     return err
 
 
-def read_source_page(ctx: Context, doc: Document, engine: str | None) -> tuple[PageReading, Aligned]:
+#: What reading a document's file found: its own page read (or why not), and the further pages seen.
+SourceRead = tuple[tuple[PageReading, Aligned] | RecognitionError, list[SeenPage]]
+
+
+def read_source_page(doc: Document, engine: str | None) -> SourceRead:
     """Read the document's own page, with the file decoded one page at a time (security issue 11).
 
     However many pages a file has, no more than one of them is in memory at once: a child document
     decodes its own page only; a parent reads its first page and lets go of it, then looks at each
-    further page just long enough to tell whether it is blank. Child documents are made only once
-    every page has been decoded, so a file with a broken page is refused whole, with no children;
-    a first page that is not understood (blank, unknown form) is refused after the split, as before.
+    further page just long enough to tell whether it is blank. Nothing is stored here: the caller
+    makes the child documents (:func:`split_pages`) in the same unit as the reading or the refusal,
+    and only once every page has been decoded, so a file with a broken page (InputError, raised) is
+    refused whole, with no children; a first page that is not understood (blank, unknown form: the
+    RecognitionError returned) is refused after the split, as before.
     """
     path = Path(doc.archive_path)
     if doc.parent_id is not None:
         page = load_page(path, doc.source_page)
         if page is None:
             raise _missing(doc)
-        return read_page(page.image, engine=engine)
+        try:
+            return read_page(page.image, engine=engine), []
+        except RecognitionError as err:
+            return err, []
     outcome: tuple[PageReading, Aligned] | RecognitionError | None = None
     seen: list[SeenPage] = []
     for page in iter_pages(path):
@@ -138,11 +167,7 @@ def read_source_page(ctx: Context, doc: Document, engine: str | None) -> tuple[P
         del page  # else this page stays alive while the next one is decoded
     if outcome is None:
         raise _missing(doc)
-    if len(seen) > 0:
-        split_pages(ctx, doc, seen)
-    if isinstance(outcome, RecognitionError):
-        raise outcome
-    return outcome
+    return outcome, seen
 
 
 def store_reading(
@@ -181,24 +206,26 @@ def store_reading(
         )
         for f in reading.fields.values()
     ]
-    ctx.store.save_reading(
-        doc.id,
-        form_id=reading.form,
-        form_version=reading.version,
-        engine=reading.engine,
-        pages=[PageInput(0, str(image_path), reading.rotation, reading.print_match)],
-        fields=fields,
-        status=status,
-        straight_through=straight,
-        first_reader=OCR_READER if blind or audit else None,
-    )
-    if audit:
-        ctx.store.audit(SYSTEM_USER, "document.audit_sampled", doc.id, detail=f"share={share:g}")
-    elif blind:
-        ctx.store.audit(SYSTEM_USER, "document.first_reading_ocr", doc.id)
-    elif auto:
-        ctx.store.set_status(doc.id, DocStatus.APPROVED, approved_by=SYSTEM_USER + "(auto)")
-        ctx.store.audit(SYSTEM_USER, "document.auto_approve", doc.id)
+    with ctx.unit() as ctx:  # an approved document is never seen without its approver and event
+        ctx.store.save_reading(
+            doc.id,
+            form_id=reading.form,
+            form_version=reading.version,
+            engine=reading.engine,
+            pages=[PageInput(0, str(image_path), reading.rotation, reading.print_match)],
+            fields=fields,
+            status=status,
+            straight_through=straight,
+            first_reader=OCR_READER if blind or audit else None,
+        )
+        failpoints.hit("read.reading_saved")
+        if audit:
+            ctx.store.audit(SYSTEM_USER, "document.audit_sampled", doc.id, detail=f"share={share:g}")
+        elif blind:
+            ctx.store.audit(SYSTEM_USER, "document.first_reading_ocr", doc.id)
+        elif auto:
+            ctx.store.set_status(doc.id, DocStatus.APPROVED, approved_by=SYSTEM_USER + "(auto)")
+            ctx.store.audit(SYSTEM_USER, "document.auto_approve", doc.id)
     return status
 
 
@@ -217,9 +244,12 @@ def read_document(doc_id: int, ctx: Context, engine: str | None = None) -> DocSt
 def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
     assert doc.id is not None
     try:
-        reading, aligned = read_source_page(ctx, doc, engine or ctx.settings.engine)
-    except (InputError, RecognitionError) as err:
+        outcome, further = read_source_page(doc, engine or ctx.settings.engine)
+    except InputError as err:  # a page that cannot be decoded: the file is refused whole
         return quarantine_document(ctx, doc, err)
+    if isinstance(outcome, RecognitionError):
+        return quarantine_document(ctx, doc, outcome, further)
+    reading, aligned = outcome
     failpoints.hit("read.before_save")
     tpl = load_template(reading.form)
     decision = validate(tpl, reading)
@@ -227,7 +257,9 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
     bgr = cv2.cvtColor(aligned.image, cv2.COLOR_RGB2BGR)
     if not cv2.imwrite(str(image_path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 88]):
         raise OSError(f"cannot write page image {image_path}")
-    status = store_reading(ctx, doc, reading, image_path, decision.straight_through)
+    with ctx.unit() as ctx:
+        split_pages(ctx, doc, further)
+        status = store_reading(ctx, doc, reading, image_path, decision.straight_through)
     failpoints.hit("read.after_save")
     log.info(
         "document %s read as %s: %s (%d fields to review)",

@@ -4,6 +4,10 @@ blind entries (ダブルチェック, 抜き取り検査) are compared with what
 The review UI only parses HTTP; everything that changes state is here so the CLI and tests take the
 same path. Whatever a person types reaches the store only through :func:`parse_input`, which turns it
 into a value or a reason for that field, never an exception of another kind.
+
+Each decision (a save, an approval, a blind check, a rejection) is one unit of work: its labels,
+corrections, the document's new state and the events are committed together or not at all, and
+the document is read locked first, so two people deciding at once cannot both pass the state check.
 """
 
 from __future__ import annotations
@@ -14,41 +18,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import failpoints
+from core.errors import BlindEntryErrors, EditConflict, ReviewError
 from formkit.model import FieldSpec, FieldType, Template
 from formkit.registry import load_template
 from pipeline.audit import same_value, settle_labels
-from pipeline.context import Context
+from pipeline.context import Context, in_one_unit
 from records.models import AuditLabel, DocStatus
 from records.store import dumps, loads
 from validation.checks import mask_mynumber
 from validation.normalize import DASHES
 from validation.routing import check_values, complete_addresses, normalize_value
 from validation.wareki import WarekiError, parse_date
-
-
-class ReviewError(ValueError):
-    """A reviewer's input that cannot be accepted, with a Japanese and an English message."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        self.ja, self.en = ja, en
-        super().__init__(f"{ja} / {en}")
-
-
-class EditConflict(ReviewError):
-    """Two reviewers saved the same document: the later save is refused."""
-
-
-class BlindEntryErrors(ReviewError):
-    """Some entries of a blind check (ダブルチェック, 抜き取り検査) cannot be read: nothing was compared,
-    and the screen shows each reason under its field."""
-
-    def __init__(self, errors: dict[str, ReviewError]) -> None:
-        self.errors = errors
-        super().__init__(
-            "読めない入力があります。赤字の項目を直してください（まだ照合していません）",
-            "some entries cannot be read: correct the fields marked in red (nothing was compared yet)",
-        )
-
 
 #: Longer than anything a form holds: refused before normalising (a pasted page, a 5,000-digit number).
 MAX_INPUT_CHARS = 1000
@@ -178,6 +159,7 @@ def input_reason(exc: ReviewError) -> dict[str, str]:
     }
 
 
+@in_one_unit
 def save_edits(
     ctx: Context,
     doc_id: int,
@@ -195,7 +177,7 @@ def save_edits(
 
     ``revision``: the document's revision the reviewer's screen showed. If someone saved since, the
     save is refused (:class:`EditConflict`) rather than silently undoing their work."""
-    doc = ctx.store.document(doc_id)
+    doc = ctx.store.lock_document(doc_id)
     if doc.form_id is None:
         raise ReviewError("この書類は読み取られていません", "this document has not been read")
     tpl = load_template(doc.form_id)
@@ -251,8 +233,9 @@ def blocking_reasons(tpl: Template, ctx: Context, doc_id: int) -> dict[str, list
     return out
 
 
+@in_one_unit
 def approve(ctx: Context, doc_id: int, user: str) -> None:
-    doc = ctx.store.document(doc_id)
+    doc = ctx.store.lock_document(doc_id)
     if doc.status != DocStatus.REVIEW:
         raise ReviewError(
             f"この書類は確認待ちではありません（状態: {doc.status}）",
@@ -267,6 +250,7 @@ def approve(ctx: Context, doc_id: int, user: str) -> None:
         )
     tpl = load_template(doc.form_id)
     settle_labels(ctx, tpl, doc_id, user)  # after a 抜き取り検査 that differed: who was right
+    failpoints.hit("review.labels_settled")
     if any(f.double_entry for f in tpl.fields):
         ctx.store.first_approval(doc_id, user)
     else:
@@ -288,13 +272,14 @@ def parse_blind(tpl: Template, entries: dict[str, Any], names: list[str]) -> dic
     return typed
 
 
+@in_one_unit
 def double_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -> list[str]:
     """The second reviewer's blind entries for the double-entry fields.
 
     All equal to the first reviewer's values (after normalisation): the document is approved.
     Otherwise it goes back to review with the differing fields marked; returns their names.
     """
-    doc = ctx.store.document(doc_id)
+    doc = ctx.store.lock_document(doc_id)
     task = ctx.store.review_task(doc_id)
     if doc.status != DocStatus.DOUBLE_CHECK or doc.form_id is None or task is None:
         raise ReviewError(
@@ -328,11 +313,13 @@ def double_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) 
     }
     for name in differing:
         ctx.store.correct_field(doc_id, name, values.get(name), user, reasons=[mismatch], needs_review=True)
+    failpoints.hit("review.fields_marked")
     ctx.store.set_status(doc_id, DocStatus.REVIEW)
     ctx.store.audit(user, "document.double_check_mismatch", doc_id, detail=",".join(differing))
     return differing
 
 
+@in_one_unit
 def audit_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -> list[str]:
     """抜き取り検査: a person's blind entry of every field of a document drawn among those the machine
     would have keyed unchecked (``pipeline.audit``); the OCR counts as the first reading.
@@ -343,7 +330,7 @@ def audit_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -
     reading, masked for a 個人番号 — and the approval there decides who was right
     (``pipeline.audit.settle_labels``). Returns the differing fields' names.
     """
-    doc = ctx.store.document(doc_id)
+    doc = ctx.store.lock_document(doc_id)
     task = ctx.store.review_task(doc_id)
     if doc.status != DocStatus.AUDIT or doc.form_id is None or task is None:
         raise ReviewError(
@@ -382,6 +369,7 @@ def audit_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -
             )
         )
     ctx.store.add_audit_labels(doc_id, labels)
+    failpoints.hit("review.labels_saved")
     if not differing:
         ctx.store.close_review(
             doc_id,
@@ -410,6 +398,7 @@ def audit_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -
             ],
             needs_review=True,
         )
+    failpoints.hit("review.fields_marked")
     ctx.store.set_status(doc_id, DocStatus.REVIEW)
     ctx.store.audit(user, "document.audit_check_mismatch", doc_id, detail=",".join(differing))
     return differing
@@ -426,8 +415,9 @@ def _masked(spec: FieldSpec, value: Any) -> Any:
     return mask_mynumber(str(value)) if spec.sensitive and value not in (None, "") else value
 
 
+@in_one_unit
 def reject(ctx: Context, doc_id: int, user: str, reason: str) -> None:
-    doc = ctx.store.document(doc_id)
+    doc = ctx.store.lock_document(doc_id)
     if doc.status not in (DocStatus.REVIEW, DocStatus.EXCEPTION):
         raise ReviewError(
             f"この書類は差し戻せません（状態: {doc.status}）", f"document cannot be rejected ({doc.status})"

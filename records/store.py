@@ -1,8 +1,13 @@
 """The store: every read and write the pipeline, the review UI and the bots make, in one place.
 
-Each method is one short transaction. Writes that could race (two workers, a crash and a restart)
-rely on unique constraints (document sha256, one keying job per document and target) rather than on
-checks in Python, so a second attempt finds the first one's row instead of making another.
+Called on its own, each method is one short transaction. A pipeline step that makes several writes
+takes them as one unit of work instead (:meth:`Store.unit`): the store it yields runs every method in
+the unit's one session and commits once at the end, so a crash, a kill or an error between two
+writes stores none of them, and a restart finds the step either done or not begun, never half done.
+
+Writes that could race (two workers, a crash and a restart) rely on unique constraints (document
+sha256, one keying job per document and target) rather than on checks in Python, so a second
+attempt finds the first one's row instead of making another.
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select, update
+from sqlmodel import Session, SQLModel, col, delete, select, update
 
 from records.db import migrate, session
 from records.models import (
@@ -80,41 +86,134 @@ class PageInput:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
+        #: Set on the store a unit of work yields: the unit's session, which every method then uses.
+        self._unit: Session | None = None
+        self._unit_over = False
 
     def init(self) -> Store:
         migrate(self.url)
         return self
 
+    # --- units of work ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def unit(self) -> Iterator[Store]:
+        """One transaction for a whole step: ``with store.unit() as uow: uow.update_job(…); uow.set_status(…)``.
+
+        Yields a store bound to one session. Its methods (every method of this class, same arguments)
+        write into that session and flush instead of committing, so ids are assigned and constraints
+        checked at once but nothing is visible to others, nor survives a crash, before the unit ends:
+        it commits once when the block ends and rolls back if anything is raised, a kill being the
+        same as a rollback. A unit opened on a store that is already bound joins that unit (the
+        outermost one commits), so a step's helpers can take a unit of their own and still commit
+        once when the step calls them inside its unit.
+
+        On SQLite the unit takes the database's write lock when it begins (``BEGIN IMMEDIATE``) and
+        waits for it like any writer (the busy timeout): a transaction that read first and wrote later
+        could be refused outright when another writer got in between, which the busy timeout does not
+        cure. So keep units short: database work only, never a bot or a page to read inside one.
+        """
+        if self._unit is not None:
+            yield self
+            return
+        with session(self.url) as s:
+            if self.url.startswith("sqlite"):
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            bound = Store(self.url)
+            bound._unit = s
+            try:
+                yield bound
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+            finally:
+                bound._unit, bound._unit_over = None, True
+
+    @property
+    def in_unit(self) -> bool:
+        """Whether this store writes into a unit of work (and so does not commit by itself)."""
+        return self._unit is not None
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        if self._unit is not None:
+            yield self._unit
+            return
+        if self._unit_over:
+            # A silent fresh session would commit by itself: a step's write outside its unit.
+            raise RuntimeError("this store belonged to a unit of work that has ended")
+        with session(self.url) as s:
+            yield s
+
+    def _commit(self, s: Session) -> None:
+        """On its own, a method commits; in a unit it only flushes (the commit is the unit's)."""
+        if self._unit is None:
+            s.commit()
+        else:
+            s.flush()
+
+    def _insert(self, s: Session, row: SQLModel) -> bool:
+        """Add a row that a unique constraint may refuse (another worker, a retry after a crash):
+        False if refused. In a unit the attempt is a savepoint, so a refusal undoes nothing else."""
+        if self._unit is None:
+            s.add(row)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return False
+        else:
+            try:
+                with s.begin_nested():
+                    s.add(row)
+            except IntegrityError:
+                return False
+        s.refresh(row)
+        return True
+
     # --- documents -------------------------------------------------------------------------------------
 
     def document_by_sha(self, sha256: str) -> Document | None:
-        with session(self.url) as s:
+        with self._session() as s:
             return s.exec(select(Document).where(Document.sha256 == sha256)).first()
 
     def add_document(self, sha256: str, name: str, archive_path: str, size: int) -> tuple[Document, bool]:
         """The document for this content, and whether it was new (False: a duplicate)."""
-        with session(self.url) as s:
+        with self._session() as s:
             doc = Document(sha256=sha256, original_name=name, archive_path=archive_path, size_bytes=size)
-            s.add(doc)
-            try:
-                s.commit()
-                s.refresh(doc)
+            if self._insert(s, doc):
                 return doc, True
-            except IntegrityError:
-                s.rollback()
         existing = self.document_by_sha(sha256)
         assert existing is not None
         return existing, False
 
     def document(self, doc_id: int) -> Document:
-        with session(self.url) as s:
+        with self._session() as s:
             doc = s.get(Document, doc_id)
             if doc is None:
                 raise KeyError(f"document {doc_id}")
             return doc
 
+    def lock_document(self, doc_id: int) -> Document:
+        """In a unit: the document as it is now, and no other unit changes it before this one ends
+        (PostgreSQL: ``SELECT … FOR UPDATE``; SQLite: the unit holds the write lock already). A step
+        that checks the state and then changes it (approve only from review) reads it with this, so
+        two reviewers or two workers cannot both pass the check."""
+        if self._unit is None:
+            raise RuntimeError("lock_document needs a unit of work: a lock ends with its transaction")
+        doc = self._unit.exec(
+            select(Document)
+            .where(Document.id == doc_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+        if doc is None:
+            raise KeyError(f"document {doc_id}")
+        return doc
+
     def set_status(self, doc_id: int, status: DocStatus, **values: Any) -> Document:
-        with session(self.url) as s:
+        with self._session() as s:
             doc = s.get(Document, doc_id)
             if doc is None:
                 raise KeyError(f"document {doc_id}")
@@ -124,36 +223,36 @@ class Store:
             doc.updated_at = now()
             doc.revision += 1
             s.add(doc)
-            s.commit()
+            self._commit(s)
             s.refresh(doc)
             return doc
 
     def claim(self, doc_id: int, from_status: DocStatus, to_status: DocStatus) -> bool:
         """Move a document from one status to another only if nobody else did first (atomic)."""
-        with session(self.url) as s:
+        with self._session() as s:
             result = s.exec(
                 update(Document)
                 .where(col(Document.id) == doc_id, col(Document.status) == str(from_status))
                 .values(status=str(to_status), updated_at=now(), revision=Document.revision + 1)
             )
-            s.commit()
+            self._commit(s)
             return bool(result.rowcount)
 
     def bump_revision(self, doc_id: int, expected: int) -> bool:
         """Take the next revision of a document only if nobody saved since ``expected`` was read
         (two reviewers on one document: the later save is refused instead of silently undoing)."""
-        with session(self.url) as s:
+        with self._session() as s:
             result = s.exec(
                 update(Document)
                 .where(col(Document.id) == doc_id, col(Document.revision) == expected)
                 .values(updated_at=now(), revision=Document.revision + 1)
             )
-            s.commit()
+            self._commit(s)
             return bool(result.rowcount)
 
     def recover(self) -> dict[str, int]:
         """After a crash of the only worker: work marked as in progress is put back in line."""
-        with session(self.url) as s:
+        with self._session() as s:
             docs = s.exec(
                 update(Document)
                 .where(col(Document.status) == str(DocStatus.READING))
@@ -164,7 +263,7 @@ class Store:
                 .where(col(KeyingJob.status) == str(KeyStatus.RUNNING))
                 .values(status=str(KeyStatus.PENDING))
             ).rowcount
-            s.commit()
+            self._commit(s)
             return {"documents": int(docs or 0), "keying_jobs": int(jobs or 0)}
 
     def documents(
@@ -177,7 +276,7 @@ class Store:
         until: dt.datetime | None = None,
         ids: Iterable[int] | None = None,
     ) -> list[Document]:
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(Document)
             if statuses is not None:
                 q = q.where(col(Document.status).in_([str(x) for x in statuses]))
@@ -197,7 +296,7 @@ class Store:
         out: dict[int, list[str]] = {i: [] for i in doc_ids}
         if not doc_ids:
             return out
-        with session(self.url) as s:
+        with self._session() as s:
             rows = s.exec(
                 select(FieldValue.document_id, FieldValue.name)
                 .where(col(FieldValue.document_id).in_(doc_ids), col(FieldValue.needs_review).is_(True))
@@ -217,7 +316,7 @@ class Store:
         if day is not None:
             start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
             return self.documents(since=start, until=start + dt.timedelta(days=1), limit=1000)
-        with session(self.url) as s:
+        with self._session() as s:
             doc_ids = s.exec(
                 select(KeyingJob.document_id).where((KeyingJob.receipt == q) | (KeyingJob.reference == q))
             ).all()
@@ -229,7 +328,7 @@ class Store:
     def kpis(self, days: int = 14) -> dict[str, Any]:
         """Figures for the DX office: volumes, straight-through, review time, corrections, keying."""
         since = now() - dt.timedelta(days=days)
-        with session(self.url) as s:
+        with self._session() as s:
             docs = s.exec(select(Document).where(col(Document.received_at) >= since)).all()
             tasks = s.exec(select(ReviewTask).where(col(ReviewTask.created_at) >= since)).all()
             corr = s.exec(
@@ -261,7 +360,7 @@ class Store:
         }
 
     def count_by_status(self) -> dict[str, int]:
-        with session(self.url) as s:
+        with self._session() as s:
             rows = s.exec(select(Document.status, func.count()).group_by(Document.status)).all()
             return {str(k): int(v) for k, v in rows}
 
@@ -284,7 +383,7 @@ class Store:
 
         ``first_reader``: with ``DOUBLE_CHECK`` or ``AUDIT``, who counts as the first of the two
         readings (the OCR, for a confident reading checked blind by a person)."""
-        with session(self.url) as s:
+        with self._session() as s:
             doc = s.get(Document, doc_id)
             if doc is None:
                 raise KeyError(f"document {doc_id}")
@@ -332,16 +431,16 @@ class Store:
                 if status in (DocStatus.DOUBLE_CHECK, DocStatus.AUDIT):
                     task.first_reviewer, task.first_approved_at = first_reader, now()
                 s.add(task)
-            s.commit()
+            self._commit(s)
 
     def pages(self, doc_id: int) -> list[Page]:
-        with session(self.url) as s:
+        with self._session() as s:
             return list(
                 s.exec(select(Page).where(Page.document_id == doc_id).order_by(col(Page.index))).all()
             )
 
     def fields(self, doc_id: int) -> list[FieldValue]:
-        with session(self.url) as s:
+        with self._session() as s:
             return list(
                 s.exec(
                     select(FieldValue).where(FieldValue.document_id == doc_id).order_by(col(FieldValue.id))
@@ -364,7 +463,7 @@ class Store:
         mask: bool = False,
     ) -> bool:
         """Store a reviewer's value; records the correction and an audit event if it changed."""
-        with session(self.url) as s:
+        with self._session() as s:
             f = s.exec(
                 select(FieldValue).where(FieldValue.document_id == doc_id, FieldValue.name == name)
             ).first()
@@ -399,11 +498,11 @@ class Store:
             f.reasons = dumps(reasons)
             f.needs_review = needs_review
             s.add(f)
-            s.commit()
+            self._commit(s)
             return changed
 
     def corrections(self, doc_id: int | None = None) -> list[FieldCorrection]:
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(FieldCorrection)
             if doc_id is not None:
                 q = q.where(FieldCorrection.document_id == doc_id)
@@ -412,18 +511,18 @@ class Store:
     # --- review ----------------------------------------------------------------------------------------
 
     def open_review(self, doc_id: int, user: str) -> None:
-        with session(self.url) as s:
+        with self._session() as s:
             task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
             if task is not None and task.opened_at is None:
                 task.opened_at = now()
                 s.add(task)
             s.add(AuditEvent(user=user, action="document.view", document_id=doc_id))
-            s.commit()
+            self._commit(s)
 
     def close_review(
         self, doc_id: int, user: str, outcome: str, status: DocStatus, detail: str | None = None
     ) -> Document:
-        with session(self.url) as s:
+        with self._session() as s:
             doc = s.get(Document, doc_id)
             if doc is None:
                 raise KeyError(f"document {doc_id}")
@@ -439,13 +538,13 @@ class Store:
                 doc.approved_by, doc.approved_at = user, now()
             s.add(doc)
             s.add(AuditEvent(user=user, action=f"document.{outcome}", document_id=doc_id, detail=detail))
-            s.commit()
+            self._commit(s)
             s.refresh(doc)
             return doc
 
     def first_approval(self, doc_id: int, user: str) -> None:
         """ダブルチェック: the first reviewer approved; the document waits for a second person."""
-        with session(self.url) as s:
+        with self._session() as s:
             doc = s.get(Document, doc_id)
             task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
             if doc is None or task is None:
@@ -455,28 +554,28 @@ class Store:
             s.add(task)
             s.add(doc)
             s.add(AuditEvent(user=user, action="document.first_approval", document_id=doc_id))
-            s.commit()
+            self._commit(s)
 
     def review_task(self, doc_id: int) -> ReviewTask | None:
-        with session(self.url) as s:
+        with self._session() as s:
             return s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
 
     def review_tasks(self) -> list[ReviewTask]:
-        with session(self.url) as s:
+        with self._session() as s:
             return list(s.exec(select(ReviewTask).order_by(col(ReviewTask.id))).all())
 
     # --- audit sampling (抜き取り検査) -------------------------------------------------------------------
 
     def add_audit_labels(self, doc_id: int, labels: Sequence[AuditLabel]) -> None:
         """The outcome of a document's blind check, one row per field (a repeated check replaces it)."""
-        with session(self.url) as s:
+        with self._session() as s:
             s.exec(delete(AuditLabel).where(col(AuditLabel.document_id) == doc_id))
             for label in labels:
                 s.add(label)
-            s.commit()
+            self._commit(s)
 
     def audit_labels(self, doc_id: int | None = None, since: dt.datetime | None = None) -> list[AuditLabel]:
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(AuditLabel)
             if doc_id is not None:
                 q = q.where(AuditLabel.document_id == doc_id)
@@ -486,7 +585,7 @@ class Store:
 
     def settle_audit_labels(self, doc_id: int, correct: dict[str, bool]) -> None:
         """Whether the OCR was right, for fields whose blind entry differed, once a review decided."""
-        with session(self.url) as s:
+        with self._session() as s:
             rows = s.exec(
                 select(AuditLabel).where(
                     AuditLabel.document_id == doc_id, col(AuditLabel.field).in_(list(correct))
@@ -495,14 +594,14 @@ class Store:
             for row in rows:
                 row.correct, row.settled = correct[row.field], True
                 s.add(row)
-            s.commit()
+            self._commit(s)
 
     def silent_errors(self, since: dt.datetime | None = None) -> dict[str, list[dict[str, Any]]]:
         """Counts behind the measured silent-error rate, per form, per field type and overall:
         documents and fields audited, and the fields the OCR got wrong that would have been keyed
         with nobody looking (``errors``); ``pending``: differences no review has decided yet (counted
         as errors meanwhile). Summed here rather than in SQL: a few thousand rows a year."""
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(AuditLabel)
             if since is not None:
                 q = q.where(col(AuditLabel.at) >= since)
@@ -532,7 +631,7 @@ class Store:
     def accepted_fields_by_type(self) -> dict[str, int]:
         """Per field type, how many fields of all documents read the reader was sure of (no reason to
         doubt them as read): the population that audit labels stand for in calibration."""
-        with session(self.url) as s:
+        with self._session() as s:
             rows = s.exec(
                 select(FieldValue.type, func.count())
                 .where(col(FieldValue.ocr_reasons) == "[]")
@@ -544,21 +643,16 @@ class Store:
 
     def keying_job(self, doc_id: int, target: str) -> KeyingJob:
         """The one ledger row for this document and target (made on first call)."""
-        with session(self.url) as s:
+        with self._session() as s:
             job = s.exec(
                 select(KeyingJob).where(KeyingJob.document_id == doc_id, KeyingJob.target == target)
             ).first()
             if job is not None:
                 return job
             job = KeyingJob(document_id=doc_id, target=target, reference=f"DJ{doc_id:08d}")
-            s.add(job)
-            try:
-                s.commit()
-                s.refresh(job)
+            if self._insert(s, job):
                 return job
-            except IntegrityError:
-                s.rollback()
-        with session(self.url) as s:
+        with self._session() as s:
             found = s.exec(
                 select(KeyingJob).where(KeyingJob.document_id == doc_id, KeyingJob.target == target)
             ).one()
@@ -567,7 +661,7 @@ class Store:
     def keying_jobs(
         self, doc_id: int | None = None, statuses: Iterable[KeyStatus] | None = None
     ) -> list[KeyingJob]:
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(KeyingJob)
             if doc_id is not None:
                 q = q.where(KeyingJob.document_id == doc_id)
@@ -576,14 +670,14 @@ class Store:
             return list(s.exec(q.order_by(col(KeyingJob.id))).all())
 
     def update_job(self, job_id: int, **values: Any) -> KeyingJob:
-        with session(self.url) as s:
+        with self._session() as s:
             job = s.get(KeyingJob, job_id)
             if job is None:
                 raise KeyError(f"keying job {job_id}")
             for k, v in values.items():
                 setattr(job, k, v)
             s.add(job)
-            s.commit()
+            self._commit(s)
             s.refresh(job)
             return job
 
@@ -600,7 +694,7 @@ class Store:
         evidence: dict[str, str] | None = None,
         source_name: str | None = None,
     ) -> ExceptionItem:
-        with session(self.url) as s:
+        with self._session() as s:
             item = ExceptionItem(
                 document_id=document_id,
                 code=code,
@@ -611,12 +705,12 @@ class Store:
                 source_name=source_name,
             )
             s.add(item)
-            s.commit()
+            self._commit(s)
             s.refresh(item)
             return item
 
     def exceptions(self, open_only: bool = True, document_id: int | None = None) -> list[ExceptionItem]:
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(ExceptionItem)
             if open_only:
                 q = q.where(col(ExceptionItem.resolved_at).is_(None))
@@ -625,11 +719,11 @@ class Store:
             return list(s.exec(q.order_by(col(ExceptionItem.created_at))).all())
 
     def exception(self, item_id: int) -> ExceptionItem | None:
-        with session(self.url) as s:
+        with self._session() as s:
             return s.get(ExceptionItem, item_id)
 
     def resolve_exception(self, item_id: int, user: str) -> None:
-        with session(self.url) as s:
+        with self._session() as s:
             item = s.get(ExceptionItem, item_id)
             if item is None:
                 raise KeyError(f"exception {item_id}")
@@ -640,19 +734,19 @@ class Store:
                     user=user, action="exception.resolve", document_id=item.document_id, detail=str(item_id)
                 )
             )
-            s.commit()
+            self._commit(s)
 
     # --- audit and users -------------------------------------------------------------------------------
 
     def audit(
         self, user: str, action: str, document_id: int | None = None, detail: str | None = None
     ) -> None:
-        with session(self.url) as s:
+        with self._session() as s:
             s.add(AuditEvent(user=user, action=action, document_id=document_id, detail=detail))
-            s.commit()
+            self._commit(s)
 
     def audit_events(self, document_id: int | None = None, limit: int = 500) -> list[AuditEvent]:
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(AuditEvent)
             if document_id is not None:
                 q = q.where(AuditEvent.document_id == document_id)
@@ -668,7 +762,7 @@ class Store:
         must_change_password: bool = False,
     ) -> User:
         """Add an account, or reset an existing one (new password and role; its sessions end)."""
-        with session(self.url) as s:
+        with self._session() as s:
             existing = s.exec(select(User).where(User.username == username)).first()
             if existing is not None:
                 existing.password_hash, existing.role = password_hash, role
@@ -683,13 +777,13 @@ class Store:
             user.must_change_password = must_change_password
             user.password_changed_at = now()
             s.add(user)
-            s.commit()
+            self._commit(s)
             s.refresh(user)
             return user
 
     def set_password(self, username: str, password_hash: str, *, keep_session: str | None = None) -> None:
         """A new password chosen by its owner: every other session of the account ends."""
-        with session(self.url) as s:
+        with self._session() as s:
             user = s.exec(select(User).where(User.username == username)).one()
             user.password_hash, user.must_change_password, user.password_changed_at = (
                 password_hash,
@@ -701,11 +795,11 @@ class Store:
             if keep_session is not None:
                 q = q.where(col(UserSession.id) != _token_id(keep_session))
             s.exec(q)
-            s.commit()
+            self._commit(s)
 
     def set_active(self, username: str, active: bool) -> bool:
         """Enable or disable an account; disabling ends its sessions at once. False: no such user."""
-        with session(self.url) as s:
+        with self._session() as s:
             user = s.exec(select(User).where(User.username == username)).first()
             if user is None:
                 return False
@@ -713,61 +807,61 @@ class Store:
             s.add(user)
             if not active:
                 s.exec(delete(UserSession).where(col(UserSession.username) == username))
-            s.commit()
+            self._commit(s)
             return True
 
     def start_session(self, username: str, lifetime: dt.timedelta, client: str | None = None) -> str:
         """A new login; returns the token for the cookie (the store keeps only its hash)."""
         token = secrets.token_urlsafe(32)
-        with session(self.url) as s:
+        with self._session() as s:
             s.exec(delete(UserSession).where(col(UserSession.expires_at) < now()))  # housekeeping
             s.add(
                 UserSession(
                     id=_token_id(token), username=username, expires_at=now() + lifetime, client=client
                 )
             )
-            s.commit()
+            self._commit(s)
         return token
 
     def session_user(self, token: str, idle: dt.timedelta) -> User | None:
         """The active account behind a session token, or None (unknown, ended, expired, idle too long,
         account disabled). Touches the session at most once a minute."""
         at = now()
-        with session(self.url) as s:
+        with self._session() as s:
             row = s.get(UserSession, _token_id(token))
             if row is None:
                 return None
             if row.expires_at <= at or row.last_seen_at + idle <= at:
                 s.delete(row)
-                s.commit()
+                self._commit(s)
                 return None
             user = s.exec(select(User).where(User.username == row.username)).first()
             if user is None or not user.active:
                 s.delete(row)
-                s.commit()
+                self._commit(s)
                 return None
             if at - row.last_seen_at > dt.timedelta(seconds=60):
                 row.last_seen_at = at
                 s.add(row)
-                s.commit()
+                self._commit(s)
             return user
 
     def end_session(self, token: str) -> None:
-        with session(self.url) as s:
+        with self._session() as s:
             s.exec(delete(UserSession).where(col(UserSession.id) == _token_id(token)))
-            s.commit()
+            self._commit(s)
 
     def sessions(self, username: str) -> list[UserSession]:
-        with session(self.url) as s:
+        with self._session() as s:
             return list(s.exec(select(UserSession).where(UserSession.username == username)).all())
 
     def user(self, username: str, *, include_disabled: bool = False) -> User | None:
-        with session(self.url) as s:
+        with self._session() as s:
             q = select(User).where(User.username == username)
             if not include_disabled:
                 q = q.where(col(User.active).is_(True))
             return s.exec(q).first()
 
     def users(self) -> list[User]:
-        with session(self.url) as s:
+        with self._session() as s:
             return list(s.exec(select(User).order_by(col(User.username))).all())

@@ -15,6 +15,8 @@ from collections import OrderedDict, deque
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core.errors import WeakPassword
+
 ROLES = ("reviewer", "supervisor", "author", "admin")
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -26,14 +28,6 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 10
 #: Words an attacker tries first against this product, beside zxcvbn's own lists of common passwords.
 _PRODUCT_WORDS = ("dejiru", "admin", "password", "review")
-
-
-class WeakPassword(ValueError):
-    """A password the rules refuse, with the reason in Japanese and English."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        self.ja, self.en = ja, en
-        super().__init__(f"{ja} / {en}")
 
 
 def check_password(password: str, username: str = "") -> None:

@@ -5,41 +5,34 @@ Saving validates the whole template with the same pydantic model the reader uses
 refused with a Japanese message and nothing is written. A valid one replaces ``template.yaml`` (the
 previous file is kept as ``template.yaml.bak-<timestamp>``), keeping key order and comments (ruamel.yaml
 round trip; without ruamel.yaml the header comments are kept and the rest is dumped in order).
+
+The editor's routes are in review/routes/template_editor.py; this module is what they do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import os
 import re
 import shutil
 import threading
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import cv2
 import yaml
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from core import clock
-from core.errors import DejiruError, TemplateError
+from core.errors import TemplateError
 from formkit.model import OPTION_TYPES, FieldType, Template
 from formkit.registry import (
     clear_cache,
-    load_template,
+    installed_template,
     parse_template,
-    template_ids,
-    template_path,
-    templates_dir,
 )
-from pipeline.context import Context
-from review.auth import AUTHORS, csrf_ok
 from validation.checks import rule_names
 
 #: The background image's resolution: 840 × 1188 px for A4, enough to place a box to a quarter millimetre.
@@ -61,13 +54,12 @@ class EditRefused(TemplateError):
 
 def template_file(form_id: str) -> Path:
     """``form_templates/<form_id>/template.yaml``, only for an installed template (no ``../``)."""
-    if not ID_RE.match(form_id) or form_id not in template_ids():
+    if not ID_RE.match(form_id):
         raise KeyError(form_id)
-    root = templates_dir().resolve()
-    path = template_path(form_id).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise KeyError(form_id)
-    return path
+    try:
+        return installed_template(form_id).resolve()
+    except TemplateError:
+        raise KeyError(form_id) from None
 
 
 def digest(path: Path) -> str:
@@ -230,16 +222,13 @@ def check_posted(posted: Any, tpl: Template) -> list[tuple[str, str]]:
 
 
 def _yaml() -> Any:
-    """A round-trip YAML (comments and key order kept), or None without ruamel.yaml."""
+    """The one round-trip YAML writer (formkit.yamlio: comments, quoting and key order kept), or None
+    without ruamel.yaml (then only the header comments are kept, see render_yaml)."""
     try:
-        from ruamel.yaml import YAML
-    except ImportError:  # pragma: no cover - ruamel.yaml comes with Prefect
+        from formkit import yamlio
+    except ImportError:  # pragma: no cover - ruamel.yaml is a dependency (pyproject.toml)
         return None
-    y = YAML()
-    y.preserve_quotes = True
-    y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
-    return y
+    return yamlio.round_trip()
 
 
 def _num(v: float) -> float | int:
@@ -251,12 +240,9 @@ def _flow_list(values: list[Any], rt: bool, quoted: bool = False) -> Any:
     """A list written on one line (``[x, y, w, h]``, ``["range:1-10"]``), like the hand-written files."""
     if not rt:
         return values
-    from ruamel.yaml.comments import CommentedSeq
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+    from formkit import yamlio
 
-    seq = CommentedSeq([DoubleQuotedScalarString(v) for v in values] if quoted else values)
-    seq.fa.set_flow_style()
-    return seq
+    return yamlio.flow_list(values, quote=quoted)
 
 
 def _put(m: Any, key: str, value: Any) -> None:
@@ -333,9 +319,9 @@ def merge_fields(old: list[Any], posted: list[dict[str, Any]], rt: bool) -> list
 def _new_map(rt: bool) -> Any:
     if not rt:
         return {}
-    from ruamel.yaml.comments import CommentedMap
+    from formkit import yamlio
 
-    return CommentedMap()
+    return yamlio.block_map()
 
 
 def _header(text: str) -> str:
@@ -418,110 +404,3 @@ def save_fields(form_id: str, posted: Any, base: str | None) -> tuple[Template, 
         os.replace(tmp, path)
         clear_cache()
     return tpl, backup
-
-
-# --- routes ------------------------------------------------------------------------------------------
-
-
-def add_editor_routes(
-    app: FastAPI,
-    ctx: Context,
-    *,
-    user: Callable[..., str],
-    page: Callable[..., HTMLResponse],
-    tr: Callable[[Request], Callable[[str], str]],
-    lang: Callable[[Request], str],
-) -> None:
-    store = ctx.store
-
-    def not_found(request: Request) -> Response:
-        return page(request, "message.html", status=404, title=tr(request)("not_found"))
-
-    @app.get("/templates", response_class=HTMLResponse)
-    def template_list(request: Request) -> Response:
-        user(request, *AUTHORS)
-        rows: list[dict[str, Any]] = []
-        for form_id in template_ids():
-            try:
-                rows.append({"id": form_id, "tpl": load_template(form_id), "error": None})
-            except DejiruError as err:
-                rows.append({"id": form_id, "tpl": None, "error": err.message(lang(request))})
-        return page(request, "templates.html", rows=rows)
-
-    @app.get("/templates/{form_id}/edit", response_class=HTMLResponse)
-    def template_edit(form_id: str, request: Request) -> Response:
-        user(request, *AUTHORS)
-        try:
-            path = template_file(form_id)
-            tpl = load_template(form_id)
-        except KeyError:
-            return not_found(request)
-        except DejiruError as err:
-            return page(request, "message.html", status=422, title=err.message(lang(request)))
-        t = tr(request)
-        data = {
-            "id": tpl.id,
-            "page": {"w": tpl.page.width_mm, "h": tpl.page.height_mm},
-            "fields": editor_fields(tpl),
-            "types": [ft.value for ft in FieldType],
-            "base": digest(path),
-            "save_url": f"/templates/{tpl.id}/save",
-            "image_url": f"/templates/{tpl.id}/blank.png",
-            "csrf": request.session.get("csrf", ""),
-            "messages": {k: t(k) for k in ("tpl_new_label", "tpl_save_failed", "tpl_unsaved", "tpl_saving")},
-        }
-        return page(
-            request,
-            "template_editor.html",
-            tpl=tpl,
-            data=data,
-            types=data["types"],
-            width_px=round(tpl.page.width_mm * PX_PER_MM),
-            height_px=round(tpl.page.height_mm * PX_PER_MM),
-        )
-
-    @app.get("/templates/{form_id}/blank.png")
-    def template_image(form_id: str, request: Request) -> Response:
-        user(request, *AUTHORS)
-        try:
-            template_file(form_id)
-            png = blank_png(load_template(form_id))
-        except (KeyError, DejiruError):
-            return Response(status_code=404)
-        return Response(png, media_type="image/png")
-
-    @app.post("/templates/{form_id}/save")
-    async def template_save(form_id: str, request: Request) -> Response:
-        name = user(request, *AUTHORS)
-        t = tr(request)
-        if not csrf_ok(request.session.get("csrf"), request.headers.get("X-CSRF-Token")):
-            return JSONResponse({"ok": False, "error": t("csrf")}, status_code=403)
-        body = await request.body()
-        try:
-            template_file(form_id)
-        except KeyError:
-            return JSONResponse({"ok": False, "error": t("not_found")}, status_code=404)
-        try:
-            if len(body) > MAX_BODY:
-                raise ValueError("too large")
-            sent = json.loads(body)
-            if not isinstance(sent, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            return JSONResponse({"ok": False, "error": t("tpl_bad_request")}, status_code=400)
-        try:
-            tpl, backup = save_fields(form_id, sent.get("fields"), sent.get("base"))
-        except EditRefused as err:
-            store.audit(name, "template.refused", detail=f"{form_id}: {err.en}"[:500])
-            message = err.message(lang(request)) + (f"（{err.detail}）" if err.detail else "")
-            return JSONResponse({"ok": False, "error": message}, status_code=err.status)
-        backup_note = f"backup {backup.name}" if backup else "unchanged"
-        store.audit(name, "template.saved", detail=f"{form_id} ({len(tpl.fields)} fields, {backup_note})")
-        return JSONResponse(
-            {
-                "ok": True,
-                "message": t("tpl_saved"),
-                "base": digest(template_file(form_id)),
-                "fields": editor_fields(tpl),
-            }
-        )

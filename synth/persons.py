@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from synth.namelists import WIDE_GIVEN_NAMES, WIDE_SURNAMES
+from validation.normalize import postal
 
 SURNAMES = [
     ("佐藤", "サトウ"),
@@ -136,7 +137,7 @@ def towns() -> list[Town]:
             for code, hood, data in rows:
                 if "（" in hood or "、" in hood:
                     continue
-                out.append(Town(f"{code[:3]}-{code[3:]}", pref, city, hood, '"chome": true' in data))
+                out.append(Town(postal(code), pref, city, hood, '"chome": true' in data))
         return out
     finally:
         conn.close()
@@ -170,7 +171,7 @@ def all_towns() -> tuple[Town, ...]:
         if _NOT_A_PLACE.search(hood) or '"note": null' not in data:
             continue  # a note narrows the code to part of the town (ranges, floors of a building)
         hood = unicodedata.normalize("NFKC", hood)
-        out.append(Town(f"{code[:3]}-{code[3:]}", pref, city, hood, '"chome": true' in data))
+        out.append(Town(postal(code), pref, city, hood, '"chome": true' in data))
     return tuple(out)
 
 

@@ -174,7 +174,7 @@ def test_a_reread_document_is_drawn_the_same_way(drawn) -> None:
     for share in (0.3, 0.5, 0.7):
         site.ctx.store.set_status(doc_id, DocStatus.RECEIVED)
         ctx = dataclasses.replace(
-            site.ctx, settings=dataclasses.replace(site.ctx.settings, audit_share=share)
+            site.ctx, settings=site.ctx.settings.model_copy(update={"audit_share": share})
         )
         status = read_document(doc_id, ctx)
         sha = site.ctx.store.document(doc_id).sha256

@@ -298,7 +298,7 @@ def test_fill_refuses_what_it_cannot_print(tmp_path: Path, tpl: Template) -> Non
     data = tmp_path / "values.json"
     data.write_text(json.dumps({"name": "山田　太郎", "nmae": "x"}), encoding="utf-8")
     res = CliRunner().invoke(app, ["template", "fill", tpl.id, "--data", str(data), "--out", "x.pdf"])
-    assert res.exit_code == 2 and "nmae" in res.output and "項目" in res.output
+    assert res.exit_code == 6 and "nmae" in res.output and "項目" in res.output
     for bad in (
         {"visitor": "friend"},
         {"birth_date": "昭和55年5月6日"},

@@ -50,7 +50,7 @@ def test_business_rule_rejection_leaves_evidence(legacy, tmp_path, monkeypatch) 
     with session(legacy, tmp_path, monkeypatch) as bot, pytest.raises(BusinessRuleRejected) as err:
         bot.key("juminhyo_request", VALUES | {"copies": 11}, "DJ00000002")
     assert "請求通数" in err.value.ja
-    evidence = err.value.evidence  # type: ignore[attr-defined]
+    evidence = err.value.evidence
     assert {"screenshot", "html", "trace"} <= set(evidence)
     assert all(Path(p).stat().st_size > 0 for p in evidence.values())
     assert rows(legacy.db) == []
@@ -175,4 +175,4 @@ def test_record_needs_a_desktop(monkeypatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     result = CliRunner().invoke(app, ["bot", "record", "demo_legacy"])
-    assert result.exit_code == 2 and "デスクトップ" in result.output
+    assert result.exit_code == 8 and "デスクトップ" in result.output

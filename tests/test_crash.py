@@ -1,4 +1,9 @@
-"""kill -9 at every stage, then restart: no document lost, none duplicated, no record keyed twice."""
+"""kill -9 at every stage, then restart: no document lost, none duplicated, no record keyed twice.
+
+The points inside a step's unit of work (``core.failpoints``: "in one unit") lie between writes that
+older versions committed one by one; a kill there must leave neither, so that the restart does the
+step once, whole: one intake event, one approval, one keyed record and its event.
+"""
 
 import contextlib
 import io
@@ -58,7 +63,16 @@ def run(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize(
     "point",
-    ["intake.after_record", "read.before_save", "read.after_save", "key.before_target", "key.after_target"],
+    [
+        "intake.document_added",
+        "intake.after_record",
+        "read.before_save",
+        "read.reading_saved",
+        "read.after_save",
+        "key.before_target",
+        "key.after_target",
+        "key.job_done",
+    ],
 )
 def test_kill_and_restart(tmp_path, straight_through_scan, point) -> None:
     data, truth = straight_through_scan
@@ -87,6 +101,11 @@ def test_kill_and_restart(tmp_path, straight_through_scan, point) -> None:
     assert len(keyed) == 1 and pick(keyed[0]) == expected_row(truth["fields"])
     job = store.keying_jobs(docs[0].id)[0]
     assert job.receipt == keyed[0]["receipt"]
+    # each step's writes all there, once: none half done before the kill, none done twice after it
+    assert docs[0].approved_by == "dejiru(auto)"
+    events = [e.action for e in store.audit_events(docs[0].id)]
+    for action in ("intake.accept", "document.auto_approve", "keying.done"):
+        assert events.count(action) == 1, (point, events)
     assert Path(docs[0].archive_path).read_bytes() == data
     assert not any(inbox.iterdir())
     assert not (home / "quarantine" / "duplicate").exists()  # the same file finished, not a re-drop

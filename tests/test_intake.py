@@ -49,17 +49,17 @@ def test_crash_after_archiving_before_recording_is_healed(ctx, sample, monkeypat
     data = scan_bytes(sample, 2)
     p = drop(ctx.settings.inbox, "a.jpg", data)
     import pipeline.intake as pi
-
-    real = ctx.store.add_document
+    from records.store import Store
 
     def crash(*a, **k):
         raise SystemExit("power cut")
 
-    monkeypatch.setattr(ctx.store, "add_document", crash)
+    # On the class: intake records the document through a store bound to its unit of work.
+    monkeypatch.setattr(Store, "add_document", crash)
     with pytest.raises(SystemExit):
         pi.intake_file(p, ctx)
     assert p.exists()  # still in the inbox: nothing lost
-    monkeypatch.setattr(ctx.store, "add_document", real)
+    monkeypatch.undo()
     r = pi.intake_file(p, ctx)
     assert r.outcome == "accepted" and len(ctx.store.documents()) == 1
 

@@ -62,6 +62,9 @@ def approved(store: Store, i: int) -> tuple[int, bool]:
     return doc.id, bad
 
 
+# Correctness, not speed: on a loaded machine 200 records with retries and back-off take longer than
+# the suite's default 600 s limit, and that must not fail the test (bench.keying measures speed).
+@pytest.mark.timeout(1800)
 def test_200_records_with_faults_keyed_exactly_once(legacy_factory, tmp_path: Path) -> None:
     home = tmp_path / "var"
     store = Store(f"sqlite:///{home / 'dejiru.db'}")
@@ -82,7 +85,7 @@ def test_200_records_with_faults_keyed_exactly_once(legacy_factory, tmp_path: Pa
             cwd=REPO,
             capture_output=True,
             text=True,
-            timeout=900,
+            timeout=1700,
         )
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
         faults = httpx.get(f"{srv.url}/_faults").json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from validation.lookalikes import doubts, merged_watch, watch_table
+from validation.lookalikes import doubts, merged_watch, rival_table
 
 
 @pytest.mark.parametrize(
@@ -20,6 +20,7 @@ from validation.lookalikes import doubts, merged_watch, watch_table
         ("セイィチ", True, "ィ/イ"),  # a small kana no syllable has
         ("ョシコ", True, "ョ/ヨ"),  # a word does not start with a small kana
         ("ハッ", False, "ッ/ツ"),  # a small ッ needs something after it
+        ("ミッ", True, "ッ/ツ"),
     ],
 )
 def test_readings_japanese_does_not_write_are_doubted(text: str, name: bool, doubt: str) -> None:
@@ -42,6 +43,9 @@ def test_readings_japanese_does_not_write_are_doubted(text: str, name: bool, dou
         "東京都練馬区旭丘4-35-24",
         "山口\u3000太郎",
         "工藤\u3000優子",
+        "埼玉県熊谷市八ッ口123",  # place names keep their kana between kanji
+        "四ツ谷",
+        "竹ノ塚",
     ],
 )
 def test_ordinary_writing_is_not_doubted(text: str) -> None:
@@ -53,11 +57,13 @@ def test_a_rival_with_weight_is_a_doubt_and_a_faint_one_is_not() -> None:
     assert doubts("ウエノ", [("エ", "ェ", 0.001)]) == []
     # Only look-alike pairs count here: variant kanji are validation.variants' business.
     assert doubts("高木", [("高", "髙", 0.5)]) == []
+    assert doubts("エミリ", [("エ", "工", 0.5)]) == []
 
 
 def test_the_watch_tables_go_both_ways_and_merge() -> None:
-    t = watch_table()
-    assert "卜" in t["ト"] and "ト" in t["卜"]
-    assert "ヅ" in t["ツ"] and "ッ" in t["ツ"]
+    t = rival_table()
+    assert "ッ" in t["ツ"] and "ツ" in t["ッ"]
+    assert "ヅ" in t["ツ"] and "ツ" in t["ヅ"]
+    assert "卜" not in t.get("ト", "")  # katakana and kanji look-alikes: only the context counts
     merged = merged_watch({"高": "髙"}, t)
-    assert merged["高"] == "髙" and merged["ト"] == t["ト"]
+    assert merged["高"] == "髙" and merged["ツ"] == t["ツ"]

@@ -76,7 +76,7 @@ def test_read_cli_refuses_non_form_with_clear_message(tmp_path) -> None:
     p = tmp_path / "cat.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (600, 800, 3), dtype=np.uint8)).save(p)
     res = CliRunner().invoke(app, ["read", str(p)])
-    assert res.exit_code == 2
+    assert res.exit_code == 4  # a recognition error (UnknownForm)
     assert "エラー" in res.output and "error" in res.output
 
 

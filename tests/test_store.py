@@ -165,3 +165,103 @@ def test_audit_labels_are_replaced_settled_and_counted(store: Store) -> None:
         "pending": 0,
     }
     assert store.accepted_fields_by_type() == {"name": 1}  # copies was doubtful as read
+
+
+# --- units of work ---------------------------------------------------------------------------------------
+
+
+def test_a_unit_commits_its_writes_once_at_the_end(store: Store) -> None:
+    """Inside a unit nothing is visible to others; when it ends, everything is."""
+    doc, _ = store.add_document("u1" * 32, "a.png", "/a", 1)
+    with store.unit() as uow:
+        assert uow.in_unit and not store.in_unit
+        job = uow.keying_job(doc.id, "demo_legacy")
+        uow.update_job(job.id, status=KeyStatus.DONE, receipt="R-1")
+        uow.set_status(doc.id, DocStatus.KEYED)
+        uow.audit("bot:demo_legacy", "keying.done", doc.id)
+        assert uow.document(doc.id).status == DocStatus.KEYED  # the unit sees its own writes
+        assert store.document(doc.id).status == DocStatus.RECEIVED  # others do not, yet
+        assert store.keying_jobs(doc.id) == []
+    assert store.document(doc.id).status == DocStatus.KEYED
+    assert [(j.status, j.receipt) for j in store.keying_jobs(doc.id)] == [(KeyStatus.DONE, "R-1")]
+    assert [e.action for e in store.audit_events(doc.id)] == ["keying.done"]
+
+
+def test_a_unit_that_raises_stores_nothing(store: Store) -> None:
+    doc, _ = store.add_document("u2" * 32, "a.png", "/a", 1)
+    with pytest.raises(RuntimeError, match="power cut"), store.unit() as uow:
+        uow.set_status(doc.id, DocStatus.APPROVED)
+        added, _ = uow.add_document("u3" * 32, "b.png", "/b", 1)
+        uow.add_exception(code="x", ja="x", en="x", document_id=doc.id)
+        assert added.id is not None  # flushed: ids are known inside the unit
+        raise RuntimeError("power cut")
+    assert store.document(doc.id).status == DocStatus.RECEIVED
+    assert store.document_by_sha("u3" * 32) is None and store.exceptions() == []
+    # the bound store is spent: a write through it would silently commit on its own
+    with pytest.raises(RuntimeError, match="unit of work that has ended"):
+        uow.audit("dejiru", "late")
+
+
+def test_a_unit_inside_a_unit_joins_it(store: Store) -> None:
+    doc, _ = store.add_document("u4" * 32, "a.png", "/a", 1)
+    with pytest.raises(KeyError), store.unit() as outer:
+        with outer.unit() as inner:
+            assert inner is outer
+            inner.set_status(doc.id, DocStatus.REVIEW)
+        assert store.document(doc.id).status == DocStatus.RECEIVED  # the inner end committed nothing
+        outer.document(10**6)  # KeyError: the whole unit is undone
+    assert store.document(doc.id).status == DocStatus.RECEIVED
+
+
+def test_a_refused_insert_in_a_unit_spoils_nothing_else(store: Store) -> None:
+    """A duplicate document or keying job inside a unit (another worker got there first) is found, not
+    made, and the unit's other writes still commit: the attempt was a savepoint."""
+    doc, _ = store.add_document("u5" * 32, "a.png", "/a", 1)
+    first = store.keying_job(doc.id, "demo_legacy")
+    with store.unit() as uow:
+        uow.set_status(doc.id, DocStatus.APPROVED)
+        again, created = uow.add_document("u5" * 32, "copy.png", "/b", 1)
+        assert not created and again.id == doc.id
+        assert uow.keying_job(doc.id, "demo_legacy").id == first.id
+        uow.audit("dejiru", "after the refusals", doc.id)
+    assert store.document(doc.id).status == DocStatus.APPROVED
+    assert [e.action for e in store.audit_events(doc.id)] == ["after the refusals"]
+    assert len(store.documents()) == 1 and len(store.keying_jobs()) == 1
+
+
+def test_two_units_on_one_document_wait_for_each_other(store: Store) -> None:
+    """``lock_document``: a second unit that reads the document to check its state waits until the
+    first commits and then sees its outcome (two reviewers approving at once: one wins)."""
+    import threading
+    import time
+
+    doc, _ = store.add_document("u6" * 32, "a.png", "/a", 1)
+    store.set_status(doc.id, DocStatus.REVIEW)
+    seen: list[str] = []
+    first_has_lock = threading.Event()
+
+    def second() -> None:
+        first_has_lock.wait(10)
+        with store.unit() as uow:
+            seen.append(str(uow.lock_document(doc.id).status))
+
+    t = threading.Thread(target=second)
+    t.start()
+    with store.unit() as uow:
+        assert uow.lock_document(doc.id).status == DocStatus.REVIEW
+        first_has_lock.set()
+        time.sleep(0.5)  # the second unit is waiting now
+        uow.set_status(doc.id, DocStatus.APPROVED)
+    t.join(20)
+    assert seen == [DocStatus.APPROVED]
+    with pytest.raises(RuntimeError, match="needs a unit"):
+        store.lock_document(doc.id)
+
+
+def test_standalone_methods_still_commit_each_write(store: Store) -> None:
+    """Outside a unit every method is its own transaction, as the review UI and older callers expect."""
+    doc, _ = store.add_document("u7" * 32, "a.png", "/a", 1)
+    store.set_status(doc.id, DocStatus.REVIEW)
+    with pytest.raises(KeyError):
+        store.set_status(10**6, DocStatus.REVIEW)
+    assert store.document(doc.id).status == DocStatus.REVIEW

@@ -252,7 +252,7 @@ def test_flow_new_refuses_bad_or_taken_names(project, name, says) -> None:
 
     before = (project / "prefect.yaml").read_text(encoding="utf-8")
     result = CliRunner().invoke(app, ["flow", "new", name, "--project", str(project)])
-    assert result.exit_code == 2 and says in result.output
+    assert result.exit_code == 6 and says in result.output
     assert (project / "prefect.yaml").read_text(encoding="utf-8") == before
     assert not list((project / "flows").iterdir())
 
@@ -262,5 +262,5 @@ def test_flow_new_refuses_an_existing_file(project) -> None:
 
     (project / "flows" / "mine.py").write_text("# mine\n")
     result = CliRunner().invoke(app, ["flow", "new", "mine", "--project", str(project)])
-    assert result.exit_code == 2 and "もうあります" in result.output
+    assert result.exit_code == 6 and "もうあります" in result.output
     assert (project / "flows" / "mine.py").read_text() == "# mine\n"

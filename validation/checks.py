@@ -10,9 +10,11 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from core import clock
+from core.personal import mask_mynumber
 from formkit.model import FieldSpec, FieldType, Template
 from formkit.readings import PageReading, Reason
 from validation import normalize
@@ -119,11 +121,6 @@ def mynumber_valid(number: str) -> bool:
     return check == int(d[11])
 
 
-def mask_mynumber(number: str) -> str:
-    d = normalize.digits_only(number)
-    return "********" + d[-4:] if len(d) >= 4 else "****"
-
-
 def masked_reading(tpl: Template, reading: PageReading) -> PageReading:
     """The reading with the template's sensitive values (個人番号) masked, for screens, reports and
     pictures that are not the review form itself."""
@@ -142,6 +139,76 @@ def masked_reading(tpl: Template, reading: PageReading) -> PageReading:
 
 RuleFn = Callable[[FieldSpec, Any, str, dict[str, Any]], list[Reason]]
 
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _float(s: str) -> float | None:
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _range_ok(arg: str) -> bool:
+    lo_s, sep, hi_s = arg.partition("-")
+    lo, hi = _float(lo_s), _float(hi_s)
+    return bool(sep) and lo is not None and hi is not None and lo <= hi
+
+
+def _field_value_ok(arg: str) -> bool:
+    other, sep, wanted = arg.partition("=")
+    return bool(sep and wanted and _NAME.fullmatch(other))
+
+
+#: How each kind of argument is written after the colon, and how to tell it is well formed.
+ARG_SYNTAX: dict[str, Callable[[str], bool]] = {
+    "": lambda arg: not arg,
+    "LO-HI": _range_ok,
+    "N": str.isdigit,
+    "FIELD": lambda arg: bool(_NAME.fullmatch(arg)),
+    "FIELD=VALUE": _field_value_ok,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule a template names (``range:1-10``): its check, its argument's syntax, the field types it
+    means something for (on any other it never fires, or always does) and, for rules naming another
+    field, the types that field may have. Registered with :func:`rule`; lint and the editor read them."""
+
+    name: str
+    check: RuleFn
+    arg: str = ""
+    field_types: frozenset[FieldType] | None = None
+    ref_types: frozenset[FieldType] | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    name: str,
+    *,
+    arg: str = "",
+    field_types: set[FieldType] | None = None,
+    ref_types: set[FieldType] | None = None,
+) -> Callable[[RuleFn], RuleFn]:
+    """Register a template rule: adding one is this decorator on one function."""
+    if arg not in ARG_SYNTAX:
+        raise ValueError(f"rule {name}: unknown argument syntax {arg!r}")
+
+    def register(fn: RuleFn) -> RuleFn:
+        RULES[name] = Rule(
+            name,
+            fn,
+            arg,
+            frozenset(field_types) if field_types is not None else None,
+            frozenset(ref_types) if ref_types is not None else None,
+        )
+        return fn
+
+    return register
+
 
 def _number(value: Any) -> float | None:
     try:
@@ -150,6 +217,9 @@ def _number(value: Any) -> float | None:
         return None
 
 
+@rule(
+    "range", arg="LO-HI", field_types={FieldType.COUNT, FieldType.NUMBER, FieldType.AMOUNT, FieldType.DIGITS}
+)
 def _rule_range(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
     """``range:LO-HI``: a plausible value (counts 1-10, a height 100-220 cm, vision 0.01-2.0)."""
     lo_s, _sep, hi_s = arg.partition("-")
@@ -174,6 +244,7 @@ def _as_date(value: Any) -> dt.date | None:
         return None
 
 
+@rule("before", arg="FIELD", field_types={FieldType.DATE}, ref_types={FieldType.DATE})
 def _rule_before(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     mine, other = _as_date(value), _as_date(ctx.get(arg))
     if mine and other and not mine < other:
@@ -185,6 +256,7 @@ def _rule_before(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> 
     return []
 
 
+@rule("not_future", field_types={FieldType.DATE})
 def _rule_not_future(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     mine = _as_date(value)
     today = ctx.get("__today__") or clock.today()
@@ -193,6 +265,8 @@ def _rule_not_future(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any])
     return []
 
 
+# A tick is stored as true/false, which never equals a written VALUE.
+@rule("required_if", arg="FIELD=VALUE", ref_types=set(FieldType) - {FieldType.CHECKBOX, FieldType.SIGNATURE})
 def _rule_required_if(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     other, _, wanted = arg.partition("=")
     have = ctx.get(other)
@@ -208,11 +282,13 @@ def _rule_required_if(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]
     return []
 
 
+@rule("matches_address", arg="FIELD", field_types={FieldType.POSTAL}, ref_types={FieldType.ADDRESS})
 def _rule_matches_address(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     addr = ctx.get(arg)
     return postal_matches_address(str(value), str(addr)) if value and addr else []
 
 
+@rule("mynumber", field_types={FieldType.DIGITS})
 def _rule_mynumber(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     if value and not mynumber_valid(str(value)):
         return [
@@ -223,6 +299,7 @@ def _rule_mynumber(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -
     return []
 
 
+@rule("decimals", arg="N", field_types={FieldType.NUMBER})
 def _rule_decimals(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
     """``decimals:N``: written with exactly N digits after the point (vision 1.2, weight 65.0)."""
     text = str(value)
@@ -238,47 +315,6 @@ def _rule_decimals(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> 
     return []
 
 
-RULES: dict[str, RuleFn] = {
-    "range": _rule_range,
-    "decimals": _rule_decimals,
-    "before": _rule_before,
-    "not_future": _rule_not_future,
-    "required_if": _rule_required_if,
-    "matches_address": _rule_matches_address,
-    "mynumber": _rule_mynumber,
-}
-
-
-#: The argument each rule takes, as written after the colon (empty: none).
-RULE_ARGS: dict[str, str] = {
-    "range": "LO-HI",
-    "decimals": "N",
-    "before": "FIELD",
-    "not_future": "",
-    "required_if": "FIELD=VALUE",
-    "matches_address": "FIELD",
-    "mynumber": "",
-}
-
-
-#: The field types each rule means something for; on any other type it never fires, or always does.
-RULE_FIELD_TYPES: dict[str, set[FieldType]] = {
-    "range": {FieldType.COUNT, FieldType.NUMBER, FieldType.AMOUNT, FieldType.DIGITS},
-    "decimals": {FieldType.NUMBER},
-    "before": {FieldType.DATE},
-    "not_future": {FieldType.DATE},
-    "matches_address": {FieldType.POSTAL},
-    "mynumber": {FieldType.DIGITS},
-}
-#: For rules naming another field: the types that field may have.
-RULE_REF_TYPES: dict[str, set[FieldType]] = {
-    "before": {FieldType.DATE},
-    "matches_address": {FieldType.ADDRESS},
-    # A tick is stored as true/false, which never equals a written VALUE.
-    "required_if": set(FieldType) - {FieldType.CHECKBOX, FieldType.SIGNATURE},
-}
-
-
 def rule_names() -> list[str]:
     return sorted(RULES)
 
@@ -292,19 +328,12 @@ def split_rule(rule: str) -> tuple[str, str]:
 def rule_field(rule: str) -> str | None:
     """The other field a rule refers to (``before:request_date`` → request_date), if any."""
     name, arg = split_rule(rule)
-    kind = RULE_ARGS.get(name, "")
+    kind = RULES[name].arg if name in RULES else ""
     if kind == "FIELD":
         return arg
     if kind == "FIELD=VALUE":
         return arg.partition("=")[0]
     return None
-
-
-def _float(s: str) -> float | None:
-    try:
-        return float(s)
-    except ValueError:
-        return None
 
 
 def rule_error(rule: str) -> Reason | None:
@@ -316,25 +345,15 @@ def rule_error(rule: str) -> Reason | None:
             f"ルール「{rule}」は使えません（使えるルール: {', '.join(rule_names())}）",
             f"unknown rule {rule!r} (known: {', '.join(rule_names())})",
         )
-    kind = RULE_ARGS[name]
+    kind = RULES[name].arg
+    if ARG_SYNTAX[kind](arg):
+        return None
     usage = f"{name}:{kind}" if kind else name
-    bad = reason(
+    return reason(
         "bad_rule_argument",
         f"ルール「{rule}」の書き方が正しくありません（書き方: {usage}）",
         f"rule {rule!r} is malformed (write {usage})",
     )
-    if kind == "":
-        return bad if arg else None
-    if kind == "LO-HI":
-        lo_s, sep, hi_s = arg.partition("-")
-        lo, hi = _float(lo_s), _float(hi_s)
-        return None if sep and lo is not None and hi is not None and lo <= hi else bad
-    if kind == "N":
-        return None if arg.isdigit() else bad
-    if kind == "FIELD":
-        return None if re.fullmatch(r"[a-z][a-z0-9_]*", arg) else bad
-    other, sep, wanted = arg.partition("=")
-    return None if sep and wanted and re.fullmatch(r"[a-z][a-z0-9_]*", other) else bad
 
 
 def type_checks(spec: FieldSpec, value: Any) -> list[Reason]:
@@ -362,8 +381,8 @@ def run_rules(spec: FieldSpec, value: Any, ctx: dict[str, Any]) -> list[Reason]:
         )
     for rule in spec.rules:
         name, arg = split_rule(rule)
-        fn = RULES.get(name)
-        if fn is None or (value in (None, "", []) and name != "required_if"):
+        known = RULES.get(name)
+        if known is None or (value in (None, "", []) and name != "required_if"):
             continue  # unknown rules are reported by `dejiru template check`, not at read time
-        out.extend(fn(spec, value, arg, ctx))
+        out.extend(known.check(spec, value, arg, ctx))
     return out

@@ -8,7 +8,8 @@ high and the error would go out unseen. Two signals catch them, neither fitted o
   kanji 八 inside a katakana word (八ナ), a katakana リ between hiragana (みどリ), or a small ィ after
   イ; a name's given part is not written 卜 or 十才三.
 * **rivals**: the recogniser gave the look-alike real weight where it read the other
-  (:func:`ocr.ctc.with_rivals` measures it for the characters in :func:`watch_table`).
+  (:func:`ocr.ctc.with_rivals` measures it for the characters in :func:`rival_table`): the two sizes
+  of a kana and a kana with or without its dakuten.
 
 A doubt sends the field to a person with both readings named; it never changes the value.
 """
@@ -75,6 +76,8 @@ _KATAKANA_FOR = {p[1]: p[0] for p in KANA_LIKE}
 _YOON_BASE = frozenset("キギシジチヂニヒビピミリきぎしじちぢにひびぴみり")
 #: Kana after which a small vowel is a syllable in loanwords and names (ティ, ファ, ウェ, シェ ...).
 _VOWEL_BASE = frozenset("ウクグスズツテデトドフブヴシジチヂキギニヒビピミリうくぐすずつてでとどふぶしじちぢ")
+#: Kana that stand between kanji in place and family names (八ッ口, 四ツ谷, 霞ケ関, 竹ノ塚): no sign of a misread.
+_PLACE_KANA = frozenset("ッツヶケノヵカ")
 _NO_SOKUON_AFTER = frozenset("ンーんッっ")
 
 
@@ -102,11 +105,12 @@ def _voiced_pairs() -> list[tuple[str, str]]:
 
 
 @cache
-def watch_table() -> dict[str, str]:
-    """Every watched character → its look-alikes, for :func:`ocr.ctc.with_rivals`."""
+def rival_table() -> dict[str, str]:
+    """The pairs where the recogniser's own hesitation is a doubt: the two sizes of a kana (ツ/ッ) and
+    a kana with and without its dakuten (ツ/ヅ), which no context tells apart. Katakana and the kanji
+    drawn like them (エ/工) always share some weight, so for those only the context counts."""
     table: dict[str, str] = {}
-    pairs = [(p[0], p[1]) for p in SIZE_PAIRS + KANJI_LIKE + KANA_LIKE] + _voiced_pairs()
-    for a, b in pairs:
+    for a, b in [(p[0], p[1]) for p in SIZE_PAIRS] + _voiced_pairs():
         table[a] = table.get(a, "") + b
         table[b] = table.get(b, "") + a
     return table
@@ -130,7 +134,7 @@ def _context_doubts(text: str, name: bool) -> list[str]:
             prev = word[i - 1] if i else ""
             nxt = word[i + 1] if i + 1 < n else ""
             near = [c for c in (prev, nxt) if c]
-            if ch in _KANA_FOR_KANJI and any(is_katakana(c) for c in near):
+            if ch in _KANA_FOR_KANJI and any(is_katakana(c) and c not in _PLACE_KANA for c in near):
                 found.append(f"{ch}/{_KANA_FOR_KANJI[ch]}")  # 八ナ: a kanji inside a katakana word
             elif ch in _KANJI_FOR_KANA and near and all(is_kanji(c) for c in near):
                 found.append(f"{ch}/{_KANJI_FOR_KANA[ch]}")  # 山ロ: a katakana between kanji
@@ -158,20 +162,24 @@ def _context_doubts(text: str, name: bool) -> list[str]:
     return found
 
 
+#: A size or dakuten partner with more than this probability where the other was read: the model hesitated.
+RIVAL_LEVEL = 0.05
+
+
 def doubts(
     text: str,
     rivals: Iterable[tuple[str, str, float]] = (),
     *,
     name: bool = False,
-    level: float = 0.02,
+    level: float = RIVAL_LEVEL,
 ) -> list[str]:
     """The look-alike confusions that make a reading doubtful, as 'read/look-alike' (empty: none).
 
     ``rivals``: (character read, look-alike, its probability there) from the recogniser; only the
-    pairs of :func:`watch_table` count here (variant kanji are :mod:`validation.variants`' business).
+    pairs of :func:`rival_table` count here (variant kanji are :mod:`validation.variants`' business).
     ``name``: a person's name, where a part made only of katakana-like kanji is doubtful.
     """
-    table = watch_table()
+    table = rival_table()
     found = dict.fromkeys(_context_doubts(text, name))
     for ch, alt, p in rivals:
         if p > level and alt in table.get(ch, ""):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from core import clock
+from core.settings import load_settings
 from formkit.model import FieldSpec, FieldType, Template
 from formkit.readings import FieldReading, PageReading, Reason
 from validation import normalize
@@ -48,10 +48,10 @@ SHIPPED_THRESHOLDS = Path(__file__).parent / "thresholds.json"
 
 def thresholds_path() -> Path | None:
     """``DEJIRU_THRESHOLDS``, else this installation's own calibration, else the shipped one."""
-    env = os.environ.get("DEJIRU_THRESHOLDS")
-    if env:
-        return Path(env)
-    local = Path(os.environ.get("DEJIRU_HOME", "var")) / "thresholds.json"
+    cfg = load_settings()
+    if cfg.thresholds:
+        return cfg.thresholds
+    local = cfg.home / "thresholds.json"
     for path in (local, SHIPPED_THRESHOLDS):
         if path.exists():
             return path

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.errors import WarekiError
 from validation.normalize import kanji_to_int
 
 
@@ -33,14 +34,6 @@ ERAS: list[Era] = [
     Era("令和", "reiwa", "R", dt.date(2019, 5, 1)),
 ]
 ERA_BY_NAME = {e.name: e for e in ERAS} | {e.letter: e for e in ERAS} | {e.romaji: e for e in ERAS}
-
-
-class WarekiError(ValueError):
-    """A date that does not exist, with Japanese and English reasons."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        self.ja, self.en = ja, en
-        super().__init__(f"{ja} / {en}")
 
 
 def era_end(era: Era) -> dt.date | None:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from core.errors import EngineUnavailable
+from core.settings import load_settings
 
 REC_HEIGHT = 48
 
@@ -94,7 +95,7 @@ def packaged_model(package: str, relpath: str) -> Path:
 
 
 def cpu_threads() -> int:
-    return int(os.environ.get("DEJIRU_OCR_THREADS", "0")) or (os.cpu_count() or 2)
+    return load_settings().ocr_threads or (os.cpu_count() or 2)
 
 
 _ENGINES: dict[str, Callable[[], Recognizer]] = {}
@@ -121,7 +122,7 @@ def engine_names() -> list[str]:
 
 
 def default_engine() -> str:
-    return os.environ.get("DEJIRU_ENGINE", DEFAULT_ENGINE)
+    return load_settings().engine or DEFAULT_ENGINE
 
 
 def _get(kind: str, table: dict, name: str | None) -> object:

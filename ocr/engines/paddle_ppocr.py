@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from core.errors import EngineUnavailable
+from core.settings import load_settings
 from ocr.engines.base import (
     DetectedLine,
     batch_width,
@@ -51,7 +52,7 @@ def _predictor(path: Path):
     config = pi.Config(str(path / "inference.json"), str(path / "inference.pdiparams"))
     config.disable_gpu()
     config.set_cpu_math_library_num_threads(cpu_threads())
-    if os.environ.get("DEJIRU_PADDLE_MKLDNN", "1") != "0":
+    if load_settings().paddle_mkldnn:
         config.enable_mkldnn()
     else:
         config.disable_mkldnn()

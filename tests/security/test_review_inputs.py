@@ -132,7 +132,7 @@ def test_an_unreadable_entry_blocks_approval_until_fixed(site: Site, doc_id: int
 def test_blind_check_entries_that_cannot_be_read(tmp_path) -> None:
     """A ダブルチェック entry of letters counted as a difference and sent the document back to review."""
     for s in start_site(tmp_path / "home", review_all=False):
-        doc_id, truth = s.scan("inkan_request", 65, "印鑑.jpg", profile="clean")
+        doc_id, truth = s.confident_scan("inkan_request", "印鑑.jpg")
         assert s.ctx.store.document(doc_id).status == DocStatus.DOUBLE_CHECK
         with s.client("hanako") as c:
             page = c.get(f"/documents/{doc_id}").text

@@ -1,0 +1,257 @@
+"""The proposed fields of a blank form page, step by step: tick boxes, options printed beside a label,
+dates written into the gaps of the print, then each run of cells to write in (a date, options to
+circle, a comb, bands of a tall cell, or one text field), then tick boxes and options outside any cell.
+The steps share one :class:`_Page`; they run in a fixed order because field names are numbered in the
+order fields are found (``field_01``, ``name_01``)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from authoring.propose.cells import (
+    COMB_MAX_W_MM,
+    Cell,
+    classify,
+    iou,
+    is_comb,
+    is_square,
+    right_of,
+    runs,
+    same_row,
+    split_at_dashes,
+    union,
+)
+from authoring.propose.dates import date_field, free_dates
+from authoring.propose.labels import guess_name, guess_type, label_clusters, label_for, left_label
+from authoring.propose.lines import ink_shares, ruled_cells, tick_squares
+from authoring.propose.model import Option, Proposed, Text
+from authoring.propose.options import circle_area, free_options, option_values, separate, tick_words
+from authoring.propose.words import ERA_NAMES, clean, era_of, inside, is_note, is_unit
+from formkit.model import Box, FieldType
+
+
+def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Proposed]:
+    """Proposed fields for a blank form page (grey image, its resolution, its printed text lines)."""
+    boxes = ruled_cells(gray, px_per_mm)
+    cells = [classify(b, texts, s) for b, s in zip(boxes, ink_shares(gray, px_per_mm, boxes), strict=True)]
+    squares, cells = _tick_boxes(gray, px_per_mm, cells)
+    _options_beside_labels(cells)
+    found = tick_words(squares, texts)
+    page = _Page(cells, texts, squares, [(b, w) for b, w, _ in found], {id(b): t for b, _, t in found})
+    page.out += free_dates(texts, boxes, page.taken)
+    loose = [t for t in texts if not any(inside(t, c.box) for c in cells)]
+    for whole, between in runs(cells, loose):
+        page.used_texts.update(id(t) for t in between)
+        postal = guess_type(label_for(whole, cells, texts)[0]) is FieldType.POSTAL
+        for run in [whole] if postal else split_at_dashes(whole):
+            _add_run(page, run, between, loose)
+    _add_free_ticks(page)
+    _add_free_options(page)
+    return page.out
+
+
+@dataclass
+class _Page:
+    """What the steps of :func:`propose` share: the page's cells, words and tick boxes (each with the
+    words after it), what earlier steps used up, and the fields so far."""
+
+    cells: list[Cell]
+    texts: list[Text]
+    squares: list[Box]
+    ticks: list[tuple[Box, str]]
+    tick_text: dict[int, Text | None]
+    taken: set[str] = field(default_factory=set)
+    out: list[Proposed] = field(default_factory=list)
+    used_ticks: set[int] = field(default_factory=set)
+    used_texts: set[int] = field(default_factory=set)
+
+    def add(self, label: str, ftype: FieldType, box: Box, **kw: Any) -> None:
+        if box.w < 4.0 or box.h < 2.5:
+            return
+        separate(kw.get("options", []))
+        self.out.append(Proposed(guess_name(label, self.taken), label or "（ラベル不明）", ftype, box, **kw))
+
+    def add_ticks(self, label: str, box: Box, ticks: list[tuple[Box, str]]) -> None:
+        """One tick box: a checkbox named after it (性別（男）); several: one field of checkboxes."""
+        words = [w for _, w in ticks]
+        if len(ticks) == 1:
+            self.add(f"{label}（{words[0]}）" if label else words[0], FieldType.CHECKBOX, box)
+        else:
+            opts = [Option(v, w or v, b) for v, (b, w) in zip(option_values(words), ticks, strict=True)]
+            self.add(label, FieldType.CHECKBOXES, box, options=opts)
+
+
+def _tick_boxes(gray: np.ndarray, px_per_mm: float, cells: list[Cell]) -> tuple[list[Box], list[Cell]]:
+    """Tick boxes: small empty squares, ruled (a cell alone, not one of a comb) or printed; and the
+    cells without the tick boxes, where a label cell holding one (「□ 発行が必要」) is for ticking."""
+    squares = [
+        c.box
+        for c in cells
+        if c.kind == "blank"
+        and not c.texts
+        and is_square(c.box)
+        and not any(right_of(c.box, d.box) or right_of(d.box, c.box) for d in cells)  # not a comb cell
+    ]
+    squares += [s for s in tick_squares(gray, px_per_mm) if all(iou(s, q) < 0.5 for q in squares)]
+    cells = [c for c in cells if not any(iou(c.box, q) >= 0.5 for q in squares)]
+    for c in cells:
+        if any(inside(Text("", q), c.box) for q in squares) and c.kind == "label" and len(c.notes) <= 3:
+            c.kind = "blank"  # a cell holding 「□ 発行が必要」 is for ticking, not a label
+    return squares, cells
+
+
+def _options_beside_labels(cells: list[Cell]) -> None:
+    """Words printed side by side in a cell right after a label (男　・　女): options to circle."""
+    for c in cells:
+        side = [t for t in c.notes if not is_note(t.text)]
+        left = [d for d in cells if d.kind == "label" and right_of(d.box, c.box)]
+        if (
+            c.kind == "label"
+            and left
+            and len(side) >= 2
+            and all(len(clean(t.text)) <= 4 and not re.search(r"\d", t.text) for t in side)
+            and max(t.cy for t in side) - min(t.cy for t in side) <= 1.0
+        ):
+            c.kind, c.items = "options", [(clean(t.text), t.box) for t in side]
+
+
+def _add_run(page: _Page, run: list[Cell], between: list[Text], loose: list[Text]) -> None:
+    """The field (or fields) of one run of cells to write in; ``between`` is the loose text printed
+    between its cells (年, 月, -)."""
+    label, label_cell = label_for(run, page.cells, page.texts)
+    box = union([c.box for c in run])
+    units = [clean(t.text) for t in [*between, *(t for c in run for t in c.texts)] if is_unit(t.text)]
+    has_date_units = all(any(u in x for x in units) for u in "年月日")
+    ftype = guess_type(label)
+    mine_ticks = [(b, w) for b, w in page.ticks if id(b) not in page.used_ticks and inside(Text("", b), box)]
+    if mine_ticks and not has_date_units:
+        page.used_ticks.update(id(b) for b, _ in mine_ticks)
+        page.add_ticks(label, box, mine_ticks)
+        return
+    era_left = [
+        t for t in loose if era_of(t.text) and 0 <= box.x - t.box.x2 <= 15 and box.y <= t.cy <= box.y2
+    ]
+    between += era_left  # the caller's list: a later run split from the same cells sees them too
+    if ftype is FieldType.DATE or has_date_units or era_left or any(c.kind == "era" for c in run):
+        _add_date(page, run, between, label if label.strip("年月日") else "年月日", box)
+    elif any(c.kind == "options" for c in run):
+        items = [(s, b, c) for c in run for s, b in c.items]
+        values = option_values([s for s, _, _ in items])
+        opts = [Option(v, s, circle_area(b, c.box)) for v, (s, b, c) in zip(values, items, strict=True)]
+        page.add(label, FieldType.CHOICE, box, options=opts)
+    elif is_comb(run) or (
+        ftype is FieldType.POSTAL
+        and sum(is_comb([c]) or (not c.texts and c.box.w <= COMB_MAX_W_MM) for c in run) == 7
+    ):
+        n = sum(1 for c in run if not c.texts)
+        comb = ftype if ftype in (FieldType.KANA, FieldType.POSTAL) else FieldType.DIGITS
+        if comb is FieldType.POSTAL and n != 7:
+            comb = FieldType.DIGITS
+        page.add(label, comb, box, cells=n)
+    elif label_cell is not None and (bands := split_bands(box, label_cell)) and len(run) == 1:
+        for text, band in bands:
+            page.add(text, guess_type(text), band)
+    elif len(run) == 1 and run[0].kind == "blank" and (bands := note_bands(run[0])):
+        for note, band in bands:
+            named = f"{label}（{note}）" if note and label else (note or label)
+            kind = FieldType.KANA if note == "フリガナ" else guess_type(label)
+            page.add(named, kind if kind is not FieldType.CHOICE else FieldType.TEXT, band)
+    else:
+        page.add(label, ftype if ftype is not FieldType.CHOICE else FieldType.TEXT, box)
+
+
+def _add_date(page: _Page, run: list[Cell], between: list[Text], label: str, box: Box) -> None:
+    """A date field over a run, with the era tick boxes (□昭和 □平成) left of it in its row."""
+    era_ticks = [(b, w) for b, w in page.ticks if w in ERA_NAMES]
+    row_ticks = [(b, w) for b, w in era_ticks if same_row(b, box) or (box.y <= b.y + b.h / 2 <= box.y2)]
+    row_ticks = [(b, w) for b, w in row_ticks if b.x < box.x and id(b) not in page.used_ticks]
+    page.used_ticks.update(id(b) for b, _ in row_ticks)
+    eras, parts, options, per_part = date_field(run, between, label, row_ticks)
+    full = union([box, *(b for b, _ in row_ticks)])
+    page.add(label, FieldType.DATE, full, eras=eras, part_boxes=parts, options=options, cells=per_part)
+
+
+def _add_free_ticks(page: _Page) -> None:
+    """Tick boxes in no cell to write in (□ 世帯全員 □ 一部): one field per label before them."""
+    free = sorted(
+        ((b, w) for b, w in page.ticks if id(b) not in page.used_ticks and w not in ERA_NAMES),
+        key=lambda t: (round(t[0].y), t[0].x),
+    )
+    while free:
+        b0, _ = free[0]
+        label = left_label(b0, page.cells, page.texts)
+        group = [
+            (b, w)
+            for b, w in free
+            if abs(b.y - b0.y) <= 20 and left_label(b, page.cells, page.texts) == label
+        ]
+        free = [t for t in free if t not in group]
+        texts_of = [t for b, _ in group if (t := page.tick_text.get(id(b))) is not None]
+        page.used_texts.update(id(t) for t in texts_of)
+        box = union([b for b, _ in group] + [t.box for t in texts_of])
+        rows = [
+            c.box for c in page.cells if c.kind == "label" and c.label == label and c.box.x2 <= box.x + 0.5
+        ]
+        if rows and rows[0].h > box.h:  # the field takes the height of its label's row
+            box = Box(
+                x=box.x, y=min(box.y, rows[0].y), w=box.w, h=max(box.y2, rows[0].y2) - min(box.y, rows[0].y)
+            )
+        page.add_ticks(label, box, group)
+
+
+def _add_free_options(page: _Page) -> None:
+    """Options printed after a label with nowhere else to write (本人　同一世帯の人　代理人)."""
+    has_field = [f.box for f in page.out]
+    unticked = [t for t in page.texts if not any(inside(t, q) for q in page.squares)]
+    for c in page.cells:
+        if c.kind != "label" or any(
+            same_row(c.box, f) or (c.box.y <= f.y + f.h / 2 <= c.box.y2 and f.x >= c.box.x2 - 0.5)
+            for f in has_field
+        ):
+            continue
+        opts = free_options(c, page.cells, unticked, page.used_texts)
+        if opts:
+            page.add(c.label, FieldType.CHOICE, union([o.box for o in opts]), options=opts)
+
+
+# --- one cell, several fields -------------------------------------------------------------------------------
+
+
+def split_bands(box: Box, label_cell: Cell) -> list[tuple[str, Box]]:
+    """A tall blank cell beside a label cell holding several labels: one band per label."""
+    clusters = label_clusters(label_cell)
+    if len(clusters) < 2:
+        return []
+    mids = [(a[2] + b[1]) / 2 for a, b in itertools.pairwise(clusters)]
+    edges = [box.y, *mids, box.y2]
+    return [
+        (text, Box(x=box.x, y=y0, w=box.w, h=y1 - y0))
+        for (text, _, _), y0, y1 in zip(clusters, edges, edges[1:], strict=False)
+    ]
+
+
+def note_bands(cell: Cell) -> list[tuple[str, Box]]:
+    """A cell to write in with notes down its left edge (㋐（通貨） / ㋑（現物）): one band per note; a
+    （フリガナ） note along its top: a furigana band above the main one."""
+    b = cell.box
+    notes = sorted((t for t in cell.notes if is_note(t.text)), key=lambda t: t.box.y)
+    kana = [t for t in notes if re.search(r"フリガナ|ふりがな", t.text) and t.box.y2 <= b.y + 0.4 * b.h]
+    if kana:
+        cut = b.y + max(0.3 * b.h, kana[0].box.y2 - b.y + 1.0)
+        return [
+            ("フリガナ", Box(x=b.x, y=b.y, w=b.w, h=cut - b.y)),
+            ("", Box(x=b.x, y=cut, w=b.w, h=b.y2 - cut)),
+        ]
+    left = [t for t in notes if abs(t.box.x - notes[0].box.x) <= 2.0] if notes else []
+    if len(left) < 2:
+        return []
+    edges = [b.y, *((p.box.y2 + q.box.y) / 2 for p, q in itertools.pairwise(left)), b.y2]
+    return [
+        (re.sub(r"^[\d.．]*", "", clean(t.text)).strip("()（）"), Box(x=b.x, y=y0, w=b.w, h=y1 - y0))
+        for t, y0, y1 in zip(left, edges, edges[1:], strict=False)
+    ]

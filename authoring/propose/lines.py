@@ -1,0 +1,82 @@
+"""What the blank form's print says without reading it: its ruled lines (morphological horizontal and
+vertical line extraction), the cells they enclose, how much of each cell is inked, and printed tick
+boxes (□). Pure functions on a grey image and its resolution; everything comes back in millimetres."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from formkit.model import Box
+
+#: Darker than this is print (a tinted cell, ~217, is paper; drop-out pink, ~190, is print).
+INK_LEVEL = 210
+#: A ruled line is at least this long; dotted lines and text strokes are shorter.
+LINE_MM = 4.5
+#: Cells smaller than this are not places to write in.
+MIN_CELL_MM = 2.5
+
+
+def ruling(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The ruled lines of a form (bool mask): ink runs at least LINE_MM long, across or down."""
+    ink = (gray < INK_LEVEL).astype(np.uint8)
+    n = max(3, round(LINE_MM * px_per_mm))
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
+    vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, n)))
+    # Close the hairline gaps where lines meet, so cells do not leak into their neighbours.
+    return np.asarray(cv2.dilate(horiz | vert, np.ones((3, 3), np.uint8))).astype(bool)
+
+
+def ruled_cells(gray: np.ndarray, px_per_mm: float) -> list[Box]:
+    """Every rectangular cell enclosed by ruled lines, as its inside (mm), top to bottom, left to right."""
+    lines = ruling(gray, px_per_mm)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((~lines).astype(np.uint8), connectivity=4)
+    page = gray.shape[0] * gray.shape[1]
+    k = px_per_mm
+    out = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if w < MIN_CELL_MM * k or h < MIN_CELL_MM * k or w * h > 0.4 * page:
+            continue
+        if x == 0 or y == 0 or x + w >= gray.shape[1] or y + h >= gray.shape[0]:
+            continue  # the paper around the form
+        sub = labels[y : y + h, x : x + w] == i
+        # A cell fills its bounding box along all four edges (holes inside, like tick boxes, are fine).
+        edges = [sub[0, :].mean(), sub[-1, :].mean(), sub[:, 0].mean(), sub[:, -1].mean()]
+        if min(edges) < 0.8 or area < 0.5 * w * h:
+            continue
+        out.append(Box(x=x / k, y=y / k, w=w / k, h=h / k))
+    return sorted(out, key=lambda b: (round(b.y), b.x))
+
+
+def ink_shares(gray: np.ndarray, px_per_mm: float, boxes: list[Box]) -> list[float]:
+    """How much of each cell's inside (ruled lines left out) is inked."""
+    ink = (gray < INK_LEVEL) & ~ruling(gray, px_per_mm)
+    out = []
+    for b in boxes:
+        i = b.inset(0.3)
+        x0, y0 = round(i.x * px_per_mm), round(i.y * px_per_mm)
+        x1, y1 = round(i.x2 * px_per_mm), round(i.y2 * px_per_mm)
+        sub = ink[y0:y1, x0:x1]
+        out.append(float(sub.mean()) if sub.size else 0.0)
+    return out
+
+
+def tick_squares(gray: np.ndarray, px_per_mm: float) -> list[Box]:
+    """Printed tick boxes (□, 1.5-6 mm): hollow square outlines."""
+    ink = (gray < INK_LEVEL).astype(np.uint8)
+    contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    out: list[Box] = []
+    if hierarchy is None:
+        return out
+    for i, c in enumerate(contours):
+        if hierarchy[0][i][3] != -1 or hierarchy[0][i][2] == -1:
+            continue  # a hole, or a blob without one
+        x, y, w, h = cv2.boundingRect(c)
+        wm, hm = w / px_per_mm, h / px_per_mm
+        if not (1.5 <= wm <= 6.5 and 0.8 <= wm / hm <= 1.25):
+            continue
+        _, _, hw, hh = cv2.boundingRect(contours[hierarchy[0][i][2]])
+        if hw * hh >= 0.4 * w * h and cv2.contourArea(c) >= 0.85 * w * h:  # a frame with a big hole
+            out.append(Box(x=x / px_per_mm, y=y / px_per_mm, w=wm, h=hm))
+    return out

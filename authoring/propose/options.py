@@ -1,0 +1,91 @@
+"""Options: printed words to circle (1.男 2.女, 本人　代理人) and tick boxes with the words after them
+(□ 世帯全員): where each one's mark is looked for, and the values they get in the template."""
+
+from __future__ import annotations
+
+import re
+
+from authoring.propose.cells import Cell, overlap, same_row
+from authoring.propose.model import Option, Text
+from authoring.propose.words import clean, inside
+from formkit.model import Box
+
+
+def option_values(labels: list[str]) -> list[str]:
+    """Option values from printed options: option_1 for 「1.男」, else opt1, opt2..."""
+    nums = [re.match(r"\d", lab) for lab in labels]
+    values = [f"option_{m.group(0)}" if m else f"opt{i + 1}" for i, m in enumerate(nums)]
+    return values if len(set(values)) == len(values) else [f"opt{i + 1}" for i in range(len(labels))]
+
+
+def circle_area(word: Box, cell: Box) -> Box:
+    """Where a circle around a printed word lies: the word and a margin, within its cell."""
+    x0, y0 = max(word.x - 1.0, cell.x), max(word.y - 0.6, cell.y)
+    x1, y1 = min(word.x2 + 1.0, cell.x2), min(word.y2 + 0.6, cell.y2)
+    return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
+
+
+def tick_words(squares: list[Box], texts: list[Text]) -> list[tuple[Box, str, Text | None]]:
+    """Each tick box with the words printed right after it (□ 世帯全員)."""
+    out = []
+    for sq in squares:
+        cy = sq.y + sq.h / 2
+        after = [
+            t for t in texts if sq.x2 - 0.5 <= t.box.x <= sq.x2 + 4.0 and abs(t.cy - cy) <= max(sq.h, 2.0)
+        ]
+        t = min(after, key=lambda t: t.box.x) if after else None
+        out.append((sq, clean(t.text).lstrip("□") if t else "", t))
+    return out
+
+
+def free_options(label_cell: Cell, cells: list[Cell], texts: list[Text], used: set[int]) -> list[Option]:
+    """Words printed in a row after a label with no cell to write in (本人　同一世帯の人　代理人): the
+    options to circle."""
+    b = label_cell.box
+    row = [
+        t
+        for t in texts
+        if id(t) not in used
+        and t.box.x >= b.x2 - 0.5
+        and b.y <= t.cy <= b.y2
+        and not any(c.kind == "label" and inside(t, c.box) for c in cells)
+        and 1 <= len(clean(t.text)) <= 8
+    ]
+    row.sort(key=lambda t: t.box.x)
+    stop = next(
+        (
+            c.box.x
+            for c in sorted(cells, key=lambda c: c.box.x)
+            if c.kind == "label" and c.box.x >= b.x2 and same_row(b, c.box)
+        ),
+        1e9,
+    )
+    row = [t for t in row if t.box.x < stop]
+    if len(row) < 2:
+        return []
+    labels = [clean(t.text) for t in row]
+    return [
+        Option(v, lab, Box(x=t.box.x - 2.0, y=t.box.y - 1.0, w=t.box.w + 4.0, h=t.box.h + 2.0))
+        for v, lab, t in zip(option_values(labels), labels, row, strict=True)
+    ]
+
+
+def separate(options: list[Option]) -> None:
+    """Neighbouring options' circle areas must not overlap (a circle would count for both): cut each
+    overlap in the middle, across its thinner side."""
+    for i, a in enumerate(options):
+        for b in options[i + 1 :]:
+            ox = overlap(a.box.x, a.box.x2, b.box.x, b.box.x2)
+            oy = overlap(a.box.y, a.box.y2, b.box.y, b.box.y2)
+            if ox <= 0 or oy <= 0:
+                continue
+            if oy <= ox:  # one above the other
+                top, low = (a, b) if a.box.y <= b.box.y else (b, a)
+                mid = (low.box.y + top.box.y2) / 2
+                top.box = Box(x=top.box.x, y=top.box.y, w=top.box.w, h=max(mid - 0.15 - top.box.y, 0.5))
+                low.box = Box(x=low.box.x, y=mid + 0.15, w=low.box.w, h=max(low.box.y2 - mid - 0.15, 0.5))
+            else:  # side by side
+                lft, rgt = (a, b) if a.box.x <= b.box.x else (b, a)
+                mid = (rgt.box.x + lft.box.x2) / 2
+                lft.box = Box(x=lft.box.x, y=lft.box.y, w=max(mid - 0.15 - lft.box.x, 0.5), h=lft.box.h)
+                rgt.box = Box(x=mid + 0.15, y=rgt.box.y, w=max(rgt.box.x2 - mid - 0.15, 0.5), h=rgt.box.h)

@@ -1,0 +1,97 @@
+"""The printed words of a blank form: reading them (OCR, the proposer's only use of an engine) and what a
+single line says on its own: a unit (年, 円), an era (昭和), a cell's number (①), a note in brackets, or
+options printed side by side (1.男 2.女, 有・無). Nothing here knows about cells or fields."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+
+from authoring.propose.model import Text
+from formkit.model import Box
+
+ERA_NAMES = ["明治", "大正", "昭和", "平成", "令和"]
+UNIT_CHARS = set("年月日円歳才通枚部人回件時分〒-ー―—－・()（）")
+
+
+def read_texts(image: np.ndarray, px_per_mm: float, engine: str | None = None) -> list[Text]:
+    """The printed text lines of a blank form (detection and recognition with the reading engine)."""
+    from ocr.fullpage import read_full_page
+
+    out = []
+    for line in read_full_page(image, engine=engine):
+        q = np.asarray(line.quad, dtype=np.float32) / px_per_mm
+        x0, y0 = float(q[:, 0].min()), float(q[:, 1].min())
+        x1, y1 = float(q[:, 0].max()), float(q[:, 1].max())
+        if y1 - y0 > 3 * (x1 - x0) and len(line.text) > 1:
+            continue  # vertical text (a side heading): no label for a field
+        out.append(Text(line.text, Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)))
+    return out
+
+
+def clean(text: str) -> str:
+    """A label as printed, without spaces, circled numbers (①, ㋐) or list numbers."""
+    t = unicodedata.normalize("NFKC", text)
+    t = re.sub(r"\s+", "", t)
+    t = "".join(ch for ch in t if not ("\u2460" <= ch <= "\u24ff" or "\u3251" <= ch <= "\u32ff"))
+    return t.strip("・:：")
+
+
+def inside(t: Text, b: Box) -> bool:
+    return b.x <= t.cx <= b.x2 and b.y <= t.cy <= b.y2
+
+
+def is_unit(text: str) -> bool:
+    t = clean(text)
+    return bool(t) and all(ch in UNIT_CHARS or ch.isspace() for ch in t)
+
+
+def era_of(text: str) -> str | None:
+    t = clean(text)
+    for era in ERA_NAMES:
+        if re.fullmatch(rf"\d?\.?{era}", t):
+            return era
+    return None
+
+
+_ITEM = re.compile(r"(?<!\S)(\d)\s*[.．]?\s*([^\d\s.．][^\s]*)")
+_DOTS = "・·･"
+
+
+def option_items(t: Text) -> list[tuple[str, Box]]:
+    """Options printed in one text line: numbered (1.男 5.男（基金）) or between ・ (男・女, 有・無)."""
+    raw = unicodedata.normalize("NFKC", t.text).strip()
+    raw = re.sub(f"[{_DOTS}]", "・", raw)
+    n = max(len(raw), 1)
+    items: list[tuple[str, int, int]] = []
+    numbered = list(_ITEM.finditer(raw))
+    if numbered:
+        items = [(m.group(0).replace(" ", ""), m.start(), m.end()) for m in numbered]
+    elif "・" in raw:
+        pos = 0
+        for part in raw.split("・"):
+            if part.strip():
+                start = pos + len(part) - len(part.lstrip())
+                items.append((part.strip(), start, start + len(part.strip())))
+            pos += len(part) + 1
+        if len(items) < 2 or any(len(clean(s)) > 4 for s, _, _ in items):
+            return []
+    out = []
+    for label, a, b in items:
+        # Where the item is printed, by its share of the line's characters.
+        x0 = t.box.x + t.box.w * a / n
+        out.append((label, Box(x=x0, y=t.box.y, w=t.box.w * (b - a) / n, h=t.box.h)))
+    return out
+
+
+def is_marker(text: str) -> bool:
+    """A cell's number (①, ⑩, read as 1 or 10): no label."""
+    return bool(re.fullmatch(r"\d{1,2}", clean(text)))
+
+
+def is_note(text: str) -> bool:
+    """A note in brackets at the top of a cell to write in: （フリガナ）, ㋐（通貨）."""
+    c = re.sub(r"^[\d.．]*", "", clean(text))
+    return c.startswith(("(", "（")) and len(c) <= 12

@@ -1,0 +1,118 @@
+"""The template editor's routes (authors): the list of forms, the editor page, the blank form as its
+background, and the save. What an edit may do, and how it is written, is review/editor.py's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from core.errors import DejiruError
+from formkit.model import FieldType
+from formkit.registry import load_template, template_ids
+from review.auth import csrf_ok
+from review.editor import (
+    MAX_BODY,
+    PX_PER_MM,
+    EditRefused,
+    blank_png,
+    digest,
+    editor_fields,
+    save_fields,
+    template_file,
+)
+from review.web import Author, State, Tr, lang, not_found, page
+
+router = APIRouter()
+
+
+@router.get("/templates", response_class=HTMLResponse)
+def template_list(request: Request, me: Author) -> Response:
+    rows: list[dict[str, Any]] = []
+    for form_id in template_ids():
+        try:
+            rows.append({"id": form_id, "tpl": load_template(form_id), "error": None})
+        except DejiruError as err:
+            rows.append({"id": form_id, "tpl": None, "error": err.message(lang(request))})
+    return page(request, "templates.html", rows=rows)
+
+
+@router.get("/templates/{form_id}/edit", response_class=HTMLResponse)
+def template_edit(form_id: str, request: Request, me: Author, t: Tr) -> Response:
+    try:
+        path = template_file(form_id)
+        tpl = load_template(form_id)
+    except KeyError:
+        return not_found(request)
+    except DejiruError as err:
+        return page(request, "message.html", status=422, title=err.message(lang(request)))
+    data = {
+        "id": tpl.id,
+        "page": {"w": tpl.page.width_mm, "h": tpl.page.height_mm},
+        "fields": editor_fields(tpl),
+        "types": [ft.value for ft in FieldType],
+        "base": digest(path),
+        "save_url": f"/templates/{tpl.id}/save",
+        "image_url": f"/templates/{tpl.id}/blank.png",
+        "csrf": request.session.get("csrf", ""),
+        "messages": {k: t(k) for k in ("tpl_new_label", "tpl_save_failed", "tpl_unsaved", "tpl_saving")},
+    }
+    return page(
+        request,
+        "template_editor.html",
+        tpl=tpl,
+        data=data,
+        types=data["types"],
+        width_px=round(tpl.page.width_mm * PX_PER_MM),
+        height_px=round(tpl.page.height_mm * PX_PER_MM),
+    )
+
+
+@router.get("/templates/{form_id}/blank.png")
+def template_image(form_id: str, me: Author) -> Response:
+    try:
+        template_file(form_id)
+        png = blank_png(load_template(form_id))
+    except (KeyError, DejiruError):
+        return Response(status_code=404)
+    return Response(png, media_type="image/png")
+
+
+@router.post("/templates/{form_id}/save")
+async def template_save(form_id: str, request: Request, me: Author, state: State, t: Tr) -> Response:
+    # Not the CheckedForm dependency: the editor's script posts JSON with the token in a header, and
+    # reads every answer, a refusal included, as JSON.
+    if not csrf_ok(request.session.get("csrf"), request.headers.get("X-CSRF-Token")):
+        return JSONResponse({"ok": False, "error": t("csrf")}, status_code=403)
+    store, name = state.store, me.username
+    body = await request.body()
+    try:
+        template_file(form_id)
+    except KeyError:
+        return JSONResponse({"ok": False, "error": t("not_found")}, status_code=404)
+    try:
+        if len(body) > MAX_BODY:
+            raise ValueError("too large")
+        sent = json.loads(body)
+        if not isinstance(sent, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        return JSONResponse({"ok": False, "error": t("tpl_bad_request")}, status_code=400)
+    try:
+        tpl, backup = save_fields(form_id, sent.get("fields"), sent.get("base"))
+    except EditRefused as err:
+        store.audit(name, "template.refused", detail=f"{form_id}: {err.en}"[:500])
+        message = err.message(lang(request)) + (f"（{err.detail}）" if err.detail else "")
+        return JSONResponse({"ok": False, "error": message}, status_code=err.status)
+    backup_note = f"backup {backup.name}" if backup else "unchanged"
+    store.audit(name, "template.saved", detail=f"{form_id} ({len(tpl.fields)} fields, {backup_note})")
+    return JSONResponse(
+        {
+            "ok": True,
+            "message": t("tpl_saved"),
+            "base": digest(template_file(form_id)),
+            "fields": editor_fields(tpl),
+        }
+    )
