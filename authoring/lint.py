@@ -99,15 +99,6 @@ def _inside(inner: Box, outer: Box) -> bool:
     )
 
 
-def _grow(b: Box, d: float) -> Box:
-    return Box(x=b.x - d, y=b.y - d, w=b.w + 2 * d, h=b.h + 2 * d)
-
-
-def _union(boxes: list[Box]) -> Box:
-    x, y = min(b.x for b in boxes), min(b.y for b in boxes)
-    return Box(x=x, y=y, w=max(b.x2 for b in boxes) - x, h=max(b.y2 for b in boxes) - y)
-
-
 # --- sizes ----------------------------------------------------------------------------------------------
 
 
@@ -285,9 +276,9 @@ def check_geometry(tpl: Template) -> list[Finding]:
                     )
                 )
 
-    reserved = [("位置合わせマーク■ / registration mark", _grow(m, QUIET_MM)) for m in mark_boxes(tpl)]
-    strip = _union([*id_cells(), id_text_box()])
-    reserved.append(("様式IDの帯 / form-ID strip", _grow(strip, QUIET_MM)))
+    reserved = [("位置合わせマーク■ / registration mark", m.grow(QUIET_MM)) for m in mark_boxes(tpl)]
+    strip = Box.around([*id_cells(), id_text_box()])
+    reserved.append(("様式IDの帯 / form-ID strip", strip.grow(QUIET_MM)))
     head = header_boxes(tpl)
     header = [("表題 / title", head["title"]), ("記入上の注意 / instruction line", head["instructions"])]
     if tpl.addressee:

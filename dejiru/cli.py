@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -529,9 +530,15 @@ def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legac
     from dejiru import prefect_env
 
     prefect_env.configure(settings().home)
-    from flows.keying import key_approved
+    from flows.keying import key_approved, reset_limit
     from flows.runtime import close_bots
 
+    if not os.environ.get("PREFECT_API_URL"):
+        # Prefect's embedded API starts and ends with this command and never expires a lease: a slot
+        # left by a `dejiru key` killed mid-batch would block every later one. Alone on its API, this
+        # command frees it; jobs the killed one left RUNNING are keyed again (the bot looks for the
+        # record's reference in the target first, so nothing is keyed twice).
+        reset_limit(target)
     try:
         typer.echo(json.dumps(key_approved(target), ensure_ascii=False))
     finally:

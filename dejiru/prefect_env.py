@@ -44,6 +44,39 @@ def offline_defaults() -> None:
 def configure(home: Path) -> None:
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
     offline_defaults()
+    masked_logging(Path(os.environ["PREFECT_HOME"]))
+
+
+#: Prefect loggers whose records carry what flows and tasks say (shown at INFO: the flows say little,
+#: and never a value).
+FLOW_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+def masked_logging(prefect_home: Path) -> Path:
+    """Prefect's own logging configuration with the personal-data mask on every handler (its API
+    handler ships flow and task logs, tracebacks included, to Prefect's database) and the flows' INFO
+    lines shown; written under ``PREFECT_HOME`` and named by ``PREFECT_LOGGING_SETTINGS_PATH``
+    unless one is set already. Built from the installed Prefect's file, so a new Prefect keeps its
+    own handlers; read as text, since Prefect must not be imported before its settings are."""
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("prefect is not installed")
+    default = Path(next(iter(spec.submodule_search_locations))) / "logging" / "logging.yml"
+    config = yaml.safe_load(default.read_text(encoding="utf-8"))
+    config.setdefault("filters", {})["personal_data"] = {"()": "core.logs.MaskFilter"}
+    for handler in config.get("handlers", {}).values():
+        handler["filters"] = [*handler.get("filters", []), "personal_data"]
+    for name in FLOW_LOGGERS:
+        config.setdefault("loggers", {}).setdefault(name, {})["level"] = "INFO"
+    out = prefect_home / "logging.yml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    os.environ.setdefault("PREFECT_LOGGING_SETTINGS_PATH", str(out))
+    return out
 
 
 def new_auth_string() -> str:

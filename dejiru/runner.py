@@ -199,6 +199,15 @@ class Runner:
     timeout: float | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
 
+    #: The mapping of the bundled demo legacy system; it is started only when a template keys into it.
+    DEMO_SYSTEM = "demo_legacy"
+
+    @property
+    def demo_targeted(self) -> bool:
+        from formkit.registry import all_templates
+
+        return any(t.target == self.DEMO_SYSTEM for t in all_templates())
+
     def run(self) -> int:
         from dejiru import prefect_env
 
@@ -206,24 +215,20 @@ class Runner:
         # Ports first, before anything starts or the database is touched: a busy port is most often
         # another `dejiru run` on this PC, whose half-done work `recover()` must not reset.
         try:
-            check_ports(
-                [
-                    (
-                        "確認画面",
-                        "review UI",
-                        self.cfg.review_host,
-                        self.cfg.review_port,
-                        "DEJIRU_REVIEW_PORT",
-                    ),
+            ports = [
+                ("確認画面", "review UI", self.cfg.review_host, self.cfg.review_port, "DEJIRU_REVIEW_PORT")
+            ]
+            if self.demo_targeted:
+                ports.append(
                     (
                         "デモ業務システム",
                         "legacy demo",
                         "127.0.0.1",
                         self.cfg.legacy_port,
                         "DEJIRU_LEGACY_PORT",
-                    ),
-                ]
-            )
+                    )
+                )
+            check_ports(ports)
         except StartupFailed as err:
             return self.refuse(err)
         # One secret per run locks this run's Prefect API, the local server's or the embedded one
@@ -289,17 +294,21 @@ class Runner:
         from records.models import DocStatus
         from review.app import create_app
 
-        # The bundled legacy system listens where the settings say; its bot mapping must look there too.
-        os.environ.setdefault("DEJIRU_LEGACY_URL", self.cfg.legacy_url)
-        servers = [
-            UvicornThread(
-                legacy_app(self.cfg.home / "legacy" / "legacy.db"),
-                "127.0.0.1",
-                self.cfg.legacy_port,
-                "legacy",
-            ),
-            UvicornThread(create_app(ctx), self.cfg.review_host, self.cfg.review_port, "review"),
-        ]
+        servers = [UvicornThread(create_app(ctx), self.cfg.review_host, self.cfg.review_port, "review")]
+        if self.demo_targeted:
+            # The bundled legacy system listens where the settings say; its bot mapping must look there
+            # too. Only when a template keys into it: a city's own mapping that happens to read the
+            # same variable must never be pointed at the demo.
+            os.environ.setdefault("DEJIRU_LEGACY_URL", self.cfg.legacy_url)
+            servers.insert(
+                0,
+                UvicornThread(
+                    legacy_app(self.cfg.home / "legacy" / "legacy.db"),
+                    "127.0.0.1",
+                    self.cfg.legacy_port,
+                    "legacy",
+                ),
+            )
         for s in servers:
             s.start()
             stack.callback(s.stop)
@@ -400,8 +409,9 @@ class Runner:
             "dejiru が動いています / dejiru is running",
             f"  受付フォルダ / inbox           : {c.inbox}",
             f"  確認画面 / review UI          : http://{c.review_host}:{c.review_port}/",
-            f"  デモ業務システム / legacy demo : {c.legacy_url}/login  (demo / demo1234)",
         ]
+        if self.demo_targeted:
+            lines.append(f"  デモ業務システム / legacy demo : {c.legacy_url}/login  (demo / demo1234)")
         if prefect_auth:
             lines.append(f"  Prefect UI                     : http://127.0.0.1:{self.prefect_port}/")
             lines.append(

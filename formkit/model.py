@@ -51,6 +51,23 @@ class Box(BaseModel):
     def overlaps(self, other: Box) -> bool:
         return self.x < other.x2 and other.x < self.x2 and self.y < other.y2 and other.y < self.y2
 
+    def grow(self, d: Mm) -> Box:
+        """The box with ``d`` mm more on every side (a quiet zone around a mark)."""
+        return Box(x=self.x - d, y=self.y - d, w=self.w + 2 * d, h=self.h + 2 * d)
+
+    @classmethod
+    def around(cls, boxes: list[Box]) -> Box:
+        """The smallest box holding all of ``boxes``."""
+        x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
+        return cls(x=x0, y=y0, w=max(b.x2 for b in boxes) - x0, h=max(b.y2 for b in boxes) - y0)
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union: how far two boxes are the same box (1) or apart (0)."""
+        iw = max(0.0, min(self.x2, other.x2) - max(self.x, other.x))
+        ih = max(0.0, min(self.y2, other.y2) - max(self.y, other.y))
+        inter = iw * ih
+        return inter / (self.w * self.h + other.w * other.h - inter) if inter else 0.0
+
 
 class FieldType(StrEnum):
     """What a field holds; decides its printed shape, its reader and its normaliser."""

@@ -260,7 +260,15 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
         # real weight, it read a rare or old form, or it has no class for a form the name may be
         # registered in (崎 read: 﨑 could not have been). A common character read confidently passes.
         variant_rivals = [r for r in d.rivals if r[1] in watch_table().get(r[0], "")]
-        doubtful = variant_doubts(text, variant_rivals, d.unseen) if lay.spec.type is FieldType.NAME else []
+        # In free text and addresses an old or rare form read (黑 for 黒) is doubtful too: people write
+        # the common form there, and the recogniser's old-form classes win on a heavy or brushed hand.
+        doubtful = (
+            variant_doubts(text, variant_rivals, d.unseen)
+            if lay.spec.type is FieldType.NAME
+            else variant_doubts(text)
+            if lay.spec.type in (FieldType.TEXT, FieldType.ADDRESS)
+            else []
+        )
         if doubtful:
             reasons.append(
                 Reason(

@@ -26,6 +26,7 @@ from pipeline.audit import same_value, settle_labels
 from pipeline.context import Context, in_one_unit
 from records.models import AuditLabel, DocStatus
 from records.store import dumps, loads
+from validation import normalize
 from validation.checks import mask_mynumber
 from validation.normalize import DASHES
 from validation.routing import check_values, complete_addresses, normalize_value
@@ -106,9 +107,7 @@ def parse_input(spec: FieldSpec, raw: Any) -> Any:
             )
             raise ReviewError(ja, en) from exc
     if ftype in (FieldType.COUNT, FieldType.AMOUNT):
-        digits = "".join(t.split()).replace(",", "").removeprefix("¥").removesuffix("円")
-        if spec.unit:
-            digits = digits.removesuffix(unicodedata.normalize("NFKC", spec.unit))
+        digits = normalize.amount_text(t, spec.unit)
         if not _DIGITS.fullmatch(digits):
             raise _no_number(spec)
         if len(digits) > MAX_NUMBER_DIGITS:

@@ -38,6 +38,7 @@ from synth.strokes import (
     strokes_of,
     writer_style,
 )
+from validation.normalize import amount_text
 from validation.wareki import to_wareki
 
 INKS = {"black": Color(0.08, 0.08, 0.1), "blue": Color(0.1, 0.15, 0.5)}
@@ -474,9 +475,10 @@ def _check_value(spec: FieldSpec, value: Any) -> Any:
             raise _bad(spec, value, "1つだけ選べる欄です", "only one option may be ticked")
         return chosen[0] if spec.exclusive else [o for o in options if o in chosen]
     if t in (FieldType.COUNT, FieldType.AMOUNT):
-        if isinstance(value, bool) or not re.fullmatch(r"\d+", str(value).replace(",", "")):
+        digits = amount_text(str(value))
+        if isinstance(value, bool) or not re.fullmatch(r"[0-9]+", digits):
             raise _bad(spec, value, "数字で書いてください", "write a whole number")
-        value = int(str(value).replace(",", ""))
+        value = int(digits)
         if (t is FieldType.COUNT or spec.cells) and len(str(value)) > (spec.cells or 1):
             raise _bad(spec, value, f"{spec.cells}桁までです", f"at most {spec.cells} digit(s)")
         return value

@@ -97,6 +97,19 @@ def phone(text: str) -> str:
     return t
 
 
+def amount_text(text: str, unit: str | None = None) -> str:
+    """An amount or a count as a person types it, without what carries no value: spaces, thousands
+    commas, ¥ and 円, and the field's own unit (通, 部). What is left must be digits to be a number;
+    the caller says what else it accepts."""
+    t = (
+        "".join(unicodedata.normalize("NFKC", text).split())
+        .replace(",", "")
+        .removeprefix("¥")
+        .removesuffix("円")
+    )
+    return t.removesuffix(unicodedata.normalize("NFKC", unit)) if unit else t
+
+
 def postal(text: str) -> str:
     d = digits_only(text)
     return f"{d[:3]}-{d[3:]}" if len(d) == 7 else d

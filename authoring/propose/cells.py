@@ -42,14 +42,11 @@ def overlap(a0: float, a1: float, b0: float, b1: float) -> float:
 
 
 def union(boxes: list[Box]) -> Box:
-    x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
-    x1, y1 = max(b.x2 for b in boxes), max(b.y2 for b in boxes)
-    return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
+    return Box.around(boxes)
 
 
 def iou(a: Box, b: Box) -> float:
-    inter = overlap(a.x, a.x2, b.x, b.x2) * overlap(a.y, a.y2, b.y, b.y2)
-    return inter / (a.w * a.h + b.w * b.h - inter) if inter else 0.0
+    return a.iou(b)
 
 
 def is_square(b: Box) -> bool:
