@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 from core.errors import OutsideInbox
 from flows.runtime import context
 from intake.inbox import check_in_inbox
-from pipeline.intake import intake_file
+from pipeline.intake import intake_file, sweep
 from pipeline.reading import read_document
 
 
@@ -51,3 +51,26 @@ def process_file(path: str) -> dict:
     status = read_task(doc_id) if outcome == "accepted" and doc_id is not None else None
     get_run_logger().info("file %s: %s, document %s → %s", Path(path).name, outcome, doc_id, status)
     return {"outcome": outcome, "document_id": doc_id, "status": status}
+
+
+@flow(name="sweep", log_prints=False)
+def sweep_documents(lease_minutes: int = 15) -> list[int]:
+    """Hand every document nobody is reading to ``process-document``, on whichever worker is free:
+    further pages of multi-page files, and documents a dead worker had claimed more than
+    ``lease_minutes`` ago. Scheduled in prefect.yaml; without deployments (one PC) it reads them here."""
+    import datetime as dt
+
+    from prefect.deployments import run_deployment
+
+    from core import clock
+
+    lease = dt.timedelta(minutes=min(max(int(lease_minutes), 5), 24 * 60))  # a parameter from anyone
+    waiting = sweep(context(), clock.now(), lease)
+    for doc_id in waiting:
+        try:
+            run_deployment("process-document/process-document", parameters={"document_id": doc_id}, timeout=0)
+        except Exception:  # no deployment (one PC, tests): read it in this run
+            read_task(doc_id)
+    if waiting:
+        get_run_logger().info("sweep: %d document(s) handed to readers", len(waiting))
+    return waiting

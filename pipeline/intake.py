@@ -388,3 +388,17 @@ def _retry_quarantined(ctx: Context, doc: Document, n_pages: int, name: str) -> 
 def unfinished(ctx: Context) -> list[int]:
     """Documents that were taken in but not yet read (after a crash, these resume)."""
     return [d.id for d in ctx.store.documents([DocStatus.RECEIVED, DocStatus.READING], limit=10_000) if d.id]
+
+
+#: A claim to read a document older than this belongs to a reader that died: a page reads in seconds.
+CLAIM_LEASE = dt.timedelta(minutes=15)
+
+
+def sweep(ctx: Context, at: dt.datetime, lease: dt.timedelta = CLAIM_LEASE) -> list[int]:
+    """What is waiting to be read and nobody is reading: documents ``RECEIVED`` (further pages of a
+    multi-page file, files whose reader never started) and those whose ``READING`` claim is older than
+    ``lease`` (released first). Handing them to readers again is safe: a read starts by claiming."""
+    released = ctx.store.release_stale_claims(at - lease)
+    if released:
+        log.info("released %d stale reading claim(s)", released)
+    return [d.id for d in ctx.store.documents([DocStatus.RECEIVED], limit=10_000) if d.id]

@@ -238,6 +238,19 @@ class Store:
             self._commit(s)
             return bool(result.rowcount)
 
+    def release_stale_claims(self, older_than: dt.datetime) -> int:
+        """Put documents claimed for reading (``READING``) before ``older_than`` back in line: their
+        reader died (a worker killed, a PC switched off); a live reader's claim is younger than any
+        read takes. Atomic, so two sweeps never both release one claim."""
+        with self._session() as s:
+            result = s.exec(
+                update(Document)
+                .where(col(Document.status) == str(DocStatus.READING), col(Document.updated_at) < older_than)
+                .values(status=str(DocStatus.RECEIVED), updated_at=now(), revision=Document.revision + 1)
+            )
+            self._commit(s)
+            return int(result.rowcount or 0)
+
     def bump_revision(self, doc_id: int, expected: int) -> bool:
         """Take the next revision of a document only if nobody saved since ``expected`` was read
         (two reviewers on one document: the later save is refused instead of silently undoing)."""

@@ -265,3 +265,41 @@ def test_standalone_methods_still_commit_each_write(store: Store) -> None:
     with pytest.raises(KeyError):
         store.set_status(10**6, DocStatus.REVIEW)
     assert store.document(doc.id).status == DocStatus.REVIEW
+
+
+def test_sweep_hands_out_what_nobody_reads_and_releases_dead_claims(store: Store, tmp_path: Path) -> None:
+    """Many PCs: further pages wait RECEIVED and a killed worker's READING claim would wait for ever."""
+    import datetime as dt
+
+    from sqlmodel import col, update
+
+    from pipeline.context import Context
+    from pipeline.intake import sweep
+    from records.models import Document
+    from tests.conftest import make_settings
+
+    ids = []
+    for i in range(3):
+        doc, _ = store.add_document(f"{i:064x}", f"scan-{i}.pdf", f"/archive/{i}.pdf", 1)
+        assert doc.id is not None
+        ids.append(doc.id)
+    waiting, dead, live = ids
+    assert store.claim(dead, DocStatus.RECEIVED, DocStatus.READING)
+    assert store.claim(live, DocStatus.RECEIVED, DocStatus.READING)
+    stamp = store.document(live).updated_at
+    assert stamp is not None
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    with store.unit() as uow, uow._session() as s:  # the dead worker claimed its document an hour before
+        s.exec(
+            update(Document).where(col(Document.id) == dead).values(updated_at=stamp - dt.timedelta(hours=1))
+        )
+    ctx = Context(make_settings(tmp_path / "home"), store)
+    lease = dt.timedelta(minutes=15)
+
+    # Within the lease of both claims only the RECEIVED document is handed out.
+    assert sweep(ctx, stamp - dt.timedelta(minutes=50), lease) == [waiting]
+    assert store.document(dead).status == DocStatus.READING
+    # Past the dead claim's lease, within the live one's: the dead claim is released, the live one stands.
+    assert sorted(sweep(ctx, stamp + dt.timedelta(minutes=5), lease)) == [waiting, dead]
+    assert store.document(dead).status == DocStatus.RECEIVED
+    assert store.document(live).status == DocStatus.READING

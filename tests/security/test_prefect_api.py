@@ -108,6 +108,17 @@ def assert_nothing_left(port: int) -> None:
 # --- the many-PC server: `dejiru prefect-server` -------------------------------------------------------
 
 
+def ready_post(client: httpx.Client, path: str, body: dict[str, Any], limit: float = 120) -> Any:
+    """POST, waiting out the 503s a freshly started Prefect server answers while its database is still
+    busy with start-up (its health check answers before writes do; more often on a loaded machine)."""
+    deadline = time.monotonic() + limit
+    while True:
+        r = client.post(path, json=body)
+        if r.status_code != 503 or time.monotonic() > deadline:
+            return r.raise_for_status().json()
+        time.sleep(1)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`dejiru prefect-server` on loopback with an auth string, holding a `process-file` deployment."""
@@ -124,9 +135,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     try:
         wait_for("the Prefect server did not start", lambda: answers(f"{url}/api/health"), proc, log)
         with httpx.Client(base_url=f"{url}/api", headers=basic(auth), timeout=30) as c:
-            flow = c.post("/flows/", json={"name": "process-file"}).raise_for_status().json()
-            dep = c.post("/deployments/", json={"name": "process-file", "flow_id": flow["id"]})
-            deployment = dep.raise_for_status().json()["id"]
+            flow = ready_post(c, "/flows/", {"name": "process-file"})
+            deployment = ready_post(c, "/deployments/", {"name": "process-file", "flow_id": flow["id"]})["id"]
         yield {"url": url, "auth": auth, "flow": flow["id"], "deployment": deployment, "env": env}
     finally:
         stop(proc)
