@@ -197,7 +197,7 @@ def test_flow_new_scaffolds_an_importable_flow_and_a_deployment(project, tmp_pat
     assert entries["juminhyo-inbox"]["entrypoint"] == "flows/juminhyo_inbox.py:juminhyo_inbox"
     assert entries["juminhyo-inbox"]["work_pool"] == {"name": "dejiru-pool"}
     assert entries["juminhyo-daily"]["schedules"] == [{"cron": "0 8 * * *", "timezone": "Asia/Tokyo"}]
-    assert list(entries)[:4] == ["process-file", "process-document", "key-approved", "daily-summary"]
+    assert list(entries)[:5] == ["process-file", "process-document", "sweep", "key-approved", "daily-summary"]
 
     check = (
         "import importlib.util, sys\n"
