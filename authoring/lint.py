@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core.errors import TemplateError
 from core.messages import Message
+from formkit.kinds import Shape
 from formkit.layout import (
     ADDRESS_BLOCKS,
     FieldLayout,
@@ -23,7 +24,7 @@ from formkit.layout import (
     layout,
     mark_boxes,
 )
-from formkit.model import OPTION_TYPES, Box, FieldSpec, FieldType, Template
+from formkit.model import Box, FieldSpec, Template
 from formkit.registry import installed_template, parse_template, template_dir, template_ids
 from validation.checks import RULES, rule_error, rule_field, split_rule
 from validation.wareki import ERAS
@@ -39,8 +40,6 @@ MIN_WRITE_MM = 6.0
 MIN_CELL_MM = 4.0
 #: Boxes that only touch (a comb's cells) do not overlap; rounding must not say they do.
 EPS_MM = 0.05
-#: Fields a bot never types: a signature is checked on paper.
-NOT_KEYED = {FieldType.SIGNATURE}
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ def _field_inside(tpl: Template, lay: FieldLayout) -> list[Finding]:
             )
         )
         return out
-    writes = lay.spec.type not in (FieldType.CHECKBOX, FieldType.SIGNATURE, *OPTION_TYPES)
+    writes = not lay.spec.kind.is_mark
     if writes and lay.zone.h < MIN_WRITE_MM:
         out.append(
             warning(
@@ -366,9 +365,9 @@ def check_fields(tpl: Template) -> list[Finding]:
                     f.name,
                 )
             )
-        if f.type is FieldType.ADDRESS and f.part_boxes:
+        if f.kind.address and f.part_boxes:
             out += _address_parts_findings(tpl, f)
-        if f.exclusive and f.type is not FieldType.CHECKBOXES:
+        if f.exclusive and f.kind.shape is not Shape.TICKS:
             out.append(
                 warning(
                     "exclusive_ignored",
@@ -411,13 +410,14 @@ def _rule_findings(tpl: Template, f: FieldSpec, rule: str) -> list[Finding]:
         return [error(problem.code, f"項目 {f.name}: {problem.ja}", f"field {f.name}: {problem.en}", f.name)]
     name, arg = split_rule(rule)
     out = []
-    types = RULES[name].field_types if name in RULES else None
-    if types is not None and f.type not in types:
+    found = RULES.get(name)
+    if found is not None and not found.fits(f.kind):
+        types = ", ".join(sorted(found.field_types or ()))
         out.append(
             error(
                 "rule_type",
-                f"項目 {f.name}（{f.type.value}）にルール「{rule}」は使えません（{', '.join(sorted(t.value for t in types))} の項目用）",
-                f"rule {rule!r} does not work on field {f.name} of type {f.type.value} (use it on {', '.join(sorted(t.value for t in types))})",
+                f"項目 {f.name}（{f.type}）にルール「{rule}」は使えません（{types} の項目用）",
+                f"rule {rule!r} does not work on field {f.name} of type {f.type} (use it on {types})",
                 f.name,
             )
         )
@@ -454,13 +454,12 @@ def _rule_findings(tpl: Template, f: FieldSpec, rule: str) -> list[Finding]:
             )
         )
     else:
-        ref_types = RULES[name].ref_types if name in RULES else None
-        if ref_types is not None and target.type not in ref_types:
+        if found is not None and not found.fits_ref(target.kind):
             out.append(
                 error(
                     "rule_ref_type",
-                    f"項目 {f.name} のルール「{rule}」: 項目 {ref} は {target.type.value} なので働きません",
-                    f"rule {rule!r} of field {f.name} cannot work with {ref} of type {target.type.value}",
+                    f"項目 {f.name} のルール「{rule}」: 項目 {ref} は {target.type} なので働きません",
+                    f"rule {rule!r} of field {f.name} cannot work with {ref} of type {target.type}",
                     f.name,
                 )
             )
@@ -641,7 +640,7 @@ def check_target(tpl: Template) -> list[Finding]:
             ]
     out += check_option_values(tpl, texts, path.name)
     for f in tpl.fields:
-        if f.required and f.type not in NOT_KEYED and f.name not in used:
+        if f.required and f.kind.keyed and f.name not in used:
             out.append(
                 warning(
                     "unmapped_required",
@@ -659,7 +658,7 @@ def check_option_values(tpl: Template, texts: list[str], mapping_name: str) -> l
     ``map`` leaves out would be keyed as a blank, silently."""
     import re
 
-    fields = {f.name: f for f in tpl.fields if f.type in OPTION_TYPES}
+    fields = {f.name: f for f in tpl.fields if f.kind.has_options}
     out = []
     for text in texts:
         for m in re.finditer(r"\{([^{}]+)\}", text):

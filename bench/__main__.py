@@ -298,7 +298,7 @@ def read_split(
                         row = base | {
                             "engine": e,
                             "field": name,
-                            "type": spec_f.type.value,
+                            "type": spec_f.type,
                             "confidence": 0.0,
                             "correct": False,
                             "blocked": True,
@@ -317,7 +317,7 @@ def read_split(
                 for name, want in truth["fields"].items():
                     f = reading.fields[name]
                     spec_f = tpl.field(name)
-                    ftype = spec_f.type.value
+                    ftype = spec_f.type
                     row = base | {
                         "engine": e,
                         "field": name,
@@ -355,10 +355,11 @@ def load_labels(path: Path) -> tuple[str, dict[str, list[dict[str, Any]]], dict[
 
 def thresholds_in_use() -> tuple[dict[str, float], str]:
     """The per-type thresholds routing uses now (calibrated file, else defaults), and where from."""
-    from validation.routing import DEFAULT_THRESHOLDS, calibrated_thresholds, thresholds_path
+    from formkit.kinds import KINDS
+    from validation.routing import calibrated_thresholds, thresholds_path
 
     cal = calibrated_thresholds()
-    out = {t.value: cal.get(t.value, v) for t, v in DEFAULT_THRESHOLDS.items()}
+    out = {name: cal.get(name, kind.threshold) for name, kind in KINDS.items()}
     path = thresholds_path()
     return out, str(path) if path is not None and path.exists() else "defaults (no thresholds file)"
 
@@ -427,7 +428,7 @@ def _tesseract_page(img: Any, tpl: Any, truth: dict[str, Any], st: dict[str, lis
         want = truth["fields"].get(lay.spec.name)
         if (
             not isinstance(want, str)
-            or lay.spec.type.value not in ("name", "text", "address", "phone", "number")
+            or lay.spec.type not in ("name", "text", "address", "phone", "number")
             or lay.cells
         ):
             continue
@@ -455,8 +456,7 @@ def baselines(kept: list[tuple[Any, Any, Any]], engines: list[str], template_s: 
             found += [
                 norm(v) in text
                 for n, v in truth["fields"].items()
-                if isinstance(v, str)
-                and _tpl.field(n).type.value in ("name", "text", "address", "phone", "number")
+                if isinstance(v, str) and _tpl.field(n).type in ("name", "text", "address", "phone", "number")
             ]
         fp = statistics.median(secs)
         out[label] = {

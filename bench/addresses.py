@@ -73,7 +73,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for fi, form in enumerate(args.forms.split(",")):
         tpl = load_template(form)
-        names = [f.name for f in tpl.fields if f.type.value == "address"]
+        names = [f.name for f in tpl.fields if f.type == "address"]
         for seed, font, profile, dpi in pages(fi, args.count, args.seed):
             img, truth = make_sample(tpl, seed, font=font, profile=profile, dpi=dpi, **extra)
             try:

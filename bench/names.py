@@ -196,7 +196,6 @@ def main() -> None:
 
     ocr.reader.with_rivals = keep
 
-    from formkit.model import FieldType
     from formkit.registry import load_template
     from ocr.reader import read_page
     from synth.samples import make_sample
@@ -214,11 +213,11 @@ def main() -> None:
             captured.clear()
             reading, _ = read_page(img, form_id=tid)
             validate(tpl, reading)
-            names = [s for s in tpl.fields if s.type is FieldType.NAME and reading.fields[s.name].raw]
+            names = [s for s in tpl.fields if s.kind.person_name and reading.fields[s.name].raw]
             decoded = dict(zip([s.name for s in names], captured, strict=False))
             for spec in tpl.fields:
                 want = truth["fields"].get(spec.name)
-                if spec.type is not FieldType.NAME or not want:
+                if not spec.kind.person_name or not want:
                     continue
                 f = reading.fields[spec.name]
                 codes = [r.code for r in f.reasons]

@@ -303,7 +303,7 @@ def template_show(
         "fields": [
             {
                 "name": f.name,
-                "type": f.type.value,
+                "type": f.type,
                 "label": f.label,
                 "label_en": f.label_en,
                 "box": f.box.as_list(),
@@ -399,7 +399,7 @@ def template_fill(
 ) -> None:
     """Print a pre-filled form: the values typed onto the blank form, as a PDF (記入済み様式)."""
     from core.errors import FieldInvalid
-    from formkit.model import FieldType
+    from formkit.kinds import Shape
     from formkit.registry import load_template
     from synth.fill import filled_pdf, parse_values
 
@@ -412,7 +412,7 @@ def template_fill(
         ) from exc
     values = parse_values(tpl, raw)
     # Only the applicant signs: a printed name in the signature box would pass for a signature.
-    unsigned = [f.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.pop(f.name, None)]
+    unsigned = [f.name for f in tpl.fields if f.kind.shape is Shape.SIGNATURE and values.pop(f.name, None)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(filled_pdf(tpl, values))
     if unsigned:
@@ -495,7 +495,7 @@ def template_new(
     for f in fields:
         extra = f" cells={f.cells}" if f.cells else ""
         extra += f" options={len(f.options)}" if f.options else ""
-        typer.echo(f"  {f.name:22} {f.type.value:10} {f.label[:18]:18} {f.box.as_list()}{extra}")
+        typer.echo(f"  {f.name:22} {f.type:10} {f.label[:18]:18} {f.box.as_list()}{extra}")
     typer.echo(
         "次に: 項目名・種類・枠を原本と見比べて直し、`dejiru template check` と `dejiru samples` で確かめる\n"
         "next: fix names, types and boxes against the master, then `dejiru template check` and `dejiru samples`"

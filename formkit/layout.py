@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from formkit.model import Box, FieldSpec, FieldType, Template
+from formkit.kinds import Comb, Shape
+from formkit.model import Box, FieldSpec, Template
 
 #: Registration marks: solid squares centred this far in from each page corner.
 MARK_SIZE_MM = 6.0
@@ -216,28 +217,28 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
     marks: list[Mark] = []
     parts: dict[str, list[Box]] = {}
     texts: list[Text] = []
-    t = spec.type
-    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.COUNT, FieldType.AMOUNT) and spec.cells:
-        cells, texts = _comb(spec, box)
-    elif t is FieldType.POSTAL and spec.cells:
+    kind = spec.kind
+    if kind.in_cells(spec) and kind.comb is Comb.POSTAL:
         cells, texts = _postal(box)
-    elif t is FieldType.ADDRESS and spec.part_boxes:
+    elif kind.in_cells(spec):
+        cells, texts = _comb(spec, box)
+    elif kind.address and spec.part_boxes:
         parts, texts = _address(spec)
-    elif t is FieldType.DATE and spec.part_boxes:
+    elif kind.shape is Shape.DATE and spec.part_boxes:
         parts = {k: _split(b, spec.cells) if spec.cells else [b] for k, b in spec.part_boxes.items()}
         marks = _option_marks(spec)
-    elif t is FieldType.DATE:
+    elif kind.shape is Shape.DATE:
         marks, parts, texts = _date(spec, box)
-    elif t is FieldType.CHECKBOX:
+    elif kind.shape is Shape.TICK:
         marks = [Mark("true", _tick_box(box.x + 1.0, box))]
     elif spec.options and all(o.box is not None for o in spec.options):
         marks = _option_marks(spec)  # legacy: the form prints the options where it likes
-    elif t is FieldType.CHECKBOXES:
+    elif kind.shape is Shape.TICKS:
         for opt, slot in zip(spec.options, _option_slots(spec, box), strict=True):
             tick = _tick_box(slot.x + 1.0, slot)
             label = Text(opt.label, Box(x=tick.x2 + 1.0, y=slot.y, w=slot.x2 - tick.x2 - 1.5, h=slot.h))
             marks.append(Mark(opt.value, tick, label))
-    elif t is FieldType.CHOICE:
+    elif kind.shape is Shape.CIRCLE:
         for opt, slot in zip(spec.options, _option_slots(spec, box), strict=True):
             lw = min(slot.w - 4.0, 4.0 * len(opt.label) + 2.0)
             lh = min(slot.h - 2.0, 5.0)

@@ -7,10 +7,13 @@ can never drift apart.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from formkit.kinds import KINDS, Comb, FieldKind, FieldType, Shape, Value, kind_of
+
+__all__ = ["FieldType"]
 
 Mm = float
 
@@ -69,30 +72,6 @@ class Box(BaseModel):
         return inter / (self.w * self.h + other.w * other.h - inter) if inter else 0.0
 
 
-class FieldType(StrEnum):
-    """What a field holds; decides its printed shape, its reader and its normaliser."""
-
-    TEXT = "text"  # free text in one line (その他の内容, a diagnosis)
-    ADDRESS = "address"  # an address: normalised to one spelling (3丁目2番1号 → 3-2-1), checked against 〒
-    NAME = "name"  # a person's name in kanji/kana
-    KANA = "kana"  # katakana in comb cells
-    DIGITS = "digits"  # digits in comb cells
-    POSTAL = "postal"  # 〒 NNN-NNNN in seven cells
-    PHONE = "phone"  # digits and hyphens in one box
-    DATE = "date"  # 和暦: era ticked + year/month/day in comb cells
-    COUNT = "count"  # a small number in comb cells with a unit (部数)
-    NUMBER = "number"  # a measurement or code in a free box: digits, '.', '/', '-' (170.5, 120/80)
-    AMOUNT = "amount"  # money in yen: digits and commas (12,345 円); with ``cells``, one digit a cell
-    CHECKBOX = "checkbox"  # one box: ticked or not
-    CHECKBOXES = "checkboxes"  # several boxes; ``exclusive`` makes them a single choice
-    CHOICE = "choice"  # options printed as words, one circled (○で囲む)
-    SIGNATURE = "signature"  # present or absent
-
-
-#: Types whose zone is split into one cell per character.
-COMB_TYPES = {FieldType.KANA, FieldType.DIGITS, FieldType.POSTAL, FieldType.COUNT}
-#: Types whose value is chosen from ``options``.
-OPTION_TYPES = {FieldType.CHECKBOXES, FieldType.CHOICE}
 #: The parts of an address asked for in parts (``part_boxes``), top to bottom.
 ADDRESS_PARTS = ("town", "block", "building")
 
@@ -115,7 +94,8 @@ class FieldSpec(BaseModel):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     label: str
     label_en: str | None = None
-    type: FieldType
+    #: The kind's name in ``formkit.kinds.KINDS`` (text, name, postal, …).
+    type: str
     box: Box
     #: Where the printed label goes; by default a cell left of ``box``, from the page margin.
     label_box: Box | None = None
@@ -165,6 +145,18 @@ class FieldSpec(BaseModel):
             data = {**data, "sensitive": True}
         return data
 
+    @field_validator("type")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        if v not in KINDS:
+            raise ValueError(f"unknown field type {v!r} (one of: {', '.join(KINDS)})")
+        return str(v)
+
+    @property
+    def kind(self) -> FieldKind:
+        """What this field holds, and so how it is printed, read, checked and reviewed."""
+        return kind_of(self.type)
+
     @model_validator(mode="after")
     def _check_shape(self) -> FieldSpec:
         boxes = [("box", self.box), ("label_box", self.label_box)]
@@ -173,21 +165,26 @@ class FieldSpec(BaseModel):
         for what, b in boxes:
             if b is not None and (b.w <= 0 or b.h <= 0):
                 raise ValueError(f"field {self.name}: {what} needs a positive width and height")
-        if self.type is FieldType.COUNT and not self.cells:
-            raise ValueError(f"field {self.name}: a count needs 'cells' (or use type number in a free box)")
-        if self.type is FieldType.POSTAL and self.cells not in (None, 7):
+        kind = self.kind
+        if kind.shape is Shape.COMB and not self.cells:
+            raise ValueError(
+                f"field {self.name}: a {self.type} needs 'cells' (or use type number in a free box)"
+            )
+        if kind.comb is Comb.POSTAL and self.cells not in (None, 7):
             raise ValueError(f"field {self.name}: a postal code has 7 cells (or none: written freely)")
-        if self.type in OPTION_TYPES and len(self.options) < 2:
+        if kind.has_options and len(self.options) < 2:
             raise ValueError(f"field {self.name}: type {self.type} needs at least two options")
-        if self.type is FieldType.DATE and not self.eras:
+        if kind.shape is Shape.DATE and not self.eras:
             raise ValueError(f"field {self.name}: a date needs 'eras' (e.g. [令和])")
-        if self.type is FieldType.DATE and any(o.value not in self.eras for o in self.options):
+        if kind.shape is Shape.DATE and any(o.value not in self.eras for o in self.options):
             raise ValueError(f"field {self.name}: a date's options are its eras (value: one of 'eras')")
-        if self.type is FieldType.DATE and self.cells not in (None, 2):
+        if kind.shape is Shape.DATE and self.cells not in (None, 2):
             raise ValueError(f"field {self.name}: a date's cells are per part: 2 (one digit each)")
-        if self.part_boxes and self.type is FieldType.ADDRESS:
+        if self.part_boxes and kind.address:
             if set(self.part_boxes) != set(ADDRESS_PARTS):
                 raise ValueError(f"field {self.name}: an address's part_boxes are town, block and building")
+        elif self.part_boxes and kind.shape is not Shape.DATE:
+            raise ValueError(f"field {self.name}: only a date or an address is written in part_boxes")
         elif self.part_boxes and set(self.part_boxes) != {"year", "month", "day"}:
             raise ValueError(f"field {self.name}: part_boxes needs exactly year, month and day")
         if self.script not in ("katakana", "hiragana"):
@@ -280,7 +277,7 @@ class Template(BaseModel):
         """The postal code field whose ``matches_address`` rule names this address field: it says the
         address's prefecture and city, and its town is checked against it."""
         for f in self.fields:
-            if f.type is FieldType.POSTAL and f"matches_address:{address}" in f.rules:
+            if f.kind.value is Value.POSTAL and f"matches_address:{address}" in f.rules:
                 return f
         return None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.messages import Message
-from formkit.model import Box, FieldType
+from formkit.model import Box
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class Reason(Message):
 @dataclass
 class FieldReading:
     name: str
-    type: FieldType
+    #: The field's kind name (``formkit.kinds.KINDS``).
+    type: str
     value: Any
     raw: str
     confidence: float
@@ -43,7 +44,7 @@ class FieldReading:
             "needs_review": self.needs_review,
             "reasons": [r.as_dict() for r in self.reasons],
             "box": self.box.as_list(),
-            "type": self.type.value,
+            "type": str(self.type),
         }
 
 

@@ -20,6 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from formkit import idcode
 from formkit.fonts import FORM_FONT, reportlab_font
+from formkit.kinds import Shape
 from formkit.layout import (
     FieldLayout,
     example_stamp_box,
@@ -29,7 +30,7 @@ from formkit.layout import (
     layout,
     mark_boxes,
 )
-from formkit.model import COMB_TYPES, Box, FieldType, Template
+from formkit.model import Box, Template
 
 LABEL_SHADE = Color(0.93, 0.93, 0.93)
 PT_PER_MM = mm
@@ -111,13 +112,13 @@ def draw_frame(pen: Pen, tpl: Template) -> None:
 
 def default_instructions(tpl: Template) -> str:
     """The instruction line printed when a redesigned template gives none, from the fields it has."""
-    types = {f.type for f in tpl.fields}
+    kinds = [f.kind for f in tpl.fields]
     parts = ["黒または青のボールペンで枠の中に書いてください。"]
-    if types & COMB_TYPES:
+    if any(f.kind.in_cells(f) for f in tpl.fields):
         parts.append("カナと数字は1マスに1字。")
-    if types & {FieldType.CHECKBOX, FieldType.CHECKBOXES}:
+    if any(k.shape in (Shape.TICK, Shape.TICKS) for k in kinds):
         parts.append("□は該当するものに✓。")
-    if FieldType.CHOICE in types:
+    if any(k.shape is Shape.CIRCLE for k in kinds):
         parts.append("選択肢は○で囲んでください。")
     if any(f.required for f in tpl.fields):
         parts.append("※は必須。")
@@ -136,7 +137,7 @@ def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
     if spec.hint:
         hb = lay.label_box
         pen.text(spec.hint, Box(x=hb.x + 1.5, y=hb.y + hb.h * 0.55, w=hb.w - 3, h=hb.h * 0.4), size=6)
-    framed = spec.type not in (FieldType.CHECKBOXES, FieldType.CHOICE, FieldType.CHECKBOX)
+    framed = spec.kind.shape not in (Shape.TICKS, Shape.CIRCLE, Shape.TICK)
     if framed and not lay.cells and not lay.parts:
         pen.rect(lay.zone, stroke=dropout, width=0.8)
     for cell in lay.cells:
@@ -147,7 +148,7 @@ def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
     for t in lay.texts:
         pen.text(t.text, t.box, size=9.5)
     for m in lay.marks:
-        if spec.type is FieldType.CHOICE:
+        if spec.kind.shape is Shape.CIRCLE:
             if m.label is not None:
                 pen.text(m.label.text, m.label.box, size=10, align="center")
         else:

@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 
 from formkit import charsets
+from formkit.kinds import Shape, Value, Watch
 from formkit.layout import FieldLayout
-from formkit.model import Box, FieldSpec, FieldType
+from formkit.model import Box, FieldSpec
 from formkit.readings import FieldReading, Reason
 from ocr.ctc import Decoded
 from ocr.imaging import column_gaps, glyph_boxes, glyph_count, hysteresis_ink, ink_bbox, pad_crop
@@ -149,39 +150,29 @@ COUNT_MISMATCH = Reason(
 
 
 def allowed_chars(spec: FieldSpec) -> frozenset[str]:
-    """The characters a field may hold (読取文字種)."""
-    t = spec.type
-    if t is FieldType.KANA:
-        return (charsets.HIRAGANA if spec.script == "hiragana" else charsets.KATAKANA) | frozenset(" ")
-    table: dict[FieldType, Callable[[], frozenset[str]]] = {
-        FieldType.TEXT: charsets.text_chars,
-        FieldType.ADDRESS: charsets.address_chars,
-        FieldType.NAME: charsets.name_chars,
-        FieldType.PHONE: lambda: charsets.PHONE,
-        FieldType.DIGITS: lambda: charsets.DIGITS,
-        FieldType.POSTAL: lambda: charsets.POSTAL | frozenset("〒"),
-        FieldType.NUMBER: lambda: charsets.NUMBER,
-        FieldType.AMOUNT: lambda: charsets.AMOUNT,
-    }
-    return table[t]()
+    """The characters a field may hold (読取文字種): its kind's charset. Marks hold none."""
+    charset = spec.kind.charset
+    if charset is None:
+        raise ValueError(f"field {spec.name}: a {spec.type} is read as marks, not characters")
+    return charset(spec)
 
 
 def free_value(spec: FieldSpec, text: str) -> tuple[object, list[Reason]]:
     """A free-box reading as the field's value type."""
-    t = spec.type
-    if t is FieldType.AMOUNT:
+    value = spec.kind.value
+    if value is Value.INTEGER:
         digits = "".join(c for c in text if c.isdigit())
         if not digits:
             return None, [Reason("not_a_number", "金額として読めません", "not an amount")]
         return int(digits), []
-    if t is FieldType.POSTAL:
+    if value is Value.POSTAL:
         digits = "".join(c for c in text if c.isdigit())
         if len(digits) != 7:
             return digits or None, [
                 Reason("postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits")
             ]
         return normalize.postal(digits), []
-    if t is FieldType.DIGITS:
+    if value is Value.DIGITS:
         return "".join(c for c in text if c.isdigit()) or None, []
     return text or None, []
 
@@ -243,10 +234,11 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
     x, y, w, h = bbox
     sub = mask[y : y + h, x : x + w]
     allowed = allowed_chars(lay.spec)
+    kind = lay.spec.kind
 
     def finish(decs: list[Decoded]) -> FieldReading:
         d = decs[0]
-        if lay.spec.type in (FieldType.NAME, FieldType.KANA):
+        if kind.spaced:
             text = _insert_name_spaces(d, sub, crop, pad + min(bbox[0], pad))
         else:
             # Spaces inside an address or a phone number carry no meaning and are read unreliably.
@@ -264,9 +256,9 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
         # the common form there, and the recogniser's old-form classes win on a heavy or brushed hand.
         doubtful = (
             variant_doubts(text, variant_rivals, d.unseen)
-            if lay.spec.type is FieldType.NAME
+            if kind.watch is Watch.NAME
             else variant_doubts(text)
-            if lay.spec.type in (FieldType.TEXT, FieldType.ADDRESS)
+            if kind.watch is Watch.WORDS
             else []
         )
         if doubtful:
@@ -277,7 +269,7 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
                     f"variant kanji may be confused ({', '.join(doubtful)}): check against the form",
                 )
             )
-        confused = lookalikes.doubts(text, d.rivals, name=lay.spec.type is FieldType.NAME) if watch else []
+        confused = lookalikes.doubts(text, d.rivals, name=kind.watch is Watch.NAME) if watch else []
         if confused:
             reasons.append(
                 Reason(
@@ -286,7 +278,7 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
                     f"look-alike characters may be confused ({', '.join(confused)}): check against the form",
                 )
             )
-        if lay.spec.type is FieldType.NAME and text and FULL_SPACE not in text and len(text) >= 2:
+        if kind.person_name and text and FULL_SPACE not in text and len(text) >= 2:
             # Every Japanese name has a family and a given part; if the gap between them was not seen,
             # a person must say where it is rather than the record going out as one word.
             reasons.append(
@@ -308,18 +300,16 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
 
     # Digits are one mark each: if the marks on paper and the characters read disagree, a digit (or a
     # decimal point) was dropped or doubled, which the recogniser's confidence does not show.
-    counted = (
-        glyph_count(sub) if lay.spec.type in (FieldType.NUMBER, FieldType.AMOUNT, FieldType.DIGITS) else None
-    )
+    counted = glyph_count(sub) if kind.count_marks else None
     # An address's numbers (1064番地, 201号室) are read as part of a line of kanji, where a dropped
     # digit is not even a low-confidence character: each run of digits is counted on paper as well.
-    line_ink = hysteresis_ink(crop, z_min_pixels(z)) if lay.spec.type is FieldType.ADDRESS else None
+    line_ink = hysteresis_ink(crop, z_min_pixels(z)) if kind.address else None
     # Names watch variant kanji and look-alikes; other writing in words watches look-alikes (ト/卜, リ/り).
     watch = (
         lookalikes.merged_watch(watch_table(), lookalikes.rival_table())
-        if lay.spec.type is FieldType.NAME
+        if kind.watch is Watch.NAME
         else lookalikes.rival_table()
-        if lay.spec.type in (FieldType.KANA, FieldType.TEXT, FieldType.ADDRESS)
+        if kind.watch is not None
         else None
     )
     return Plan([Crop(stretched(crop, allowed), allowed, watch=watch)], finish)
@@ -465,21 +455,17 @@ def _cells_text(
 
 
 def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
-    t = lay.spec.type
-    allowed = (
-        charsets.DIGITS
-        if t in (FieldType.COUNT, FieldType.AMOUNT)
-        else allowed_chars(lay.spec) - frozenset(" -〒")
-    )
+    kind = lay.spec.kind
+    allowed = charsets.DIGITS if kind.value is Value.INTEGER else allowed_chars(lay.spec) - frozenset(" -〒")
 
     def done(cells_text: str, confs: list[float], reasons: list[Reason], flags: list[bool]) -> FieldReading:
         conf = min(confs) if confs else EMPTY_CONFIDENCE
         stripped = cells_text.strip()
         if not stripped:
             return _reading(lay, None, "", conf)
-        if t is FieldType.KANA:
+        if kind.value is Value.TEXT and kind.spaced:
             value: object = FULL_SPACE.join(stripped.split())
-        elif t is FieldType.POSTAL:
+        elif kind.value is Value.POSTAL:
             digits = cells_text.replace(" ", "")
             value = normalize.postal(digits)
             if len(digits) != 7 or " " in stripped:
@@ -488,7 +474,7 @@ def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
                         "postal_incomplete", "郵便番号が7桁そろっていません", "postal code is not 7 digits"
                     )
                 )
-        elif t in (FieldType.COUNT, FieldType.AMOUNT):
+        elif kind.value is Value.INTEGER:
             digits = stripped.replace(" ", "")
             value = int(digits) if digits.isdigit() else None
         else:
@@ -731,7 +717,7 @@ def plan_checkboxes(lay: FieldLayout, z: Zones) -> Plan:
     raw = ",".join(ticked)
     reasons = []
     value: object
-    if lay.spec.type is FieldType.CHECKBOX:
+    if lay.spec.kind.shape is Shape.TICK:
         value = bool(ticked)
     elif lay.spec.exclusive:
         value = ticked[0] if len(ticked) == 1 else None
@@ -772,22 +758,22 @@ def plan_signature(lay: FieldLayout, z: Zones) -> Plan:
     return Plan(finish=lambda _: _reading(lay, present, "署名あり" if present else "", conf))
 
 
-PLANNERS: dict[FieldType, Callable[[FieldLayout, Zones], Plan]] = {
-    FieldType.TEXT: plan_text,
-    FieldType.ADDRESS: lambda lay, z: plan_address_parts(lay, z) if lay.parts else plan_text(lay, z),
-    FieldType.NAME: plan_text,
-    FieldType.PHONE: plan_text,
-    FieldType.KANA: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
-    FieldType.DIGITS: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
-    FieldType.POSTAL: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
-    FieldType.NUMBER: plan_text,
-    FieldType.AMOUNT: lambda lay, z: plan_comb(lay, z) if lay.cells else plan_text(lay, z),
-    FieldType.COUNT: plan_comb,
-    FieldType.DATE: lambda lay, z: (
-        plan_date_parts(lay, z) if lay.spec.part_boxes and not lay.spec.cells else plan_date(lay, z)
-    ),
-    FieldType.CHECKBOX: plan_checkboxes,
-    FieldType.CHECKBOXES: plan_checkboxes,
-    FieldType.CHOICE: plan_choice,
-    FieldType.SIGNATURE: plan_signature,
-}
+def planner(lay: FieldLayout) -> Callable[[FieldLayout, Zones], Plan]:
+    """How a field is read, from its kind's shape (and what its layout gave it: cells, parts)."""
+    kind = lay.spec.kind
+    shape = kind.shape
+    if shape in (Shape.LINE, Shape.COMB):
+        if lay.parts and kind.address:
+            return plan_address_parts
+        if lay.cells:  # a COMB field always has them
+            return plan_comb
+        return plan_text
+    if shape is Shape.DATE:
+        return plan_date_parts if lay.spec.part_boxes and not lay.spec.cells else plan_date
+    if shape in (Shape.TICK, Shape.TICKS):
+        return plan_checkboxes
+    if shape is Shape.CIRCLE:
+        return plan_choice
+    if shape is Shape.SIGNATURE:
+        return plan_signature
+    raise ValueError(f"field {lay.spec.name}: no reader for shape {shape}")

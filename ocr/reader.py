@@ -18,7 +18,7 @@ from formkit.render import master_image
 from ocr.align import PX_PER_MM, Aligned, align
 from ocr.ctc import Decoded, decode, decode_one, with_rivals
 from ocr.engines import Recognizer, get_recognizer
-from ocr.fields import PLANNERS, Plan, Zones
+from ocr.fields import Plan, Zones, planner
 from ocr.imaging import dropout, gray, printed_mask
 
 #: How far (px at PX_PER_MM) the blank form's print is grown before it is removed from a zone.
@@ -84,7 +84,7 @@ def read_aligned(
     rec = recognizer or get_recognizer(engine)
     page = flatten(dropout(aligned.image, aligned.color))
     zones = Zones(page, printed(tpl), PX_PER_MM)
-    plans = [PLANNERS[lay.spec.type](lay, zones) for lay in layout(tpl)]
+    plans = [planner(lay)(lay, zones) for lay in layout(tpl)]
     t1 = time.perf_counter()
     results = recognise(rec, plans)
     t2 = time.perf_counter()

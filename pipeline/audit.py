@@ -20,7 +20,7 @@ import hmac
 import re
 from typing import Any
 
-from formkit.model import FieldSpec, FieldType, Template
+from formkit.model import FieldSpec, Template
 from pipeline.context import Context, in_one_unit
 from records.store import loads
 from validation import normalize
@@ -52,7 +52,7 @@ def same_value(spec: FieldSpec, keyed: Any, read: Any) -> bool:
         return _empty(keyed) and _empty(read)
     if isinstance(keyed, list) and isinstance(read, list):
         return sorted(map(str, keyed)) == sorted(map(str, read))
-    if spec.type in (FieldType.PHONE, FieldType.POSTAL):
+    if spec.kind.digits_compare:
         return normalize.digits_only(str(keyed)) == normalize.digits_only(str(read))
     if isinstance(keyed, str) and isinstance(read, str):
         return _SPACES.sub("", keyed) == _SPACES.sub("", read)

@@ -51,7 +51,7 @@ def from_samples(
         for name, want in truth["fields"].items():
             f = reading.fields[name]
             yield Labelled(
-                f.type.value,
+                str(f.type),
                 f.confidence,
                 f.value == want,
                 any(r.code not in CONFIDENCE_ONLY for r in f.reasons),

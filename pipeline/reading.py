@@ -195,7 +195,7 @@ def store_reading(
     fields = [
         FieldInput(
             name=f.name,
-            type=f.type.value,
+            type=str(f.type),
             value=f.value,
             raw=f.raw,
             confidence=f.confidence,

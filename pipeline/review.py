@@ -20,7 +20,8 @@ from typing import Any
 
 from core import failpoints
 from core.errors import BlindEntryErrors, EditConflict, ReviewError
-from formkit.model import FieldSpec, FieldType, Template
+from formkit.kinds import Value
+from formkit.model import FieldSpec, Template
 from formkit.registry import load_template
 from pipeline.audit import same_value, settle_labels
 from pipeline.context import Context, in_one_unit
@@ -37,8 +38,6 @@ MAX_INPUT_CHARS = 1000
 #: More digits than any count, or any amount in yen, on a form (a trillion yen has 13).
 MAX_NUMBER_DIGITS = 15
 _DIGITS = re.compile(r"[0-9]+")
-_PHONE_CHARS = re.compile(r"[0-9()\-\s]+")
-_POSTAL_CHARS = re.compile(r"〒?[0-9\-\s]+")
 _DASHES = re.compile(f"[{re.escape(DASHES)}]")
 #: Control characters (NUL: PostgreSQL refuses it, so the save would fail), lone surrogates (no
 #: encoding stores them) and invisible format characters (zero-width space, right-to-left override:
@@ -47,10 +46,9 @@ _FORBIDDEN_CATEGORIES = ("Cc", "Cs", "Cf")
 
 
 def _no_number(spec: FieldSpec) -> ReviewError:
-    unit = "（円・カンマは付けても構いません）" if spec.type is FieldType.AMOUNT else ""
+    hint_ja, hint_en = spec.kind.input_hint
     return ReviewError(
-        f"半角または全角の数字で入力してください{unit}",
-        "type the number in digits" + (" (yen sign and commas allowed)" if unit else ""),
+        f"半角または全角の数字で入力してください{hint_ja}", "type the number in digits" + hint_en
     )
 
 
@@ -69,12 +67,12 @@ def parse_input(spec: FieldSpec, raw: Any) -> Any:
     Numbers are digits only (``str.isdigit`` also takes ፩ and ², which ``int`` refuses or misreads),
     bounded in length; a 個人番号 or any comb of digits is digits and nothing else.
     """
-    ftype = spec.type
-    if ftype is FieldType.CHECKBOXES and not spec.exclusive:
+    kind = spec.kind
+    if kind.value is Value.OPTIONS and not spec.exclusive:
         chosen = raw if isinstance(raw, list) else [] if raw in (None, "") else [raw]
         picked = {_option(spec, str(v)) for v in chosen}
         return [o.value for o in spec.options if o.value in picked]
-    if ftype in (FieldType.CHECKBOX, FieldType.SIGNATURE):
+    if kind.value is Value.FLAG:
         return str(raw).lower() in ("1", "true", "on", "yes", "あり")
     if isinstance(raw, list):
         raw = raw[0] if raw else None
@@ -91,10 +89,10 @@ def parse_input(spec: FieldSpec, raw: Any) -> Any:
             "制御文字や目に見えない文字が含まれています。打ち直してください",
             "contains control or invisible characters: type it again",
         )
-    if ftype in (FieldType.CHECKBOXES, FieldType.CHOICE):
+    if kind.value in (Value.OPTIONS, Value.OPTION):
         return _option(spec, text)
     t = unicodedata.normalize("NFKC", text)
-    if ftype is FieldType.DATE:
+    if kind.value is Value.DATE:
         try:
             return parse_date(text).isoformat()
         except ValueError as exc:  # WarekiError, or anything the calendar refuses
@@ -106,7 +104,7 @@ def parse_input(spec: FieldSpec, raw: Any) -> Any:
                 else ("日付として読めません", "not a date")
             )
             raise ReviewError(ja, en) from exc
-    if ftype in (FieldType.COUNT, FieldType.AMOUNT):
+    if kind.value is Value.INTEGER:
         digits = normalize.amount_text(t, spec.unit)
         if not _DIGITS.fullmatch(digits):
             raise _no_number(spec)
@@ -116,22 +114,17 @@ def parse_input(spec: FieldSpec, raw: Any) -> Any:
                 f"too many digits ({MAX_NUMBER_DIGITS} at most)",
             )
         return int(digits)
-    if ftype is FieldType.DIGITS:
+    if kind.value is Value.DIGITS:
         if not _DIGITS.fullmatch(t):
             raise ReviewError(
                 "数字だけを入力してください（ハイフン・空白・文字は入れません）",
                 "digits only (no hyphens, spaces or letters)",
             )
         return t
-    if ftype is FieldType.PHONE and not _PHONE_CHARS.fullmatch(_DASHES.sub("-", t)):
-        raise ReviewError(
-            "電話番号は数字とハイフンで入力してください（例: 042-123-4567）",
-            "a phone number is digits and hyphens (e.g. 042-123-4567)",
-        )
-    if ftype is FieldType.POSTAL and not _POSTAL_CHARS.fullmatch(_DASHES.sub("-", t)):
-        raise ReviewError(
-            "郵便番号は数字7桁で入力してください（例: 207-0015）", "a postal code is 7 digits (e.g. 207-0015)"
-        )
+    if kind.input_pattern is not None:
+        pattern, ja, en = kind.input_pattern
+        if not re.fullmatch(pattern, _DASHES.sub("-", t)):
+            raise ReviewError(ja, en)
     try:
         return normalize_value(spec, text)
     except ValueError as exc:  # a normaliser that cannot make sense of it (a malformed numeral)

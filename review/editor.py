@@ -27,7 +27,8 @@ import yaml
 
 from core import clock
 from core.errors import TemplateError
-from formkit.model import OPTION_TYPES, FieldType, Template
+from formkit.kinds import KINDS, Shape
+from formkit.model import Template
 from formkit.registry import (
     clear_cache,
     installed_template,
@@ -74,7 +75,7 @@ def editor_fields(tpl: Template) -> list[dict[str, Any]]:
             "name": f.name,
             "label": f.label,
             "label_en": f.label_en or "",
-            "type": f.type.value,
+            "type": f.type,
             "required": f.required,
             "rules": list(f.rules),
             "box": f.box.as_list(),
@@ -124,7 +125,6 @@ def check_posted(posted: Any, tpl: Template) -> list[tuple[str, str]]:
     if not posted:
         return [("項目が1つもありません", "a template needs at least one field")]
     problems: list[tuple[str, str]] = []
-    types = {t.value for t in FieldType}
     known_rules = set(rule_names())
     pw, ph = tpl.page.width_mm, tpl.page.height_mm
     names = [str(f.get("name", "")) for f in posted]
@@ -153,9 +153,10 @@ def check_posted(posted: Any, tpl: Template) -> list[tuple[str, str]]:
         if not label:
             problems.append((f"{who}: ラベルを入力してください", f"field {name}: the label is empty"))
         ftype = f.get("type")
-        if ftype not in types:
+        kind = KINDS.get(str(ftype))
+        if kind is None:
             problems.append((f"{who}: 種類 {ftype} はありません", f"field {name}: unknown type {ftype}"))
-        elif ftype in {t.value for t in OPTION_TYPES} and len(f.get("options") or []) < 2:
+        elif kind.has_options and len(f.get("options") or []) < 2:
             problems.append(
                 (
                     f"{who}: 種類 {ftype} には選択肢が2つ以上必要です（選択肢は template.yaml で追加します）",
@@ -164,14 +165,14 @@ def check_posted(posted: Any, tpl: Template) -> list[tuple[str, str]]:
             )
         else:
             was = olds.get(str(f.get("orig")))
-            if ftype == FieldType.DATE.value and not (was and was.eras):
+            if kind.shape is Shape.DATE and not (was and was.eras):
                 problems.append(
                     (
                         f"{who}: 日付には元号（eras、例 [令和]）が必要です（template.yaml で追加します）",
                         f"field {name}: a date needs eras (add them in template.yaml)",
                     )
                 )
-            if ftype == FieldType.COUNT.value and not (was and was.cells):
+            if kind.shape is Shape.COMB and not (was and was.cells):
                 problems.append(
                     (
                         f"{who}: 種類 count にはマス数（cells）が必要です（数値なら種類 number を使います）",

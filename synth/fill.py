@@ -24,8 +24,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from core.errors import FieldInvalid
 from formkit.fonts import FORM_FONT, has_glyph, reportlab_font
+from formkit.kinds import Comb, Shape, Value
 from formkit.layout import FieldLayout, layout
-from formkit.model import COMB_TYPES, Box, FieldSpec, FieldType, Template
+from formkit.model import Box, FieldSpec, Template
 from formkit.render import draw_master, render_pdf
 from synth.strokes import (
     GRID,
@@ -354,61 +355,67 @@ def _write_address_parts(w: Writer, lay: FieldLayout, value: str) -> None:
         w.line_text(addr.building, lay.parts["building"][0])
 
 
-def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
-    """Write one field's value in its layout; None writes nothing."""
-    if value is None or value == [] or value is False:
-        return
-    t = lay.spec.type
-    if t in (FieldType.KANA, FieldType.DIGITS, FieldType.POSTAL) and not lay.cells:
-        w.line_text(str(value), lay.zone)  # a legacy form's own box, written freely
-    elif t is FieldType.KANA or t is FieldType.DIGITS:
-        w.cells(list(str(value)), lay.cells)
-    elif t is FieldType.COUNT or (t is FieldType.AMOUNT and lay.cells):  # digits right-aligned in cells
-        w.cells(_right_aligned(str(value), len(lay.cells)), lay.cells)
-    elif t is FieldType.POSTAL:
-        w.cells(list(str(value).replace("-", "")), lay.cells)
-    elif t is FieldType.DATE and lay.spec.part_boxes:
-        date = dt.date.fromisoformat(str(value))
-        era, year = to_wareki(date)
-        default = lay.spec.eras[0] if len(lay.spec.eras) == 1 else None
-        circled = [m for m in lay.marks if m.value == era]  # the form prints the eras to circle
-        for m in circled:
-            w.circle(m.box)
-        if lay.spec.cells:  # two comb cells per part, one digit each
-            for part, n in (("year", year), ("month", date.month), ("day", date.day)):
-                w.cells(_right_aligned(str(n), len(lay.parts[part])), lay.parts[part])
-            return
-        w.line_text(str(year) if era == default or circled else f"{era}{year}", lay.parts["year"][0])
-        w.line_text(str(date.month), lay.parts["month"][0])
-        w.line_text(str(date.day), lay.parts["day"][0])
-    elif t is FieldType.DATE:
-        date = dt.date.fromisoformat(str(value))
-        era, year = to_wareki(date)
+def _write_date(w: Writer, lay: FieldLayout, value: Any) -> None:
+    date = dt.date.fromisoformat(str(value))
+    era, year = to_wareki(date)
+    if not lay.spec.part_boxes:  # a redesigned form: era tick boxes, two comb cells per part
         for m in lay.marks:
             if m.value == era:
                 w.tick(m.box)
         w.cells(_right_aligned(str(year), 2), lay.parts["year"])
         w.cells(_right_aligned(str(date.month), 2), lay.parts["month"])
         w.cells(_right_aligned(str(date.day), 2), lay.parts["day"])
-    elif t is FieldType.ADDRESS and lay.parts:
-        _write_address_parts(w, lay, str(value))
-    elif t in (FieldType.TEXT, FieldType.ADDRESS, FieldType.NAME, FieldType.PHONE, FieldType.NUMBER):
-        w.line_text(str(value), lay.zone)
-    elif t is FieldType.AMOUNT:
-        w.line_text(f"{int(value):,}", lay.zone)
-    elif t is FieldType.CHECKBOX:
+        return
+    default = lay.spec.eras[0] if len(lay.spec.eras) == 1 else None
+    circled = [m for m in lay.marks if m.value == era]  # the form prints the eras to circle
+    for m in circled:
+        w.circle(m.box)
+    if lay.spec.cells:  # two comb cells per part, one digit each
+        for part, n in (("year", year), ("month", date.month), ("day", date.day)):
+            w.cells(_right_aligned(str(n), len(lay.parts[part])), lay.parts[part])
+        return
+    w.line_text(str(year) if era == default or circled else f"{era}{year}", lay.parts["year"][0])
+    w.line_text(str(date.month), lay.parts["month"][0])
+    w.line_text(str(date.day), lay.parts["day"][0])
+
+
+def _write_cells(w: Writer, lay: FieldLayout, comb: Comb, value: Any) -> None:
+    """One character a comb cell, as the kind's ``comb`` places them."""
+    if comb is Comb.RIGHT:  # digits right-aligned (a count, yen)
+        w.cells(_right_aligned(str(value), len(lay.cells)), lay.cells)
+    elif comb is Comb.POSTAL:  # 3 + 4 cells, the hyphen printed between them
+        w.cells(list(str(value).replace("-", "")), lay.cells)
+    else:
+        w.cells(list(str(value)), lay.cells)
+
+
+def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
+    """Write one field's value in its layout, as its kind's shape says; None writes nothing."""
+    if value is None or value == [] or value is False:
+        return
+    spec = lay.spec
+    kind = spec.kind
+    if kind.shape is Shape.DATE:
+        _write_date(w, lay, value)
+    elif kind.shape is Shape.TICK:
         w.tick(lay.marks[0].box)
-    elif t is FieldType.CHECKBOXES:
+    elif kind.shape is Shape.TICKS:
         chosen = {value} if isinstance(value, str) else set(value)
         for m in lay.marks:
             if m.value in chosen:
                 w.tick(m.box)
-    elif t is FieldType.CHOICE:
+    elif kind.shape is Shape.CIRCLE:
         for m in lay.marks:
             if m.value == value:
                 w.circle(m.box)
-    elif t is FieldType.SIGNATURE:
+    elif kind.shape is Shape.SIGNATURE:
         w.signature(str(value) if isinstance(value, str) else "署名", lay.zone)
+    elif kind.comb is not None and kind.in_cells(spec):
+        _write_cells(w, lay, kind.comb, value)
+    elif kind.address and lay.parts:
+        _write_address_parts(w, lay, str(value))
+    else:  # a free box (a legacy form's own box too), written as a hand writes the value
+        w.line_text(kind.printed(value), lay.zone)
 
 
 def fill_canvas(canvas: Canvas, tpl: Template, values: dict[str, Any], hand: Hand) -> None:
@@ -434,11 +441,11 @@ def _bad(spec: FieldSpec, value: Any, ja: str, en: str) -> FieldInvalid:
 
 def _check_value(spec: FieldSpec, value: Any) -> Any:
     """The value in the shape the writer and the reader use, or a FieldInvalid a person can fix."""
-    t = spec.type
+    kind = spec.kind
     options = [o.value for o in spec.options]
     if value is None or value == "" or value == []:
         return None
-    if t is FieldType.DATE:
+    if kind.value is Value.DATE:
         try:
             date = dt.date.fromisoformat(str(value))
         except ValueError:
@@ -454,15 +461,16 @@ def _check_value(spec: FieldSpec, value: Any) -> Any:
                 f"this field takes the eras {', '.join(spec.eras)} only ({era})",
             )
         return date.isoformat()
-    if t in (FieldType.CHECKBOX, FieldType.SIGNATURE):
-        if isinstance(value, bool) or (t is FieldType.SIGNATURE and isinstance(value, str)):
+    if kind.value is Value.FLAG:
+        # A signature may be given as the text signed (a sample's ink); it is present all the same.
+        if isinstance(value, bool) or (kind.shape is Shape.SIGNATURE and isinstance(value, str)):
             return value
         raise _bad(spec, value, "true か false で書いてください", "write true or false")
-    if t is FieldType.CHOICE:
+    if kind.value is Value.OPTION:
         if value not in options:
             raise _bad(spec, value, f"選択肢は {', '.join(options)}", f"options are {', '.join(options)}")
         return value
-    if t is FieldType.CHECKBOXES:
+    if kind.value is Value.OPTIONS:
         chosen = [value] if isinstance(value, str) else value
         if not isinstance(chosen, list) or any(v not in options for v in chosen):
             raise _bad(
@@ -474,25 +482,25 @@ def _check_value(spec: FieldSpec, value: Any) -> Any:
         if spec.exclusive and len(chosen) > 1:
             raise _bad(spec, value, "1つだけ選べる欄です", "only one option may be ticked")
         return chosen[0] if spec.exclusive else [o for o in options if o in chosen]
-    if t in (FieldType.COUNT, FieldType.AMOUNT):
+    if kind.value is Value.INTEGER:
         digits = amount_text(str(value))
         if isinstance(value, bool) or not re.fullmatch(r"[0-9]+", digits):
             raise _bad(spec, value, "数字で書いてください", "write a whole number")
         value = int(digits)
-        if (t is FieldType.COUNT or spec.cells) and len(str(value)) > (spec.cells or 1):
+        if (kind.shape is Shape.COMB or spec.cells) and len(str(value)) > (spec.cells or 1):
             raise _bad(spec, value, f"{spec.cells}桁までです", f"at most {spec.cells} digit(s)")
         return value
     if isinstance(value, (list, dict, bool)):
         raise _bad(spec, value, "文字で書いてください", "write text")
     text = str(value)
-    if t is FieldType.POSTAL:
+    if kind.value is Value.POSTAL:
         digits = text.replace("-", "")
         if not re.fullmatch(r"\d{7}", digits):
             raise _bad(spec, value, "郵便番号は 123-4567 の形です", "postal codes are 123-4567")
         return f"{digits[:3]}-{digits[3:]}"
-    if t is FieldType.DIGITS and not text.isdigit():
+    if kind.value is Value.DIGITS and not text.isdigit():
         raise _bad(spec, value, "数字だけで書いてください", "digits only")
-    if t in COMB_TYPES and spec.cells and len(text) > spec.cells:
+    if kind.in_cells(spec) and spec.cells and len(text) > spec.cells:
         raise _bad(spec, value, f"{spec.cells}マスに入りません", f"does not fit in {spec.cells} cells")
     return text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from core import clock
 from formkit.fonts import FONTS, FORM_FONT, SAMPLE_FONTS
+from formkit.kinds import Shape, Value
 from formkit.layout import layout
-from formkit.model import FieldSpec, FieldType, Template
+from formkit.model import FieldSpec, Template
 from formkit.render import draw_example_stamp, master_image, rasterize_pdf, render_pdf
 from synth.fill import INKS, Hand, fill_canvas, filled_pdf, make_hand
 from synth.persons import Person, Population, address_as_written, random_person
@@ -61,76 +63,135 @@ def _in_eras(iso: str, eras: list[str], rng: random.Random, today: dt.date) -> s
     return (lo + dt.timedelta(days=rng.randint(0, (hi - lo).days))).isoformat()
 
 
+@dataclass(frozen=True)
+class Applicant:
+    """What a sampler draws from: the made-up applicant, the values' random stream, today, and the
+    population someone else on the form (a doctor, an agent) comes from."""
+
+    person: Person
+    rng: random.Random
+    today: dt.date
+    population: Population | None
+
+
+#: How a made-up applicant fills a field of a kind, by the kind's ``sample``. Each draws from
+#: ``a.rng`` in a fixed order: samples are the same for the same seed.
+Sampler = Callable[[FieldSpec, Applicant], Any]
+
+
+def _sample_name(f: FieldSpec, a: Applicant) -> Any:
+    if f.name == "name":
+        return a.person.name
+    return random_person(a.rng, a.today, a.population).name  # a doctor, an agent: someone else
+
+
+def _sample_date(f: FieldSpec, a: Applicant) -> Any:
+    if "birth" in f.name:
+        return _in_eras(a.person.birth_date.isoformat(), f.eras, a.rng, a.today)
+    return (a.today - dt.timedelta(days=a.rng.randint(0, 20))).isoformat()
+
+
+def _sample_address(f: FieldSpec, a: Applicant) -> Any:
+    if f.name == "address":
+        return a.person.address
+    return random_person(a.rng, a.today, a.population).address
+
+
+def _sample_count(f: FieldSpec, a: Applicant) -> Any:
+    lo, hi = _range_rule(f)
+    return min(hi, max(lo, a.rng.choice([1, 1, 1, 2, 2, 3, 10])))
+
+
+def _sample_digits(f: FieldSpec, a: Applicant) -> Any:
+    if "mynumber" in f.rules:
+        return _mynumber(a.rng)
+    return "".join(str(a.rng.randint(0, 9)) for _ in range(f.cells or 1))
+
+
+def _sample_checkboxes(f: FieldSpec, a: Applicant) -> Any:
+    if f.exclusive:
+        return a.rng.choice(f.options).value
+    k = a.rng.choice([1, 1, 2])
+    chosen = a.rng.sample([o.value for o in f.options], k)
+    return [o.value for o in f.options if o.value in chosen]
+
+
+def _sample_signature(f: FieldSpec, a: Applicant) -> Any:
+    return a.rng.random() < 0.95 if not f.required else True
+
+
+def _sample_nothing(f: FieldSpec, a: Applicant) -> Any:
+    return None
+
+
+SAMPLERS: dict[str, Sampler] = {
+    "name": _sample_name,
+    "text": _sample_nothing,  # free text only from the template's ``examples``
+    "kana": lambda f, a: a.person.kana,
+    "date": _sample_date,
+    "postal": lambda f, a: a.person.town.postal_code,
+    "phone": lambda f, a: a.person.phone,
+    "address": _sample_address,
+    "amount": lambda f, a: a.rng.choice([300, 350, 450, 1200, 3000, 12500]),
+    "count": _sample_count,
+    "digits": _sample_digits,
+    "choice": lambda f, a: a.rng.choice(f.options).value,
+    "checkboxes": _sample_checkboxes,
+    "checkbox": lambda f, a: a.rng.random() < 0.5,
+    "signature": _sample_signature,
+    "none": _sample_nothing,
+}
+#: Samplers that win over a template's ``examples``: a person's name is always the applicant's.
+OVER_EXAMPLES = frozenset({"name"})
+
+
+def sampler_of(f: FieldSpec) -> Sampler:
+    """The sampler a field's kind names; a KeyError names the samplers there are."""
+    try:
+        return SAMPLERS[f.kind.sample]
+    except KeyError:
+        raise KeyError(
+            f"field {f.name}: unknown sampler {f.kind.sample!r} (one of: {', '.join(SAMPLERS)})"
+        ) from None
+
+
+def _sample_example(f: FieldSpec, rng: random.Random) -> Any:
+    """A value from the template's own ``examples`` or ``example_range``."""
+    if f.examples:
+        return rng.choice(f.examples)
+    assert f.example_range is not None
+    lo, hi, decimals = f.example_range
+    x = rng.uniform(lo, hi)
+    if f.kind.value is Value.INTEGER:
+        return round(x)  # read back as a whole number
+    return f"{x:.{int(decimals)}f}" if decimals else str(round(x))
+
+
 def sample_values(
     tpl: Template, rng: random.Random, today: dt.date, population: Population | None = None
 ) -> tuple[dict[str, Any], Person]:
     """Ground-truth values for every field of a template, for one made-up applicant (from the
     classic population unless another is given)."""
     p = random_person(rng, today, population)
+    a = Applicant(p, rng, today, population)
     values: dict[str, Any] = {}
     for f in tpl.fields:
-        t, n = f.type, f.name
-        if t is FieldType.NAME and n == "name":
-            values[n] = p.name
-        elif t is FieldType.NAME:
-            other = random_person(rng, today, population)  # a doctor, an agent: someone else
-            values[n] = other.name
-        elif f.examples:
-            values[n] = rng.choice(f.examples)
-        elif f.example_range is not None:
-            lo, hi, decimals = f.example_range
-            x = rng.uniform(lo, hi)
-            values[n] = f"{x:.{int(decimals)}f}" if decimals else str(round(x))
-            if t in (FieldType.AMOUNT, FieldType.COUNT):
-                values[n] = round(x)  # read back as a whole number
-        elif t is FieldType.KANA:
-            values[n] = p.kana
-        elif t is FieldType.DATE:
-            if "birth" in n:
-                values[n] = _in_eras(p.birth_date.isoformat(), f.eras, rng, today)
-            else:
-                values[n] = (today - dt.timedelta(days=rng.randint(0, 20))).isoformat()
-        elif t is FieldType.POSTAL:
-            values[n] = p.town.postal_code
-        elif t is FieldType.PHONE:
-            values[n] = p.phone
-        elif t is FieldType.ADDRESS and n == "address":
-            values[n] = p.address
-        elif t is FieldType.ADDRESS:
-            values[n] = random_person(rng, today, population).address
-        elif t is FieldType.AMOUNT:
-            values[n] = rng.choice([300, 350, 450, 1200, 3000, 12500])
-        elif t is FieldType.COUNT:
-            lo, hi = _range_rule(f)
-            values[n] = min(hi, max(lo, rng.choice([1, 1, 1, 2, 2, 3, 10])))
-        elif t is FieldType.DIGITS and "mynumber" in f.rules:
-            values[n] = _mynumber(rng)
-        elif t is FieldType.DIGITS:
-            values[n] = "".join(str(rng.randint(0, 9)) for _ in range(f.cells or 1))
-        elif t is FieldType.CHOICE:
-            values[n] = rng.choice(f.options).value
-        elif t is FieldType.CHECKBOXES:
-            if f.exclusive:
-                values[n] = rng.choice(f.options).value
-            else:
-                k = rng.choice([1, 1, 2])
-                chosen = rng.sample([o.value for o in f.options], k)
-                values[n] = [o.value for o in f.options if o.value in chosen]
-        elif t is FieldType.CHECKBOX:
-            values[n] = rng.random() < 0.5
-        elif t is FieldType.SIGNATURE:
-            values[n] = rng.random() < 0.95 if not f.required else True
+        sampler = sampler_of(f)
+        if f.kind.sample not in OVER_EXAMPLES and (f.examples or f.example_range is not None):
+            values[f.name] = _sample_example(f, rng)
         else:
-            values[n] = None
+            values[f.name] = sampler(f, a)
     for f in tpl.fields:
-        if f.name == "age" and f.type is FieldType.NUMBER and "birth_date" in values:
+        # An age written as a number (digits and points, kept as text), worked out from the birth date.
+        numeric = f.kind.value is Value.TEXT and f.kind.count_marks
+        if f.name == "age" and numeric and "birth_date" in values:
             born = dt.date.fromisoformat(values["birth_date"])
             at = dt.date.fromisoformat(
                 next(
                     (
                         values[g.name]
                         for g in tpl.fields
-                        if g.type is FieldType.DATE and g.name != "birth_date"
+                        if g.kind.value is Value.DATE and g.name != "birth_date"
                     ),
                     today.isoformat(),
                 )
@@ -172,10 +233,10 @@ def ink_values(tpl: Template, values: dict[str, Any], person: Person, seed: int)
     """What the applicant writes where it differs from the stored value: their name as a signature,
     the address spelt as people spell it."""
     ink: dict[str, Any] = {
-        f.name: person.name for f in tpl.fields if f.type is FieldType.SIGNATURE and values.get(f.name)
+        f.name: person.name for f in tpl.fields if f.kind.shape is Shape.SIGNATURE and values.get(f.name)
     }
     for f in tpl.fields:
-        if f.type is FieldType.ADDRESS and values.get(f.name):
+        if f.kind.address and values.get(f.name):
             ink[f.name] = address_as_written(values[f.name], random.Random(f"{seed}:address:{f.name}"))
     return ink
 
@@ -229,7 +290,8 @@ def make_sample(
         for z in (
             lay.zone
             for lay in layout(tpl)
-            if lay.spec.type in (FieldType.NAME, FieldType.SIGNATURE) and values.get(lay.spec.name)
+            if (lay.spec.kind.person_name or lay.spec.kind.shape is Shape.SIGNATURE)
+            and values.get(lay.spec.name)
         )
     ]
     img, info = degrade(clean, scan_rng, prof, px_per_mm, seal_boxes=seals, seal_text=person.surname[:1])

@@ -257,5 +257,29 @@ def pg_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture
+def clean_pg(pg_url: str) -> str:
+    """The session's PostgreSQL database with an empty schema: each test starts from nothing."""
+    from sqlalchemy import create_engine, text
+
+    from records.db import dispose_all
+
+    eng = create_engine(pg_url)
+    with eng.begin() as c:
+        c.execute(text("drop schema public cascade; create schema public"))
+    eng.dispose()
+    dispose_all()  # pooled connections of earlier tests still see the old schema
+    return pg_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store's database, once on SQLite and once on PostgreSQL (the two we support)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("clean_pg")
+    return url
+
+
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     shutil.rmtree(SESSION_DIR, ignore_errors=True)

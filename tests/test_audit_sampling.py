@@ -48,7 +48,7 @@ def paper_entries(truth: dict[str, Any], **changed: Any) -> dict[str, Any]:
         value = changed.get(spec.name, truth["fields"][spec.name])
         if value is None or value == [] or value is False:
             continue
-        if spec.type.value == "date":
+        if spec.type == "date":
             value = format_wareki(dt.date.fromisoformat(value))
         data[f"f_{spec.name}"] = [str(v) for v in value] if isinstance(value, list) else str(value)
     return data

@@ -29,23 +29,10 @@ TARGET = "demo_legacy"
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        found = f"sqlite:///{tmp_path / 'crash.db'}"
-    else:
-        found = request.getfixturevalue("pg_url")
-        from sqlalchemy import create_engine, text
-
-        from records.db import dispose_all
-
-        eng = create_engine(found)
-        with eng.begin() as c:  # a clean schema for each test
-            c.execute(text("drop schema public cascade; create schema public"))
-        eng.dispose()
-        dispose_all()
-    Store(found).init()
-    return found
+@pytest.fixture
+def url(db_url: str) -> str:
+    Store(db_url).init()
+    return db_url
 
 
 # --- the target system and the steps, as the child runs them -------------------------------------------

@@ -39,7 +39,7 @@ def shown(spec, value) -> str:
     """How a reviewer types a value from the paper (dates in 和暦, as on the form)."""
     import datetime as dt
 
-    if spec.type.value == "date":
+    if spec.type == "date":
         return format_wareki(dt.date.fromisoformat(value))
     return "" if value is None else str(value)
 
@@ -101,14 +101,14 @@ def test_scan_to_keyed_record(tmp_path, sample, browser, tpl) -> None:
         for f in store.fields(doc.id):
             spec = tpl.field(f.name)
             want = truth["fields"][f.name]
-            if spec.type.value in ("checkboxes", "choice"):
+            if spec.type in ("checkboxes", "choice"):
                 for opt in spec.options:
                     box = page.locator(f"input[name=f_{f.name}][value='{opt.value}']")
                     chosen = opt.value == want or (isinstance(want, list) and opt.value in want)
                     box.check() if chosen else (
-                        box.uncheck() if spec.type.value == "checkboxes" and not spec.exclusive else None
+                        box.uncheck() if spec.type == "checkboxes" and not spec.exclusive else None
                     )
-            elif spec.type.value in ("checkbox", "signature"):
+            elif spec.type in ("checkbox", "signature"):
                 page.locator(f"input[name=f_{f.name}]").set_checked(bool(want))
             else:
                 page.fill(f"input[name=f_{f.name}]", shown(spec, want))

@@ -46,7 +46,7 @@ def approved(store: Store, i: int) -> tuple[int, bool]:
     doc, _ = store.add_document(f"{i:064x}", f"scan-{i}.pdf", f"/archive/{i}.pdf", 1)
     assert doc.id is not None
     fields = [
-        FieldInput(f.name, f.type.value, values.get(f.name), "", 0.99, [], [], False, [0, 0, 1, 1])
+        FieldInput(f.name, f.type, values.get(f.name), "", 0.99, [], [], False, [0, 0, 1, 1])
         for f in tpl.fields
     ]
     store.save_reading(

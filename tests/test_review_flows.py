@@ -51,7 +51,7 @@ def fix_all(page, ctx, doc_id, truth) -> None:
     """As a reviewer: type what the paper says into every doubtful text field."""
     tpl = load_template("inkan_request")
     for f in ctx.store.fields(doc_id):
-        if f.needs_review and tpl.field(f.name).type.value in (
+        if f.needs_review and tpl.field(f.name).type in (
             "digits",
             "name",
             "kana",

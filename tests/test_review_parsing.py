@@ -59,7 +59,7 @@ def test_every_field_type_is_fuzzed() -> None:
     assert {spec.type for _, spec in FIELDS} == set(FieldType)
 
 
-@pytest.mark.parametrize(("tpl", "spec"), FIELDS, ids=[spec.type.value for _, spec in FIELDS])
+@pytest.mark.parametrize(("tpl", "spec"), FIELDS, ids=[spec.type for _, spec in FIELDS])
 @settings(
     derandomize=True, max_examples=250, database=None, deadline=None, suppress_health_check=list(HealthCheck)
 )

@@ -46,13 +46,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def test_server_postgres_two_workers(tmp_path, pg_url, sample) -> None:
-    from sqlalchemy import create_engine, text
-
-    eng = create_engine(pg_url)
-    with eng.begin() as c:
-        c.execute(text("drop schema public cascade; create schema public"))
-    eng.dispose()
+def test_server_postgres_two_workers(tmp_path, clean_pg, sample) -> None:
+    pg_url = clean_pg
 
     port = free_port()
     bin_dir = Path(sys.executable).parent

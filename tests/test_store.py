@@ -8,22 +8,9 @@ from records.models import DocStatus, KeyStatus
 from records.store import FieldInput, PageInput, Store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path: Path) -> Store:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        from sqlalchemy import create_engine, text
-
-        eng = create_engine(url)
-        with eng.begin() as c:  # a clean schema for each test
-            c.execute(text("drop schema public cascade; create schema public"))
-        eng.dispose()
-        from records.db import dispose_all
-
-        dispose_all()
-    return Store(url).init()
+@pytest.fixture
+def store(db_url: str) -> Store:
+    return Store(db_url).init()
 
 
 def reading(value: str = "山田　太郎") -> list[FieldInput]:

@@ -29,7 +29,7 @@ def test_zones_are_on_the_page_and_do_not_overlap(tpl) -> None:
 
 
 def test_every_field_type_the_issue_asks_for_is_there(tpl) -> None:
-    types = {f.name: f.type.value for f in tpl.fields}
+    types = {f.name: f.type for f in tpl.fields}
     assert types["request_date"] == "date" and types["birth_date"] == "date"
     assert types["visitor"] == "choice" and types["kana"] == "kana" and types["signature"] == "signature"
     assert tpl.field("scope").exclusive and not tpl.field("purpose").exclusive

@@ -106,14 +106,14 @@ def test_a_drawn_form_is_proposed_from_its_cells_and_labels() -> None:
         propose.Text("男・女", Box(x=55, y=50, w=14, h=4)),
     ]
     fields = {f.name: f for f in propose.propose(_page(rows), K, texts)}
-    assert fields["name"].type is FieldType.NAME and abs(fields["name"].box.w - 100) < 1.5
+    assert fields["name"].type == FieldType.NAME and abs(fields["name"].box.w - 100) < 1.5
     number = fields["number"]
-    assert number.type is FieldType.DIGITS and number.cells == 5
+    assert number.type == FieldType.DIGITS and number.cells == 5
     birth = fields["birth_date"]
-    assert birth.type is FieldType.DATE and set(birth.part_boxes) == {"year", "month", "day"}
+    assert birth.type == FieldType.DATE and set(birth.part_boxes) == {"year", "month", "day"}
     assert birth.part_boxes["year"].x2 <= 60.5 and birth.part_boxes["month"].x >= 63
     sex = fields["sex"]
-    assert sex.type is FieldType.CHOICE and [o.label for o in sex.options] == ["男", "女"]
+    assert sex.type == FieldType.CHOICE and [o.label for o in sex.options] == ["男", "女"]
     tpl = parse_template(propose.to_yaml("drawn", "試験", "master.png", list(fields.values())))
     assert tpl.legacy and [f.name for f in tpl.fields] == list(fields)
 
@@ -133,12 +133,12 @@ def test_new_on_a_rendered_blank_covers_the_hand_made_template() -> None:
     tpl, fields = _proposal_of_rendered("juminhyo_request")
     found = covered(tpl, fields)
     assert len(found) >= 0.7 * len(tpl.fields), sorted(set(tpl.field(n).name for n in found))
-    assert found["name"].type is FieldType.NAME
-    assert found["kana"].type is FieldType.KANA and found["kana"].cells == 16
-    assert found["address"].type is FieldType.ADDRESS
-    assert found["phone"].type is FieldType.PHONE
-    assert found["birth_date"].type is FieldType.DATE
-    assert found["postal_code"].type is FieldType.POSTAL and found["postal_code"].cells == 7
+    assert found["name"].type == FieldType.NAME
+    assert found["kana"].type == FieldType.KANA and found["kana"].cells == 16
+    assert found["address"].type == FieldType.ADDRESS
+    assert found["phone"].type == FieldType.PHONE
+    assert found["birth_date"].type == FieldType.DATE
+    assert found["postal_code"].type == FieldType.POSTAL and found["postal_code"].cells == 7
 
 
 def test_new_command_on_a_real_legacy_master(tmp_path: Path) -> None:
@@ -168,10 +168,10 @@ def test_new_command_on_a_real_legacy_master(tmp_path: Path) -> None:
     ]
     found = covered(legacy, proposed)
     assert len(found) >= 0.6 * len(legacy.fields), sorted(found)
-    assert found["name"].type is FieldType.NAME
-    assert found["birth_date"].type is FieldType.DATE and found["exam_date"].type is FieldType.DATE
-    assert found["sex"].type is FieldType.CHOICE and [o.label for o in found["sex"].options] == ["男", "女"]
-    assert found["height_cm"].type is FieldType.NUMBER
+    assert found["name"].type == FieldType.NAME
+    assert found["birth_date"].type == FieldType.DATE and found["exam_date"].type == FieldType.DATE
+    assert found["sex"].type == FieldType.CHOICE and [o.label for o in found["sex"].options] == ["男", "女"]
+    assert found["height_cm"].type == FieldType.NUMBER
     if importlib.util.find_spec("authoring.lint") is not None:  # the draft passes the template checks
         from authoring.lint import lint_file
 

@@ -1,6 +1,6 @@
 """Validators: each returns the reasons a value is doubtful (empty when it is fine). Pure functions.
 
-Type checks run for every field of that type; rules are named in the template YAML
+A kind's checks run for every field of that kind; rules are named in the template YAML
 (``rules: ["range:1-10", "before:request_date"]``) so a DX leader adds a check without Python.
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from core import clock
 from core.personal import mask_mynumber
-from formkit.model import FieldSpec, FieldType, Template
+from formkit.kinds import KINDS, FieldKind, Value
+from formkit.model import FieldSpec, Template
 from formkit.readings import PageReading, Reason
 from validation import normalize
 from validation.address import check as check_address
@@ -56,7 +57,7 @@ def postal_matches_address(postal: str, address: str) -> list[Reason]:
 def address_checks(tpl: Template, spec: FieldSpec, value: Any, values: dict[str, Any]) -> list[Reason]:
     """An address checked against Japan Post's data (:func:`validation.address.check`), with the postal
     code the template links to it (a postal field's ``matches_address`` rule)."""
-    if spec.type is not FieldType.ADDRESS or not isinstance(value, str) or not value:
+    if not spec.kind.address or not isinstance(value, str) or not value:
         return []
     linked = tpl.postal_field(spec.name)
     postal = values.get(linked.name) if linked is not None else None
@@ -170,17 +171,50 @@ ARG_SYNTAX: dict[str, Callable[[str], bool]] = {
 }
 
 
+#: Which kinds of field a rule means something for: a question to the kind (its facets), so that a
+#: kind registered later with the same facets takes the rule too.
+KindTest = Callable[[FieldKind], bool]
+
+
+def _kind_test(kinds: KindTest | Iterable[str] | None) -> KindTest | None:
+    """A predicate as given, or one for a set of kind names."""
+    if kinds is None or callable(kinds):
+        return kinds
+    names = frozenset(kinds)
+    return lambda k: k.name in names
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A rule a template names (``range:1-10``): its check, its argument's syntax, the field types it
-    means something for (on any other it never fires, or always does) and, for rules naming another
-    field, the types that field may have. Registered with :func:`rule`; lint and the editor read them."""
+    """A rule a template names (``range:1-10``): its check, its argument's syntax, the kinds of field it
+    means something for (``on``: on any other it never fires, or always does) and, for rules naming
+    another field, the kinds that field may be (``refs``). ``None``: any kind. Registered with
+    :func:`rule`; lint and the editor read them (:meth:`fits`, :meth:`fits_ref`, or the names of
+    the kinds in the table now: :attr:`field_types`, :attr:`ref_types`)."""
 
     name: str
     check: RuleFn
     arg: str = ""
-    field_types: frozenset[FieldType] | None = None
-    ref_types: frozenset[FieldType] | None = None
+    on: KindTest | None = None
+    refs: KindTest | None = None
+
+    def fits(self, kind: FieldKind) -> bool:
+        """Whether the rule means something on a field of this kind."""
+        return self.on is None or self.on(kind)
+
+    def fits_ref(self, kind: FieldKind) -> bool:
+        """Whether the field the rule names may be of this kind."""
+        return self.refs is None or self.refs(kind)
+
+    @property
+    def field_types(self) -> frozenset[str] | None:
+        """The names of the kinds (in ``formkit.kinds.KINDS`` now) the rule works on; None: any."""
+        return None if self.on is None else frozenset(n for n, k in KINDS.items() if self.fits(k))
+
+    @property
+    def ref_types(self) -> frozenset[str] | None:
+        """The names of the kinds (in ``formkit.kinds.KINDS`` now) the named field may be; None: any."""
+        return None if self.refs is None else frozenset(n for n, k in KINDS.items() if self.fits_ref(k))
 
 
 RULES: dict[str, Rule] = {}
@@ -190,21 +224,17 @@ def rule(
     name: str,
     *,
     arg: str = "",
-    field_types: set[FieldType] | None = None,
-    ref_types: set[FieldType] | None = None,
+    on: KindTest | Iterable[str] | None = None,
+    refs: KindTest | Iterable[str] | None = None,
 ) -> Callable[[RuleFn], RuleFn]:
-    """Register a template rule: adding one is this decorator on one function."""
+    """Register a template rule: adding one is this decorator on one function. ``on`` and ``refs``:
+    a question to a :class:`~formkit.kinds.FieldKind` (``lambda k: k.value is Value.DATE``), or
+    kind names; left out, any kind."""
     if arg not in ARG_SYNTAX:
         raise ValueError(f"rule {name}: unknown argument syntax {arg!r}")
 
     def register(fn: RuleFn) -> RuleFn:
-        RULES[name] = Rule(
-            name,
-            fn,
-            arg,
-            frozenset(field_types) if field_types is not None else None,
-            frozenset(ref_types) if ref_types is not None else None,
-        )
+        RULES[name] = Rule(name, fn, arg, _kind_test(on), _kind_test(refs))
         return fn
 
     return register
@@ -217,9 +247,16 @@ def _number(value: Any) -> float | None:
         return None
 
 
-@rule(
-    "range", arg="LO-HI", field_types={FieldType.COUNT, FieldType.NUMBER, FieldType.AMOUNT, FieldType.DIGITS}
-)
+def _numeric(k: FieldKind) -> bool:
+    """A number: a count or yen, a string of digits, or a measurement whose digits are counted."""
+    return k.value in (Value.INTEGER, Value.DIGITS) or k.count_marks
+
+
+def _date_kind(k: FieldKind) -> bool:
+    return k.value is Value.DATE
+
+
+@rule("range", arg="LO-HI", on=_numeric)
 def _rule_range(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
     """``range:LO-HI``: a plausible value (counts 1-10, a height 100-220 cm, vision 0.01-2.0)."""
     lo_s, _sep, hi_s = arg.partition("-")
@@ -244,7 +281,7 @@ def _as_date(value: Any) -> dt.date | None:
         return None
 
 
-@rule("before", arg="FIELD", field_types={FieldType.DATE}, ref_types={FieldType.DATE})
+@rule("before", arg="FIELD", on=_date_kind, refs=_date_kind)
 def _rule_before(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     mine, other = _as_date(value), _as_date(ctx.get(arg))
     if mine and other and not mine < other:
@@ -256,7 +293,7 @@ def _rule_before(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> 
     return []
 
 
-@rule("not_future", field_types={FieldType.DATE})
+@rule("not_future", on=_date_kind)
 def _rule_not_future(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     mine = _as_date(value)
     today = ctx.get("__today__") or clock.today()
@@ -266,7 +303,7 @@ def _rule_not_future(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any])
 
 
 # A tick is stored as true/false, which never equals a written VALUE.
-@rule("required_if", arg="FIELD=VALUE", ref_types=set(FieldType) - {FieldType.CHECKBOX, FieldType.SIGNATURE})
+@rule("required_if", arg="FIELD=VALUE", refs=lambda k: k.value is not Value.FLAG)
 def _rule_required_if(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     other, _, wanted = arg.partition("=")
     have = ctx.get(other)
@@ -282,13 +319,13 @@ def _rule_required_if(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]
     return []
 
 
-@rule("matches_address", arg="FIELD", field_types={FieldType.POSTAL}, ref_types={FieldType.ADDRESS})
+@rule("matches_address", arg="FIELD", on=lambda k: k.value is Value.POSTAL, refs=lambda k: k.address)
 def _rule_matches_address(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     addr = ctx.get(arg)
     return postal_matches_address(str(value), str(addr)) if value and addr else []
 
 
-@rule("mynumber", field_types={FieldType.DIGITS})
+@rule("mynumber", on=lambda k: k.value is Value.DIGITS)
 def _rule_mynumber(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -> list[Reason]:
     if value and not mynumber_valid(str(value)):
         return [
@@ -299,7 +336,8 @@ def _rule_mynumber(spec: FieldSpec, value: Any, arg: str, ctx: dict[str, Any]) -
     return []
 
 
-@rule("decimals", arg="N", field_types={FieldType.NUMBER})
+# A measurement kept as written (170.5): its digits and point are counted, its value is text.
+@rule("decimals", arg="N", on=lambda k: k.value is Value.TEXT and k.count_marks)
 def _rule_decimals(spec: FieldSpec, value: Any, arg: str, _: dict[str, Any]) -> list[Reason]:
     """``decimals:N``: written with exactly N digits after the point (vision 1.2, weight 65.0)."""
     text = str(value)
@@ -356,17 +394,19 @@ def rule_error(rule: str) -> Reason | None:
     )
 
 
+#: The checks a kind names (``FieldKind.checks``): what every value of the kind must look like.
+FORMAT_CHECKS: dict[str, Callable[[str], list[Reason]]] = {
+    "postal": check_postal,
+    "phone": check_phone,
+    "kana": check_kana,
+}
+
+
 def type_checks(spec: FieldSpec, value: Any) -> list[Reason]:
-    t = spec.type
+    """The kind's own checks (``FieldKind.checks``) on a value that is there."""
     if value in (None, "", []):
         return []
-    if t is FieldType.POSTAL:
-        return check_postal(str(value))
-    if t is FieldType.PHONE:
-        return check_phone(str(value))
-    if t is FieldType.KANA:
-        return check_kana(str(value))
-    return []
+    return [r for name in spec.kind.checks for r in FORMAT_CHECKS[name](str(value))]
 
 
 def run_rules(spec: FieldSpec, value: Any, ctx: dict[str, Any]) -> list[Reason]:

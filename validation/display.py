@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 from core.personal import mask_mynumber
-from formkit.model import FieldSpec, FieldType
+from formkit.kinds import Value
+from formkit.model import FieldSpec
 from validation.wareki import format_wareki
 
 
@@ -25,7 +26,7 @@ def for_input(spec: FieldSpec, value: Any) -> Any:
     """A stored value as the reviewer's input box holds it: 和暦 dates, masked 個人番号, else as is."""
     if value is None:
         return ""
-    if spec.type is FieldType.DATE:
+    if spec.kind.value is Value.DATE:
         date = _date(value)
         return format_wareki(date) if date else str(value)
     if spec.sensitive:
@@ -47,7 +48,7 @@ def described(spec: FieldSpec, value: Any) -> str:
         return "、".join(f"{words.get(v, v)}（{v}）" for v in value)
     if spec.options:
         return f"{words.get(value, value)}（{value}）"
-    if spec.type is FieldType.DATE:
+    if spec.kind.value is Value.DATE:
         date = _date(value)
         return f"{date.isoformat()}（{format_wareki(date, gannen=False)}）" if date else str(value)
     return str(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import jaconv
 
@@ -169,3 +170,16 @@ def number(text: str) -> str:
     """A measurement as written, in half-width characters without spaces (170.5, 120/80)."""
     t = unicodedata.normalize("NFKC", text)
     return "".join(_DASH_RE.sub("-", t).split())
+
+
+#: The normalisers a kind names (``FieldKind.normaliser``): one canonical spelling per kind of value.
+#: ``kana`` is katakana; a field written in hiragana (``script: hiragana``) takes :func:`hiragana`.
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "text": text,
+    "address": address,
+    "name": name,
+    "kana": katakana,
+    "postal": postal,
+    "phone": phone,
+    "number": number,
+}

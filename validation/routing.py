@@ -1,7 +1,7 @@
 """Normalise, check and route a page: which fields a person must look at, and why.
 
 A field needs review when its confidence is below its threshold or any check fails; a document goes
-straight through only when no field needs review. Thresholds default per field type and can be set
+straight through only when no field needs review. Thresholds default per field kind and can be set
 per field in the template (``review_threshold``) or calibrated from labelled data.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -16,31 +17,11 @@ from typing import Any
 
 from core import clock
 from core.settings import load_settings
-from formkit.model import FieldSpec, FieldType, Template
+from formkit.model import FieldSpec, Template
 from formkit.readings import FieldReading, PageReading, Reason
 from validation import normalize
 from validation.address import complete_address, reading_doubts
 from validation.checks import address_checks, run_rules, type_checks
-
-#: Conservative starting points until `dejiru calibrate` has labelled data to learn from.
-DEFAULT_THRESHOLDS: dict[FieldType, float] = {
-    FieldType.TEXT: 0.90,
-    FieldType.ADDRESS: 0.90,
-    FieldType.NAME: 0.90,
-    FieldType.KANA: 0.85,
-    FieldType.DIGITS: 0.90,
-    FieldType.POSTAL: 0.90,
-    FieldType.PHONE: 0.90,
-    FieldType.DATE: 0.90,
-    FieldType.COUNT: 0.90,
-    FieldType.NUMBER: 0.90,
-    FieldType.AMOUNT: 0.92,
-    FieldType.CHECKBOX: 0.75,
-    FieldType.CHECKBOXES: 0.75,
-    FieldType.CHOICE: 0.75,
-    FieldType.SIGNATURE: 0.70,
-}
-
 
 #: Thresholds calibrated on generated samples, shipped with dejiru (``dejiru calibrate --samples``).
 SHIPPED_THRESHOLDS = Path(__file__).parent / "thresholds.json"
@@ -72,26 +53,21 @@ def threshold_for(tpl: Template, name: str) -> float:
     spec = tpl.field(name)
     if spec.review_threshold is not None:
         return spec.review_threshold
-    return calibrated_thresholds().get(spec.type.value, DEFAULT_THRESHOLDS[spec.type])
+    return calibrated_thresholds().get(spec.type, spec.kind.threshold)
 
 
-NORMALIZERS = {
-    FieldType.NAME: normalize.name,
-    FieldType.KANA: normalize.katakana,
-    FieldType.PHONE: normalize.phone,
-    FieldType.POSTAL: normalize.postal,
-    FieldType.TEXT: normalize.text,
-    FieldType.ADDRESS: normalize.address,
-    FieldType.NUMBER: normalize.number,
-}
+def normaliser_for(spec: FieldSpec) -> Callable[[str], str] | None:
+    """The kind's normaliser (``FieldKind.normaliser``); kana written in hiragana stays hiragana."""
+    name = spec.kind.normaliser
+    if name is None:
+        return None
+    if name == "kana" and spec.script == "hiragana":
+        return normalize.hiragana
+    return normalize.NORMALISERS[name]
 
 
 def normalize_value(spec: FieldSpec, value: Any) -> Any:
-    fn = (
-        normalize.hiragana
-        if spec.type is FieldType.KANA and spec.script == "hiragana"
-        else NORMALIZERS.get(spec.type)
-    )
+    fn = normaliser_for(spec)
     if fn is not None and isinstance(value, str):
         out = fn(value)
         return out or None
@@ -105,7 +81,7 @@ def complete_addresses(tpl: Template, fields: dict[str, Any]) -> None:
     the postal code, which is what the form asks for. ``fields``: readings (anything with ``.value``)."""
     for spec in tpl.fields:
         f = fields.get(spec.name)
-        if spec.type is not FieldType.ADDRESS or f is None or not isinstance(f.value, str) or not f.value:
+        if not spec.kind.address or f is None or not isinstance(f.value, str) or not f.value:
             continue
         linked = tpl.postal_field(spec.name)
         p = fields.get(linked.name) if linked is not None else None
@@ -147,7 +123,7 @@ def validate(tpl: Template, reading: PageReading, today: dt.date | None = None) 
     found = check_values(tpl, values, today)
     for spec in tpl.fields:  # doubts a reading has that a person's typing does not
         value, linked = values.get(spec.name), tpl.postal_field(spec.name)
-        if spec.type is FieldType.ADDRESS and isinstance(value, str) and value:
+        if spec.kind.address and isinstance(value, str) and value:
             postal = values.get(linked.name) if linked is not None else None
             found[spec.name] += reading_doubts(value, postal if isinstance(postal, str) else None)
     review = []

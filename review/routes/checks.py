@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from formkit.model import FieldType, Template
+from formkit.model import Template
 from formkit.registry import load_template
 from pipeline.review import BlindEntryErrors, ReviewError, audit_check, double_check
 from records.models import DocStatus
@@ -24,9 +24,10 @@ def blind_entries(tpl: Template, form: dict[str, list[str]]) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for spec in tpl.fields:
         key = f"f_{spec.name}"
-        if spec.type is FieldType.CHECKBOXES and not spec.exclusive:
+        entry = spec.kind.entry(spec)
+        if entry == "many":
             entries[spec.name] = form.get(key, [])
-        elif spec.type in (FieldType.CHECKBOX, FieldType.SIGNATURE):
+        elif entry == "flag":
             entries[spec.name] = bool(form.get(key))
         elif form.get(key):
             entries[spec.name] = form[key][0]

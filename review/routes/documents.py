@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from formkit.layout import layout_field
-from formkit.model import FieldSpec, FieldType, Template
+from formkit.model import FieldSpec, Template
 from formkit.registry import all_templates, load_template
 from ocr.align import PX_PER_MM
 from pipeline.review import EditConflict, ReviewError, approve, reject, save_edits
@@ -169,7 +169,6 @@ def doc_page(
         message=message,
         error=error,
         jobs=jobs,
-        FieldType=FieldType,
         exceptions=store.exceptions(document_id=doc_id),
         editable=doc.status == DocStatus.REVIEW,
     )
@@ -189,15 +188,16 @@ def edits_from(tpl: Template, form: dict[str, list[str]]) -> tuple[dict[str, Any
     edits: dict[str, Any] = {}
     for spec in tpl.fields:
         key = f"f_{spec.name}"
-        if spec.type is FieldType.CHECKBOXES and not spec.exclusive:
+        entry = spec.kind.entry(spec)
+        if entry == "many":
             edits[spec.name] = form.get(key, [])
-        elif spec.type in (FieldType.CHECKBOX, FieldType.SIGNATURE):
+        elif entry == "flag":
             edits[spec.name] = bool(form.get(key))
         elif key in form:
             if spec.sensitive and form[key][0].startswith("****"):
                 continue  # the masked display was not changed
             edits[spec.name] = form[key][0]
-        elif spec.type in (FieldType.CHECKBOXES, FieldType.CHOICE):
+        elif entry == "one":
             edits[spec.name] = None
     unreadable = {spec.name for spec in tpl.fields if form.get(f"unreadable_{spec.name}")}
     return edits, unreadable

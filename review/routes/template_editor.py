@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from core.errors import DejiruError
-from formkit.model import FieldType
+from formkit.kinds import KINDS
 from formkit.registry import load_template, template_ids
 from review.auth import csrf_ok
 from review.editor import (
@@ -52,7 +52,7 @@ def template_edit(form_id: str, request: Request, me: Author, t: Tr) -> Response
         "id": tpl.id,
         "page": {"w": tpl.page.width_mm, "h": tpl.page.height_mm},
         "fields": editor_fields(tpl),
-        "types": [ft.value for ft in FieldType],
+        "types": list(KINDS),
         "base": digest(path),
         "save_url": f"/templates/{tpl.id}/save",
         "image_url": f"/templates/{tpl.id}/blank.png",
