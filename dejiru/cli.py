@@ -574,8 +574,9 @@ def user_add(
         check_password(password, username)  # WeakPassword: a validation error, exit 6
     ctx = Context.create()
     existed = ctx.store.user(username, include_disabled=True) is not None
-    ctx.store.add_user(username, hash_password(password), role, must_change_password=one_time)
-    ctx.store.audit("cli", "user.reset" if existed else "user.add", detail=f"{username} ({role})")
+    with ctx.store.unit() as uow:  # the account and its audit line, or neither
+        uow.add_user(username, hash_password(password), role, must_change_password=one_time)
+        uow.audit("cli", "user.reset" if existed else "user.add", detail=f"{username} ({role})")
     typer.echo(f"{username} ({role})")
     if one_time:
         typer.echo(
@@ -587,10 +588,13 @@ def _set_active(username: str, active: bool) -> None:
     from pipeline.context import Context
 
     ctx = Context.create()
-    if not ctx.store.set_active(username, active):
+    with ctx.store.unit() as uow:
+        found = uow.set_active(username, active)
+        if found:
+            uow.audit("cli", "user.enable" if active else "user.disable", detail=username)
+    if not found:
         typer.echo(f"エラー: ユーザー {username} はいません\nerror: no user {username}", err=True)
         raise typer.Exit(1)
-    ctx.store.audit("cli", "user.enable" if active else "user.disable", detail=username)
     typer.echo(
         f"{username}: {'有効 / enabled' if active else '無効（ログイン中の画面も終了） / disabled, sessions ended'}"
     )

@@ -163,8 +163,9 @@ def ensure_admin(ctx: Any) -> str | None:
     if ctx.store.users():
         return None
     password = one_time_password()
-    ctx.store.add_user("admin", hash_password(password), "admin", "管理者", must_change_password=True)
-    ctx.store.audit("dejiru", "user.add", detail="admin (first start)")
+    with ctx.store.unit() as uow:
+        uow.add_user("admin", hash_password(password), "admin", "管理者", must_change_password=True)
+        uow.audit("dejiru", "user.add", detail="admin (first start)")
     return password
 
 

@@ -81,9 +81,10 @@ async def login(request: Request, state: State, t: Tr) -> Response:
         return login_page(request, status=401, error=t("login_failed"))
     limiter.succeeded(name, client, known_device)
     request.session.clear()
-    token = store.start_session(account.username, SESSION_LIFETIME, client)
+    with store.unit() as uow:  # no session that the audit trail does not show
+        token = uow.start_session(account.username, SESSION_LIFETIME, client)
+        uow.audit(account.username, "login", detail=client)
     request.session.update({"sid": token, "csrf": new_csrf_token()})
-    store.audit(account.username, "login", detail=client)
     target = "/account/password" if account.must_change_password else home(account.role)
     resp = RedirectResponse(target, status_code=303)
     names = [*[n for n in dev["names"] if n != account.username][-9:], account.username]
@@ -100,8 +101,9 @@ async def login(request: Request, state: State, t: Tr) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request, me: SignedIn, _csrf: CheckedForm, state: State) -> Response:
-    state.store.end_session(str(request.session.get("sid")))
-    state.store.audit(me.username, "logout")
+    with state.store.unit() as uow:
+        uow.end_session(str(request.session.get("sid")))
+        uow.audit(me.username, "logout")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -131,8 +133,9 @@ async def change_password(request: Request, me: SignedIn, form: CheckedForm, sta
         check_password(new, name)
     except WeakPassword as exc:
         return refuse(exc.en if lang(request) == "en" else exc.ja)
-    store.set_password(name, hash_password(new), keep_session=str(request.session.get("sid")))
-    store.audit(name, "password.changed")
+    with store.unit() as uow:
+        uow.set_password(name, hash_password(new), keep_session=str(request.session.get("sid")))
+        uow.audit(name, "password.changed")
     return RedirectResponse(home(me.role), status_code=303)
 
 
