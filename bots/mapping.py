@@ -117,6 +117,10 @@ class Mapping(BaseModel):
     default_password: str | None = None
     navigation_timeout_ms: int = 15000
     action_timeout_ms: int = 5000
+    #: How long the system may be unreachable (a night batch, a restart, maintenance) before the records
+    #: waiting for it go to a person as exceptions. Until then they wait, shown as waiting, and are
+    #: tried again on each keying run.
+    outage_minutes: int = Field(default=240, ge=0, le=7 * 24 * 60)
     login: Login
     session_expired: str
     forms: dict[str, FormMapping] = Field(default_factory=dict)

@@ -7,7 +7,9 @@ messages that come from libraries or exceptions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from core.errors import DejiruError
 from core.personal import mask_text as mask
 
 
@@ -26,6 +28,39 @@ class MaskFilter(logging.Filter):
         return True
 
 
+def _known(exc: BaseException | None) -> bool:
+    """A typed error of ours, or one raised from one (Prefect re-raises what a task raised)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, DejiruError):
+            return True
+        exc, seen = exc.__cause__, seen + 1
+    return False
+
+
+def without_known_traceback(record: logging.LogRecord, fmt: Callable[[logging.LogRecord], str]) -> str:
+    """The record formatted without its traceback when the exception is one of ours: its message says
+    what happened and what to do (対象システムに接続できません), and a clerk's screen is no place for
+    a traceback. Other exceptions (a bug) keep theirs. The record is shared by every handler (Prefect's
+    API handler still stores the masked traceback), so it is put back as it was."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if not _known(exc):
+        return fmt(record)
+    saved = record.exc_info, record.exc_text
+    record.exc_info, record.exc_text = None, None
+    try:
+        return fmt(record)
+    finally:
+        record.exc_info, record.exc_text = saved
+
+
+class ClerkFormatter(logging.Formatter):
+    """A console formatter that leaves out the traceback of our own typed errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return without_known_traceback(record, super().format)
+
+
 def mask_handlers(*names: str) -> None:
     """Put the mask on every handler of these loggers (and the root's), once: for processes whose
     logging someone else configured (a Prefect worker's flow runs ship records to Prefect's database)."""
@@ -37,7 +72,7 @@ def mask_handlers(*names: str) -> None:
 
 def setup(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.setFormatter(ClerkFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     handler.addFilter(MaskFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -72,6 +72,9 @@ def masked_logging(prefect_home: Path) -> Path:
         handler["filters"] = [*handler.get("filters", []), "personal_data"]
     for name in FLOW_LOGGERS:
         config.setdefault("loggers", {}).setdefault(name, {})["level"] = "INFO"
+    standard = config.get("formatters", {}).get("standard", {})
+    if standard.get("()") == "prefect.logging.formatters.PrefectFormatter":
+        standard["()"] = "dejiru.prefect_logging.ClerkPrefectFormatter"  # a worker's console
     out = prefect_home / "logging.yml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")

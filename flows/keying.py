@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from functools import cache
@@ -10,10 +11,11 @@ from prefect import flow, get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 
+from bots.mapping import load_mapping
 from core.errors import Transient
 from core.settings import load_settings
 from flows.runtime import bot, context
-from pipeline.keying import approved_documents, give_up, key_document
+from pipeline.keying import approved_documents, key_document, wait_or_give_up
 
 
 def _retry_transient(task, task_run, state) -> bool:
@@ -101,17 +103,25 @@ def key_task(document_id: int, target: str) -> str:
 
 
 def key_documents(doc_ids: list[int], target: str) -> dict[str, int]:
-    """Key these approved documents into ``target`` holding one slot; failures go to a person."""
+    """Key these approved documents into ``target`` holding one slot.
+
+    A record the target will not take (rejected, the screen changed) goes to a person. One the target
+    could not take after every retry (down, erroring) waits for the next run, within the target's
+    outage window (``outage_minutes`` in its bot mapping): the batch stops there, since the records
+    behind it would meet the same outage, and they all stay approved, shown as waiting."""
     ctx = context()
     counts: dict[str, int] = {}
     if not doc_ids:
         return counts
+    window = dt.timedelta(minutes=load_mapping(target).outage_minutes)
     with keying_slot(target):
-        for doc_id in doc_ids:
+        for i, doc_id in enumerate(doc_ids):
             try:
                 status = key_task(doc_id, target)
-            except Exception as exc:  # retries exhausted: the exception queue, a person takes over
-                give_up(ctx, doc_id, exc)
+            except Exception as exc:  # retries exhausted
+                if wait_or_give_up(ctx, doc_id, exc, window):
+                    counts["waiting"] = counts.get("waiting", 0) + len(doc_ids) - i
+                    break
                 status = "gave_up"
             counts[status] = counts.get(status, 0) + 1
     return counts

@@ -13,10 +13,14 @@ its own: that one must be visible (``recover`` puts a running job back in line).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import shutil
 from typing import Any, Protocol
 
 from core import failpoints
+from core.clock import JST
 from core.errors import (
     BusinessRuleRejected,
     DejiruError,
@@ -28,6 +32,7 @@ from core.errors import (
 from formkit.registry import load_template
 from pipeline.context import Context
 from records.models import DocStatus, KeyStatus, now
+from records.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +98,19 @@ def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
             uow.audit("bot:" + target, "keying.failed", doc_id, detail=err.code)
         return KeyStatus.FAILED
     except KeyingError as err:
-        store.update_job(job.id, status=KeyStatus.PENDING, last_error=err.code)
-        raise Transient(err.ja, err.en, detail=err.detail) from err
+        evidence = json.dumps(err.evidence) if err.evidence else job.last_evidence
+        store.update_job(job.id, status=KeyStatus.PENDING, last_error=err.code, last_evidence=evidence)
+        raise Transient(err.ja, err.en, detail=err.detail).with_evidence(err.evidence) from err
     failpoints.hit("key.after_target")
     with store.unit() as uow:
-        uow.update_job(job.id, status=KeyStatus.DONE, receipt=result.receipt, finished_at=now())
+        uow.update_job(
+            job.id,
+            status=KeyStatus.DONE,
+            receipt=result.receipt,
+            finished_at=now(),
+            waiting_since=None,
+            last_evidence=None,
+        )
         failpoints.hit("key.job_done")
         uow.set_status(doc_id, DocStatus.KEYED)
         uow.audit(
@@ -107,6 +120,8 @@ def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
             detail=f"{result.receipt}{' (found existing)' if result.existed else ''}",
         )
     log.info("document %s keyed into %s", doc_id, target)
+    # The failed attempts' screenshots and traces told of a moment that passed: the record is in.
+    shutil.rmtree(ctx.settings.evidence / job.reference, ignore_errors=True)
     return KeyStatus.DONE
 
 
@@ -120,6 +135,38 @@ def _heal_keyed(ctx: Context, doc_id: int, target: str, receipt: str | None) -> 
         uow.set_status(doc_id, DocStatus.KEYED)
         uow.audit("bot:" + target, "keying.done", doc_id, detail=f"{receipt} (job found done)")
     log.warning("document %s was keyed into %s but not marked: marked keyed now", doc_id, target)
+
+
+def waits(waiting_since: dt.datetime | None, at: dt.datetime, window: dt.timedelta) -> bool:
+    """Whether a record its target could not take (unreachable, erroring) waits for the next run rather
+    than going to a person: until the target has been failing for longer than its outage window."""
+    if window <= dt.timedelta(0):
+        return False  # no window: a person at once
+    return waiting_since is None or at - _aware(waiting_since) < window
+
+
+def _aware(stamp: dt.datetime) -> dt.datetime:
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)  # SQLite gives naive UTC back
+
+
+def wait_or_give_up(
+    ctx: Context, doc_id: int, err: Exception, window: dt.timedelta, at: dt.datetime | None = None
+) -> bool:
+    """After a run's last retry. A transient failure (the target down, erroring, a slot not free) waits,
+    visibly (``waiting_since``), until the target's outage window has passed since this record first
+    met it; then, or for any other failure, the document goes to the exception queue. True: it waits."""
+    at = at or now()
+    target = target_of(ctx, doc_id) or "?"
+    if isinstance(err, Transient):
+        with ctx.unit() as ctx_:
+            job = ctx_.store.keying_job(doc_id, target)
+            if job.id is not None and waits(job.waiting_since, at, window):
+                if job.waiting_since is None:
+                    ctx_.store.update_job(job.id, waiting_since=at)
+                    ctx_.store.audit("bot:" + target, "keying.waiting", doc_id, detail=err.code)
+                return True
+    give_up(ctx, doc_id, err)
+    return False
 
 
 def give_up(ctx: Context, doc_id: int, err: Exception) -> None:
@@ -145,3 +192,26 @@ def give_up(ctx: Context, doc_id: int, err: Exception) -> None:
         ctx.store.set_status(
             doc_id, DocStatus.EXCEPTION, error_code="keying_gave_up", error_ja=ja, error_en=en
         )
+
+
+def target_waits(store: Store) -> list[dict[str, str]]:
+    """What staff see while a target system is down: which, since when (Japan time) and until when its
+    records wait before going to the exception queue (its bot mapping's ``outage_minutes``)."""
+    from bots.mapping import load_mapping
+
+    out = []
+    for target, (since, error) in sorted(store.keying_waits().items()):
+        try:
+            window = dt.timedelta(minutes=load_mapping(target).outage_minutes)
+        except DejiruError:  # the mapping was removed: its records wait for a person anyway
+            window = dt.timedelta(0)
+        local = since.astimezone(JST)
+        out.append(
+            {
+                "target": target,
+                "since": local.strftime("%m/%d %H:%M"),
+                "until": (local + window).strftime("%m/%d %H:%M"),
+                "error": error or "",
+            }
+        )
+    return out

@@ -176,6 +176,12 @@ class KeyingJob(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=now)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    #: When the target system was first found unreachable for this record (its outage, as this record
+    #: saw it); None while it answers. The record waits, visibly, until the target's outage window ends.
+    waiting_since: dt.datetime | None = None
+    #: The evidence (JSON: screenshot, html, trace) of the last failed attempt, kept with the job that
+    #: made it; pruned when the record is keyed.
+    last_evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ExceptionItem(SQLModel, table=True):

@@ -682,6 +682,22 @@ class Store:
                 q = q.where(col(KeyingJob.status).in_([str(x) for x in statuses]))
             return list(s.exec(q.order_by(col(KeyingJob.id))).all())
 
+    def keying_waits(self) -> dict[str, tuple[dt.datetime, str | None]]:
+        """Target systems records are waiting for: since when (the earliest record still waiting that
+        first found it unreachable) and the last error met."""
+        with self._session() as s:
+            jobs = s.exec(
+                select(KeyingJob)
+                .where(col(KeyingJob.waiting_since).is_not(None), KeyingJob.status == KeyStatus.PENDING)
+                .order_by(col(KeyingJob.waiting_since))
+            ).all()
+            out: dict[str, tuple[dt.datetime, str | None]] = {}
+            for j in jobs:
+                assert j.waiting_since is not None
+                since = j.waiting_since if j.waiting_since.tzinfo else j.waiting_since.replace(tzinfo=dt.UTC)
+                out.setdefault(j.target, (since, j.last_error))
+            return out
+
     def update_job(self, job_id: int, **values: Any) -> KeyingJob:
         with self._session() as s:
             job = s.get(KeyingJob, job_id)

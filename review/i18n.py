@@ -36,6 +36,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue": ("確認待ち", "Review queue"),
     "exceptions": ("例外", "Exceptions"),
     "keyed": ("登録済み", "Keyed"),
+    "target_waiting": (
+        "対象システム {target} に {since} から登録できません。承認済みの書類は入力を待っています（{until} を過ぎても回復しなければ例外キューに回ります）",
+        "Target system {target} has not taken records since {since}. Approved documents are waiting (if it has not recovered by {until} they go to the exception queue)",
+    ),
     "audit": ("監査ログ", "Audit log"),
     "users": ("ユーザー", "Users"),
     "received": ("受付日時", "Received"),

@@ -101,6 +101,30 @@ def test_roles_and_english(ui, browser) -> None:
     boss.close()
 
 
+def test_queue_shows_a_target_system_that_is_down(ui, browser) -> None:
+    """Records held back by an outage are not silently stuck: the queue says which system, since when
+    and until when they wait, in Japanese and in English."""
+    import datetime as dt
+
+    from core.errors import Transient
+    from pipeline.keying import wait_or_give_up
+    from tests.test_keying_faults import approved
+
+    srv, ctx, _, _ = ui
+    doc_id, _ = approved(ctx.store, 0)
+    down = Transient("対象システムに接続できません", "cannot reach the target system")
+    at = dt.datetime(2026, 11, 30, 3, 5, tzinfo=dt.UTC)  # 12:05 in Japan
+    assert wait_or_give_up(ctx, doc_id, down, dt.timedelta(hours=4), at=at)
+    page = browser.new_page()
+    login(page, srv.url, "hanako")
+    shown = page.locator("#wait-demo_legacy").inner_text()
+    assert "demo_legacy" in shown and "11/30 12:05 から登録できません" in shown and "11/30 16:05" in shown
+    page.goto(f"{srv.url}/lang/en")
+    page.goto(f"{srv.url}/queue")
+    assert "has not taken records since 11/30 12:05" in page.locator("#wait-demo_legacy").inner_text()
+    page.close()
+
+
 def test_post_without_csrf_token_is_refused(ui, browser) -> None:
     srv, ctx, doc_id, _ = ui
     page = browser.new_page()

@@ -290,3 +290,21 @@ def test_sweep_hands_out_what_nobody_reads_and_releases_dead_claims(store: Store
     assert sorted(sweep(ctx, stamp + dt.timedelta(minutes=5), lease)) == [waiting, dead]
     assert store.document(dead).status == DocStatus.RECEIVED
     assert store.document(live).status == DocStatus.READING
+
+
+def test_migrations_make_the_tables_the_models_declare(store: Store) -> None:
+    """A column added to a model without its migration (or the reverse) fails here, on both databases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+    from sqlmodel import SQLModel
+
+    import records.models  # noqa: F401  (the tables)
+
+    eng = create_engine(store.url)
+    try:
+        with eng.connect() as c:
+            diff = compare_metadata(MigrationContext.configure(c), SQLModel.metadata)
+    finally:
+        eng.dispose()
+    assert diff == []

@@ -17,6 +17,7 @@ from formkit.layout import layout_field
 from formkit.model import FieldSpec, Template
 from formkit.registry import all_templates, load_template
 from ocr.align import PX_PER_MM
+from pipeline.keying import target_waits
 from pipeline.review import EditConflict, ReviewError, approve, reject, save_edits
 from records.models import DocStatus
 from records.store import JST, loads
@@ -74,6 +75,7 @@ def queue(
     return page(
         request,
         "queue.html",
+        waits=target_waits(store),
         rows=rows,
         keyed=keyed,
         receipts=receipts,
