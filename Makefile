@@ -14,7 +14,7 @@ run: setup  ## set everything up, then run the demo pipeline (Ctrl-C to stop)
 	$(VENV)/bin/dejiru run --seed 3
 
 test: setup  ## set everything up, then run every test (real OCR, real browser, real PostgreSQL)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 3 --dist worksteal
 
 bench: setup  ## accuracy and speed figures (not a test); adds tesseract-jpn for its baseline
 	DEJIRU_SETUP_BENCH=1 scripts/setup.sh
