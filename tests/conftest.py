@@ -3,6 +3,7 @@ Prefect's analytics are off, and nothing reaches outside the machine."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -41,10 +42,25 @@ REPO = Path(__file__).resolve().parent.parent
 FORM = "juminhyo_request"
 
 
+#: Ports handed to servers the tests start: below the kernel's ephemeral range (32768 and up), where
+#: every outgoing connection (a browser, an HTTP client, PostgreSQL's) takes its own port, and in a block
+#: of this pytest-xdist worker's own, so a port checked free is still free when the server binds it.
+PORT_BLOCK = 2000
+_port_offsets = itertools.count(os.getpid() % PORT_BLOCK)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = 20000 + (int(worker) % 6 if worker.isdigit() else 0) * PORT_BLOCK
+    for _ in range(PORT_BLOCK):
+        port = base + next(_port_offsets) % PORT_BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (another run of the suite, a server still closing)
+            return port
+    raise RuntimeError(f"no free port in {base}-{base + PORT_BLOCK - 1}")
 
 
 def make_settings(home: Path, **overrides: Any) -> Settings:
