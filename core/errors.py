@@ -297,6 +297,12 @@ class Transient(KeyingError):
     code = "keying_transient"
 
 
+class SlotBusy(Transient):
+    """Another run holds the target system's keying slot, and keys the waiting records itself."""
+
+    code = "keying_slot_busy"
+
+
 class SessionExpired(KeyingError):
     code = "keying_session_expired"
 
@@ -330,6 +336,12 @@ class UnsafePrefectServer(ConfigurationError):
     """A Prefect server that would be reachable from the network without (a usable) auth string."""
 
     code = "prefect_unsafe"
+
+
+class DeploymentsError(ConfigurationError):
+    """``prefect.yaml`` cannot be read, or one of its deployments names a flow that cannot be loaded."""
+
+    code = "deployments"
 
 
 class StartupFailed(ConfigurationError):

@@ -171,6 +171,12 @@ class Settings(BaseSettings):
         "events", "`events` (local disks) or `poll` (network shares, where file events do not arrive)"
     )
     watch_settle: float = _setting(2.0, "Seconds a file's size must stay the same before it is taken")
+    read_lease_minutes: int = _setting(
+        15,
+        "Minutes a reader may hold a document; older claims are a dead reader's, and the sweep hands them on",
+        ge=1,
+        le=24 * 60,
+    )
     keying_retry_delays: Annotated[tuple[float, ...], NoDecode] = _setting(
         (2.0, 8.0, 30.0), "Seconds between keying attempts after a transient failure"
     )

@@ -124,6 +124,7 @@ def serve(
     import uvicorn
 
     from core.settings import settings
+    from flows.events import announce_approved
     from pipeline.context import Context
     from review.app import create_app
 
@@ -141,7 +142,7 @@ def serve(
             err=True,
         )
     uvicorn.run(
-        create_app(Context.create(cfg), https=cert is not None),
+        create_app(Context.create(cfg), https=cert is not None, on_approved=announce_approved),
         host=bind,
         port=port or cfg.review_port,
         log_level="warning",
@@ -530,7 +531,7 @@ def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legac
     from dejiru import prefect_env
 
     prefect_env.configure(settings().home)
-    from flows.keying import key_approved, reset_limit
+    from flows.keying import ACQUIRE_TIMEOUT_SECONDS, key_approved, reset_limit
     from flows.runtime import close_bots
 
     if not os.environ.get("PREFECT_API_URL"):
@@ -540,7 +541,9 @@ def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legac
         # record's reference in the target first, so nothing is keyed twice).
         reset_limit(target)
     try:
-        typer.echo(json.dumps(key_approved(target), ensure_ascii=False))
+        # Run by a person: wait for the slot as long as a killed holder's lease takes to run out.
+        counts = key_approved(target, slot_wait_seconds=ACQUIRE_TIMEOUT_SECONDS)
+        typer.echo(json.dumps(counts, ensure_ascii=False))
     finally:
         close_bots()
 

@@ -1,9 +1,11 @@
 """``dejiru run``: the whole pipeline on one PC, in one command.
 
 Starts (1) Prefect — a local server with its UI, or the embedded API — (2) the demo legacy system,
-(3) the review UI, (4) a watcher on the inbox, (5) a reading worker and (6) a keying loop. It resumes
-unfinished work first, can seed the inbox with fresh sample scans, prints the addresses to open, and
-stops everything cleanly on Ctrl-C.
+(3) the review UI, (4) a watcher on the inbox that starts a ``process-file`` run per complete file on
+a pool of readers, and (5) prefect.yaml's deployments at their schedules and trigger events (sweep,
+keying on approval, daily summary; ``dejiru/local_runs.py``). It resumes unfinished work first, can
+seed the inbox with fresh sample scans, prints the addresses to open, and stops everything cleanly on
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -279,7 +281,7 @@ class Runner:
         return code
 
     def start(self, stack: contextlib.ExitStack, ctx: Any, auth: str) -> subprocess.Popen[bytes] | None:
-        """Start Prefect, the servers, the readers, the keying loop and the watcher; each one's stop
+        """Start Prefect, the servers, the readers, the deployments' runs and the watcher; each one's stop
         goes on ``stack`` as soon as it runs. Returns the local Prefect server, if one started."""
         prefect_proc = (
             start_prefect_server(self.cfg, self.prefect_port, auth) if self.prefect_server else None
@@ -287,15 +289,13 @@ class Runner:
         if prefect_proc is not None:
             stack.callback(stop_process, prefect_proc)
         from demo.legacy.app import make_app as legacy_app
-        from flows.keying import key_approved, reset_limit
-        from flows.process import process_document, process_file
-        from flows.runtime import close_bots
-        from formkit.registry import all_templates
+        from flows.events import announce_approved, listen
+        from flows.process import process_file
         from intake.watcher import InboxWatcher
-        from records.models import DocStatus
         from review.app import create_app
 
-        servers = [UvicornThread(create_app(ctx), self.cfg.review_host, self.cfg.review_port, "review")]
+        review = create_app(ctx, on_approved=announce_approved)
+        servers = [UvicornThread(review, self.cfg.review_host, self.cfg.review_port, "review")]
         if self.demo_targeted:
             # The bundled legacy system listens where the settings say; its bot mapping must look there
             # too. Only when a template keys into it: a city's own mapping that happens to read the
@@ -319,55 +319,60 @@ class Runner:
         inflight: dict[str, Future[Any]] = {}
         lock = threading.Lock()
 
-        def submit(key: str, fn: Any, arg: Any, after: Any = None) -> None:
-            with lock:
-                if key in inflight and not inflight[key].done():
-                    return
-                fut = workers.submit(fn, arg)
-                inflight[key] = fut
-            if after is not None:
-                fut.add_done_callback(after)
-
         watcher: InboxWatcher
 
         def on_file(path: Path) -> None:
+            """The file trigger (Prefect has none): one ``process-file`` run per complete file."""
+            key = str(path)
+            with lock:
+                if key in inflight and not inflight[key].done():
+                    return
+                fut = inflight[key] = workers.submit(process_file, key)
+
             def done(fut: Future[Any]) -> None:
                 if fut.exception() is not None:
                     log.error("processing %s failed: %s", path.name, fut.exception())
                     watcher.release(path)
 
-            submit(f"file:{path}", lambda p: process_file(str(p)), path, done)
+            fut.add_done_callback(done)
 
         watcher = InboxWatcher(
             self.cfg.inbox, on_file, mode=self.cfg.watch_mode, settle=self.cfg.watch_settle
         )
-        targets = sorted({t.target for t in all_templates() if t.target})
-
-        def dispatch_and_key() -> None:
-            """Resume documents waiting to be read (crash, split pages) and key approved ones."""
-            try:
-                while not self.stop_event.is_set():
-                    for d in ctx.store.documents([DocStatus.RECEIVED], limit=50):
-                        if d.id is not None and time.time() - d.received_at.timestamp() > 5:
-                            submit(f"doc:{d.id}", process_document, d.id)
-                    for target in targets if self.keying else []:
-                        if ctx.store.documents([DocStatus.APPROVED], limit=1):
-                            key_approved(target)
-                    self.stop_event.wait(2.0)
-            except Exception:
-                log.exception("keying loop stopped")
-            finally:
-                close_bots()
-
-        for target in targets:
-            reset_limit(target)
-        keyer = threading.Thread(target=dispatch_and_key, name="keying", daemon=True)
-        keyer.start()
-        stack.callback(keyer.join, timeout=60)
-        stack.callback(self.stop_event.set)
+        runs = self.local_runs()
+        stack.callback(runs.stop)
+        stack.callback(listen(runs.fire))  # approvals (review UI, straight through) start keying
+        runs.start()
         watcher.start()
         stack.callback(watcher.stop)
         return prefect_proc
+
+    def local_runs(self) -> Any:
+        """prefect.yaml's deployments, to run here at their schedules and triggers (see
+        ``dejiru/local_runs.py``): the sweep and keying at once too, for work left by a stop."""
+        from dejiru.local_runs import LocalRuns
+        from flows.keying import key_approved, reset_limit
+        from flows.runtime import close_bots
+        from flows.schedule import deployments
+        from formkit.registry import all_templates
+
+        deps = deployments()
+        keying = [d for d in deps if d.flow() is key_approved]
+        if not self.keying:
+            deps = [d for d in deps if d not in keying]
+            keying = []
+        keyed = {str(d.parameters.get("target", "demo_legacy")) for d in keying}
+        for target in keyed:
+            reset_limit(target)  # alone on this API: a slot a killed run left is nobody's
+        for target in sorted({t.target for t in all_templates() if t.target} - keyed) if self.keying else []:
+            log.warning(
+                "no key-approved deployment in prefect.yaml keys into %s: its approved records wait", target
+            )
+        return LocalRuns(
+            deps,
+            at_start=lambda d: any(s.interval is not None for s in d.schedules),
+            on_thread_end=close_bots,  # each keying thread's browser
+        )
 
     def wait(self, ctx: Any) -> int:
         """Run until Ctrl-C, SIGTERM, the timeout or the asked number of keyed records."""

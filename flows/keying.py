@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from functools import cache
@@ -11,11 +10,10 @@ from prefect import flow, get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 
-from bots.mapping import load_mapping
-from core.errors import Transient
+from core.errors import SlotBusy, Transient
 from core.settings import load_settings
 from flows.runtime import bot, context
-from pipeline.keying import approved_documents, key_document, wait_or_give_up
+from pipeline.keying import approved_documents, key_document, outage_window, wait_or_give_up
 
 
 def _retry_transient(task, task_run, state) -> bool:
@@ -62,12 +60,13 @@ def _retry_delays() -> list[float]:
 
 
 @contextmanager
-def keying_slot(target: str) -> Iterator[None]:
+def keying_slot(target: str, wait_seconds: float = ACQUIRE_TIMEOUT_SECONDS) -> Iterator[None]:
     """Hold one of the target's keying slots (one logged-in browser) for a batch of records.
 
     Held per batch rather than per record: acquiring a slot costs Prefect's API about two seconds,
     more than keying a record. The lease is short and renewed while held, so a worker killed while
     keying frees its slot within ``LEASE_SECONDS`` instead of Prefect's default five minutes.
+    Not free within ``wait_seconds``: :class:`SlotBusy`.
     """
     with ExitStack() as stack:
         try:
@@ -77,12 +76,12 @@ def keying_slot(target: str) -> Iterator[None]:
                     occupy=1,
                     strict=True,
                     lease_duration=LEASE_SECONDS,
-                    timeout_seconds=ACQUIRE_TIMEOUT_SECONDS,
+                    timeout_seconds=max(wait_seconds, 1),
                 )
             )
         except Exception as exc:  # Prefect's acquisition error type is private: match it by name
             if isinstance(exc, TimeoutError) or type(exc).__name__ == "ConcurrencySlotAcquisitionError":
-                raise Transient(
+                raise SlotBusy(
                     "入力ロボットの順番待ちが長すぎます",
                     "waited too long for a free keying slot",
                     detail=str(exc)[:200],
@@ -102,7 +101,9 @@ def key_task(document_id: int, target: str) -> str:
     return str(key_document(context(), document_id, bot(target)))
 
 
-def key_documents(doc_ids: list[int], target: str) -> dict[str, int]:
+def key_documents(
+    doc_ids: list[int], target: str, wait_seconds: float = ACQUIRE_TIMEOUT_SECONDS
+) -> dict[str, int]:
     """Key these approved documents into ``target`` holding one slot.
 
     A record the target will not take (rejected, the screen changed) goes to a person. One the target
@@ -113,8 +114,8 @@ def key_documents(doc_ids: list[int], target: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     if not doc_ids:
         return counts
-    window = dt.timedelta(minutes=load_mapping(target).outage_minutes)
-    with keying_slot(target):
+    window = outage_window(target)
+    with keying_slot(target, wait_seconds):
         for i, doc_id in enumerate(doc_ids):
             try:
                 status = key_task(doc_id, target)
@@ -127,10 +128,38 @@ def key_documents(doc_ids: list[int], target: str) -> dict[str, int]:
     return counts
 
 
+#: Batches one ``key-approved`` run keys before it ends: records approved while it keys are taken in
+#: the same run, so a run that finds the slot taken can leave them to the run holding it.
+MAX_BATCHES = 20
+#: How long a triggered or scheduled run waits for the target's slot before leaving its records to
+#: the run that holds it: an approval burst must not park a worker per approval.
+TRIGGERED_WAIT_SECONDS = 10
+
+
 @flow(name="key-approved", log_prints=False)
-def key_approved(target: str = "demo_legacy") -> dict[str, int]:
-    """Key every approved document for ``target``; failures go to the exception queue."""
-    counts = key_documents(approved_documents(context(), target), target)
+def key_approved(
+    target: str = "demo_legacy", slot_wait_seconds: int = TRIGGERED_WAIT_SECONDS
+) -> dict[str, int]:
+    """Key every approved document for ``target``, and those approved meanwhile; failures go to the
+    exception queue, records meeting an outage wait for the next run. Started by an approval (its
+    event), by its schedule, or by ``dejiru key`` (which waits for the slot longer)."""
+    wait = min(max(int(slot_wait_seconds), 0), ACQUIRE_TIMEOUT_SECONDS)  # a parameter from anyone
+    counts: dict[str, int] = {}
+    tried: set[int] = set()  # a record this run could not key stays approved: not twice in one run
+    for _ in range(MAX_BATCHES):
+        batch = [i for i in approved_documents(context(), target) if i not in tried]
+        if not batch:
+            break
+        tried.update(batch)
+        try:
+            done = key_documents(batch, target, wait)
+        except SlotBusy:
+            get_run_logger().info("another run is keying into %s: it takes these records", target)
+            done = {"slot_busy": len(batch)}
+        for status, n in done.items():
+            counts[status] = counts.get(status, 0) + n
+        if "waiting" in done or "slot_busy" in done:
+            break
     if counts:
         get_run_logger().info("keying into %s: %s", target, counts)
     return counts

@@ -390,14 +390,12 @@ def unfinished(ctx: Context) -> list[int]:
     return [d.id for d in ctx.store.documents([DocStatus.RECEIVED, DocStatus.READING], limit=10_000) if d.id]
 
 
-#: A claim to read a document older than this belongs to a reader that died: a page reads in seconds.
-CLAIM_LEASE = dt.timedelta(minutes=15)
-
-
-def sweep(ctx: Context, at: dt.datetime, lease: dt.timedelta = CLAIM_LEASE) -> list[int]:
+def sweep(ctx: Context, at: dt.datetime, lease: dt.timedelta | None = None) -> list[int]:
     """What is waiting to be read and nobody is reading: documents ``RECEIVED`` (further pages of a
     multi-page file, files whose reader never started) and those whose ``READING`` claim is older than
-    ``lease`` (released first). Handing them to readers again is safe: a read starts by claiming."""
+    ``lease`` (released first; default ``DEJIRU_READ_LEASE_MINUTES``: a page reads in seconds, so an
+    older claim is a dead reader's). Handing them to readers again is safe: a read starts by claiming."""
+    lease = lease if lease is not None else dt.timedelta(minutes=ctx.settings.read_lease_minutes)
     released = ctx.store.release_stale_claims(at - lease)
     if released:
         log.info("released %d stale reading claim(s)", released)

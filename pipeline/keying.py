@@ -137,6 +137,14 @@ def _heal_keyed(ctx: Context, doc_id: int, target: str, receipt: str | None) -> 
     log.warning("document %s was keyed into %s but not marked: marked keyed now", doc_id, target)
 
 
+def outage_window(target: str) -> dt.timedelta:
+    """How long records wait while ``target`` is unreachable before going to a person (its bot
+    mapping's ``outage_minutes``)."""
+    from bots.mapping import load_mapping
+
+    return dt.timedelta(minutes=load_mapping(target).outage_minutes)
+
+
 def waits(waiting_since: dt.datetime | None, at: dt.datetime, window: dt.timedelta) -> bool:
     """Whether a record its target could not take (unreachable, erroring) waits for the next run rather
     than going to a person: until the target has been failing for longer than its outage window."""
@@ -197,12 +205,10 @@ def give_up(ctx: Context, doc_id: int, err: Exception) -> None:
 def target_waits(store: Store) -> list[dict[str, str]]:
     """What staff see while a target system is down: which, since when (Japan time) and until when its
     records wait before going to the exception queue (its bot mapping's ``outage_minutes``)."""
-    from bots.mapping import load_mapping
-
     out = []
     for target, (since, error) in sorted(store.keying_waits().items()):
         try:
-            window = dt.timedelta(minutes=load_mapping(target).outage_minutes)
+            window = outage_window(target)
         except DejiruError:  # the mapping was removed: its records wait for a person anyway
             window = dt.timedelta(0)
         local = since.astimezone(JST)

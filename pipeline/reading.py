@@ -229,6 +229,13 @@ def store_reading(
     return status
 
 
+def unread_pages(ctx: Context, doc_id: int) -> list[int]:
+    """The further pages of a multi-page file that nobody has read yet, in page order: the reader of
+    the file's first page reads them next, on any setup, instead of leaving them to a sweep."""
+    pages = ctx.store.documents([DocStatus.RECEIVED], parent=doc_id, limit=10_000)
+    return [d.id for d in sorted(pages, key=lambda d: d.source_page) if d.id is not None]
+
+
 def read_document(doc_id: int, ctx: Context, engine: str | None = None) -> DocStatus:
     """Read, check and route one document. Re-running it on a finished document changes nothing."""
     if not ctx.store.claim(doc_id, DocStatus.RECEIVED, DocStatus.READING):

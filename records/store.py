@@ -288,9 +288,12 @@ class Store:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         ids: Iterable[int] | None = None,
+        parent: int | None = None,
     ) -> list[Document]:
         with self._session() as s:
             q = select(Document)
+            if parent is not None:
+                q = q.where(col(Document.parent_id) == parent)
             if statuses is not None:
                 q = q.where(col(Document.status).in_([str(x) for x in statuses]))
             if form_id:

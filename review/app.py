@@ -41,9 +41,15 @@ async def _unknown(request: Request, exc: Exception) -> Response:
     return not_found(request)
 
 
-def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
+def create_app(
+    ctx: Context,
+    *,
+    https: bool = False,
+    on_approved: Callable[[int, str | None], None] | None = None,
+) -> FastAPI:
     """The review UI. ``https``: served over TLS (``dejiru serve --cert/--key``): cookies are Secure
-    and browsers are told to use HTTPS from then on (HSTS)."""
+    and browsers are told to use HTTPS from then on (HSTS). ``on_approved``: see
+    :attr:`review.web.ReviewState.on_approved`."""
     cfg = ctx.settings
     app = FastAPI(title="dejiru review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.review = ReviewState(
@@ -52,6 +58,7 @@ def create_app(ctx: Context, *, https: bool = False) -> FastAPI:
         templates=Jinja2Templates(directory=HERE / "templates"),
         limiter=LoginLimiter(),
         devices=URLSafeSerializer(cfg.secret_key(), salt="dejiru-device"),
+        on_approved=on_approved,
     )
     app.add_middleware(
         SessionMiddleware,

@@ -10,6 +10,7 @@ closures), so routes are plain module functions on ``APIRouter``s.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,11 +21,14 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import URLSafeSerializer
 
 from core.settings import Settings
+from formkit.registry import load_template
 from pipeline.context import Context
-from records.models import User
+from records.models import DocStatus, User
 from records.store import Store
 from review.auth import AUTHORS, REVIEWERS, SUPERVISORS, LoginLimiter, allowed, csrf_ok
 from review.i18n import translator
+
+log = logging.getLogger(__name__)
 
 #: A login lasts a working day at most, and ends after an hour without a request.
 SESSION_LIFETIME = dt.timedelta(hours=8)
@@ -55,6 +59,22 @@ class ReviewState:
     limiter: LoginLimiter
     #: Signs the device cookie (who logged in from this browser), see routes/account.py.
     devices: URLSafeSerializer
+    #: Called with a document's number and target system once a decision approved it (``dejiru run``
+    #: and ``dejiru serve`` pass one that triggers keying); the UI itself knows nothing of keying.
+    on_approved: Callable[[int, str | None], None] | None = None
+
+    def approved(self, doc_id: int) -> None:
+        """After a decision's commit: if it left the document approved, say so. Never fails the
+        request: keying's schedule picks the document up anyway."""
+        if self.on_approved is None:
+            return
+        try:
+            doc = self.store.document(doc_id)
+            if doc.status == DocStatus.APPROVED:
+                target = load_template(doc.form_id).target if doc.form_id else None
+                self.on_approved(doc_id, target)
+        except Exception as exc:
+            log.warning("approval of document %s not announced: %s", doc_id, exc)
 
     @property
     def store(self) -> Store:

@@ -4,14 +4,16 @@ Prefect's analytics are off, and nothing reaches outside the machine."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,30 @@ def sample():  # type: ignore[no-untyped-def]
         return _sample(seed, font, profile, dpi)
 
     return make
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+
+def run_key(
+    env: Mapping[str, str], *args: str, timeout: float = 600, allow_traceback: bool = False
+) -> dict[str, Any]:
+    """Run ``dejiru key`` (with ``args``) as a subprocess in the repository with exactly ``env``, and
+    return the counts it prints last (``{"done": 3}``). Fails the test unless it exits 0, showing the
+    ends of its output; and if its stderr holds a Python traceback, unless ``allow_traceback``."""
+    run = subprocess.run(
+        [sys.executable, "-m", "dejiru.cli", "key", *args],
+        cwd=REPO,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    if not allow_traceback:
+        assert "Traceback" not in run.stderr
+    counts: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return counts
 
 
 # --- servers ----------------------------------------------------------------------------------------

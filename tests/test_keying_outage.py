@@ -8,21 +8,18 @@ legacy system once it runs. The window's arithmetic is a pure function with an i
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from core.errors import BusinessRuleRejected, Transient
+from bots.mapping import load_mapping
+from core.errors import BusinessRuleRejected, TemplateError, Transient
 from pipeline.context import Context
 from pipeline.keying import target_waits, wait_or_give_up, waits
 from records.models import DocStatus, KeyStatus
 from records.store import Store
-from tests.conftest import REPO, free_port, make_settings
+from tests.conftest import REPO, free_port, make_settings, run_key
 from tests.legacy_rows import rows
 from tests.test_keying_faults import approved
 
@@ -62,27 +59,38 @@ def test_outage_waits_visibly_then_goes_to_a_person(tmp_path: Path) -> None:
     assert target_waits(ctx.store) == []
 
 
+@pytest.mark.parametrize("minutes", ["0", "10080"])
+def test_an_outage_window_from_none_to_a_week_is_accepted(minutes: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DEJIRU_MAPPINGS_DIR", str(_mapping_with(tmp_path, f"outage_minutes: {minutes}")))
+    assert load_mapping("demo_legacy").outage_minutes == int(minutes)
+
+
+@pytest.mark.parametrize("minutes", ["-1", "10081", "4h"])
+def test_an_outage_window_out_of_range_is_refused_when_the_mapping_is_loaded(
+    minutes: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Below 0, above 7 days (10080 minutes) or not a whole number: a bad mapping, named as such."""
+    monkeypatch.setenv("DEJIRU_MAPPINGS_DIR", str(_mapping_with(tmp_path, f"outage_minutes: {minutes}")))
+    with pytest.raises(TemplateError, match="outage_minutes") as refused:
+        load_mapping("demo_legacy")
+    assert refused.value.en == "bot mapping demo_legacy.yaml is invalid"
+
+
+def _mapping_with(tmp_path: Path, line: str) -> Path:
+    """A folder holding the demo's mapping with ``line`` added."""
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    text = (REPO / "bots" / "mappings" / "demo_legacy.yaml").read_text(encoding="utf-8")
+    (mappings / "demo_legacy.yaml").write_text(f"{text}\n{line}\n", encoding="utf-8")
+    return mappings
+
+
 def test_a_failure_that_is_no_outage_goes_to_a_person_at_once(tmp_path: Path) -> None:
     ctx = Context(make_settings(tmp_path / "home"), Store(f"sqlite:///{tmp_path / 'k.db'}").init())
     doc_id, _ = approved(ctx.store, 0)
     rejected = BusinessRuleRejected("請求通数は10通までです", "at most 10 copies")
     assert not wait_or_give_up(ctx, doc_id, rejected, HOUR, at=T0)
     assert ctx.store.document(doc_id).status == DocStatus.EXCEPTION
-
-
-def _key(env: dict[str, str]) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, "-m", "dejiru.cli", "key"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    assert "Traceback" not in run.stderr
-    counts: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return counts
 
 
 @pytest.mark.slow
@@ -98,7 +106,7 @@ def test_records_wait_through_an_outage_and_are_keyed_when_the_system_is_back(le
         "DEJIRU_KEYING_RETRY_DELAYS": "0.2,0.2",
         "DEJIRU_LEGACY_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens: the system is down
     }
-    assert _key(env) == {"waiting": 3}
+    assert run_key(env) == {"waiting": 3}
     assert all(store.document(d).status == DocStatus.APPROVED for d in docs)
     first = store.keying_jobs(docs[0])[0]
     assert first.waiting_since is not None and first.last_error == "keying_transient"
@@ -106,7 +114,7 @@ def test_records_wait_through_an_outage_and_are_keyed_when_the_system_is_back(le
     assert [w["target"] for w in target_waits(store)] == ["demo_legacy"]
 
     env["DEJIRU_LEGACY_URL"] = legacy.url  # the system is back
-    assert _key(env) == {"done": 3}
+    assert run_key(env) == {"done": 3}
     assert all(store.document(d).status == DocStatus.KEYED for d in docs)
     assert len(rows(legacy.db)) + len(rows(legacy.db, "inkan")) == 3
     assert target_waits(store) == [] and store.keying_jobs(docs[0])[0].waiting_since is None
@@ -133,7 +141,7 @@ def test_a_target_with_no_outage_window_sends_records_to_a_person(tmp_path: Path
         "DEJIRU_MAPPINGS_DIR": str(mappings),
         "DEJIRU_LEGACY_URL": f"http://127.0.0.1:{free_port()}",
     }
-    assert _key(env) == {"gave_up": 1}
+    assert run_key(env) == {"gave_up": 1}
     assert store.document(doc_id).status == DocStatus.EXCEPTION
     [item] = store.exceptions()
     assert item.code == "keying_gave_up"

@@ -8,7 +8,6 @@ and keyed nothing.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 
 from records.models import DocStatus
 from records.store import Store
-from tests.conftest import REPO
+from tests.conftest import REPO, run_key
 from tests.legacy_rows import rows
 from tests.test_keying_faults import approved
 
@@ -70,16 +69,6 @@ def test_key_after_a_killed_key_keys_what_waits(legacy, tmp_path: Path) -> None:
                 os.killpg(leak.pid, signal.SIGKILL)
     assert code == -9 and "held" in out.read_text(errors="replace"), out.read_text(errors="replace")[-2000:]
 
-    run = subprocess.run(
-        [sys.executable, "-m", "dejiru.cli", "key"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    assert "Traceback" not in run.stderr
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"done": 2}
+    assert run_key(env) == {"done": 2}
     assert all(store.document(d).status == DocStatus.KEYED for d in docs)
     assert len(rows(legacy.db)) + len(rows(legacy.db, "inkan")) == 2

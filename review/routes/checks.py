@@ -67,4 +67,5 @@ async def double_check_doc(
             error=t("audit_mismatch" if audit else "double_mismatch") + "：" + "、".join(differing),
             status=422,
         )
+    state.approved(doc_id)
     return RedirectResponse(f"/queue?done={doc_id}", status_code=303)

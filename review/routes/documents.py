@@ -229,6 +229,7 @@ async def save(
             return doc_page(request, doc_id, error=t("input_errors"), status=422, typed=typed)
         if form.get("action", [""])[0] == "approve":
             approve(ctx, doc_id, name)
+            state.approved(doc_id)
             return RedirectResponse(f"/queue?done={doc_id}", status_code=303)
     except ReviewError as exc:
         status = 409 if isinstance(exc, EditConflict) else 422
