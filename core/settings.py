@@ -173,7 +173,7 @@ class Settings(BaseSettings):
     watch_settle: float = _setting(2.0, "Seconds a file's size must stay the same before it is taken")
     read_lease_minutes: int = _setting(
         15,
-        "Minutes a reader may hold a document; older claims are a dead reader's, and the sweep hands them on",
+        "Minutes a reader may hold a document or a submitted file before it counts as dead and another takes it",
         ge=1,
         le=24 * 60,
     )

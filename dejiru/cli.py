@@ -167,7 +167,13 @@ def watch(
     from flows.watch import watch as run_watch
 
     typer.echo(f"watching {cfg.inbox} → {deployment} (Ctrl-C to stop)")
-    run_watch(cfg.inbox, deployment, mode=cfg.watch_mode, settle=cfg.watch_settle)
+    run_watch(
+        cfg.inbox,
+        deployment,
+        mode=cfg.watch_mode,
+        settle=cfg.watch_settle,
+        resubmit_after=cfg.read_lease_minutes * 60,  # a file still there: its worker died before intake
+    )
 
 
 @app.command("prefect-server")

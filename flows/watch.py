@@ -34,12 +34,14 @@ def watch(
     mode: str = "events",
     settle: float = 2.0,
     stop_after: float | None = None,
+    resubmit_after: float = 600.0,
 ) -> None:
     watcher = InboxWatcher(
         inbox,
         lambda p: submit(p, deployment),
         mode=mode,
         settle=settle,
+        resubmit_after=resubmit_after,
         on_stray=lambda p: submit(p, deployment),  # once: intake moves it aside, unfollowed
     )
     watcher.start()

@@ -33,7 +33,8 @@ class DocStatus(StrEnum):
 
 class Document(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    sha256: str = Field(index=True, unique=True, max_length=64)
+    #: The file's SHA-256; a further page of a multi-page file: ``<sha256>#p<n>`` (pipeline.reading).
+    sha256: str = Field(index=True, unique=True, max_length=80)
     original_name: str
     archive_path: str
     size_bytes: int

@@ -292,6 +292,15 @@ def test_sweep_hands_out_what_nobody_reads_and_releases_dead_claims(store: Store
     assert store.document(live).status == DocStatus.READING
 
 
+def test_every_page_of_a_long_file_gets_its_document(store: Store) -> None:
+    """PostgreSQL enforces column lengths (SQLite does not): page 50's key is 68 characters long."""
+    parent, _ = store.add_document("f" * 64, "scan.pdf", "/archive/scan.pdf", 1)
+    children = [
+        store.add_document(f"{'f' * 64}#p{n}", "scan.pdf", "/archive/scan.pdf", 1)[0] for n in (2, 50)
+    ]
+    assert len({parent.id, *(c.id for c in children)}) == 3
+
+
 def test_migrations_make_the_tables_the_models_declare(store: Store) -> None:
     """A column added to a model without its migration (or the reverse) fails here, on both databases."""
     from alembic.autogenerate import compare_metadata
