@@ -323,5 +323,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+#: Tests that take minutes of mostly waiting (servers, outages, back-off): each starts first on a
+#: worker of its own, so the suite's wall time is not one of them queued behind another.
+LONG_TESTS = ("tests/test_keying_faults.py::", "tests/test_many_pcs.py::")
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Put each long test at the head of a different pytest-xdist worker's share (worksteal hands
+    each worker a contiguous share of the collection, then steals from the tails). Every worker
+    computes the same order, as xdist requires."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    long = [i for i in items if i.nodeid.startswith(LONG_TESTS)]
+    if workers < 2 or not long:
+        return
+    rest = [i for i in items if not i.nodeid.startswith(LONG_TESTS)]
+    share = len(items) // workers
+    for k, item in enumerate(long):
+        rest.insert(min((k % workers) * share, len(rest)), item)
+    items[:] = rest
+
+
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
