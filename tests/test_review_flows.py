@@ -34,7 +34,10 @@ def inkan(tmp_path):
     assert read_document(doc_id, ctx) == DocStatus.REVIEW
     for name, role in [("hanako", "reviewer"), ("taro", "reviewer"), ("boss", "supervisor")]:
         ctx.store.add_user(name, hash_password(PASSWORD), role)
-    with ServerThread(create_app(ctx), free_port()) as srv:
+    approvals: list[tuple[int, str | None]] = []  # what keying is told (dejiru run: keys it now)
+    app = create_app(ctx, on_approved=lambda d, target: approvals.append((d, target)))
+    with ServerThread(app, free_port()) as srv:
+        srv.approvals = approvals  # type: ignore[attr-defined]
         yield srv, ctx, doc_id, truth
 
 
@@ -71,6 +74,7 @@ def test_double_check(inkan, browser) -> None:
     first.click("#approve")
     first.wait_for_url("**/queue**")
     assert ctx.store.document(doc_id).status == DocStatus.DOUBLE_CHECK
+    assert srv.approvals == []  # not approved yet: nothing to key
 
     first.goto(f"{srv.url}/documents/{doc_id}")
     assert first.locator("input[name=f_card_number]").input_value() == ""  # blind: the first value is hidden
@@ -99,6 +103,7 @@ def test_double_check(inkan, browser) -> None:
     again.wait_for_url("**/queue**")
     doc = ctx.store.document(doc_id)
     assert doc.status == DocStatus.APPROVED and doc.approved_by == "taro+hanako"
+    assert srv.approvals == [(doc_id, "demo_legacy")]  # told once, when it became approved
     again.close()
 
 

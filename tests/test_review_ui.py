@@ -33,7 +33,10 @@ def ui(tmp_path, sample):
     assert read_document(doc_id, ctx) == DocStatus.REVIEW
     for name, role in [("hanako", "reviewer"), ("boss", "supervisor"), ("root", "admin")]:
         ctx.store.add_user(name, hash_password(PASSWORD), role)
-    with ServerThread(create_app(ctx), free_port()) as srv:
+    approvals: list[tuple[int, str | None]] = []  # what keying is told (dejiru run: keys it now)
+    app = create_app(ctx, on_approved=lambda d, target: approvals.append((d, target)))
+    with ServerThread(app, free_port()) as srv:
+        srv.approvals = approvals  # type: ignore[attr-defined]
         yield srv, ctx, doc_id, truth
 
 
@@ -62,6 +65,7 @@ def test_correct_and_approve(ui, browser) -> None:
     page.wait_for_url("**/queue**")
     doc = ctx.store.document(doc_id)
     assert doc.status == DocStatus.APPROVED and doc.approved_by == "hanako"
+    assert srv.approvals == [(doc_id, "demo_legacy")]
     hist = ctx.store.corrections(doc_id)
     assert [(c.name, json.loads(c.old_value), json.loads(c.new_value), c.user) for c in hist] == [
         ("phone", truth["fields"]["phone"], "042-999-0000", "hanako")
