@@ -288,6 +288,7 @@ class Runner:
         )
         if prefect_proc is not None:
             stack.callback(stop_process, prefect_proc)
+        from dejiru.local_runs import run_here
         from demo.legacy.app import make_app as legacy_app
         from flows.events import announce_approved, listen
         from flows.process import process_file
@@ -327,7 +328,7 @@ class Runner:
             with lock:
                 if key in inflight and not inflight[key].done():
                     return
-                fut = inflight[key] = workers.submit(process_file, key)
+                fut = inflight[key] = workers.submit(run_here, process_file, key)
 
             def done(fut: Future[Any]) -> None:
                 if fut.exception() is not None:
