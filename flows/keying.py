@@ -136,6 +136,11 @@ MAX_BATCHES = 20
 TRIGGERED_WAIT_SECONDS = 10
 
 
+def slot_wait(seconds: int) -> int:
+    """``slot_wait_seconds`` comes from whoever can start a run: never long enough to park a worker."""
+    return min(max(int(seconds), 0), ACQUIRE_TIMEOUT_SECONDS)
+
+
 @flow(name="key-approved", log_prints=False)
 def key_approved(
     target: str = "demo_legacy", slot_wait_seconds: int = TRIGGERED_WAIT_SECONDS
@@ -143,7 +148,7 @@ def key_approved(
     """Key every approved document for ``target``, and those approved meanwhile; failures go to the
     exception queue, records meeting an outage wait for the next run. Started by an approval (its
     event), by its schedule, or by ``dejiru key`` (which waits for the slot longer)."""
-    wait = min(max(int(slot_wait_seconds), 0), ACQUIRE_TIMEOUT_SECONDS)  # a parameter from anyone
+    wait = slot_wait(slot_wait_seconds)
     counts: dict[str, int] = {}
     tried: set[int] = set()  # a record this run could not key stays approved: not twice in one run
     for _ in range(MAX_BATCHES):

@@ -2,7 +2,8 @@
 
 The ``sweep`` flow's ``lease_minutes`` decides when a reader's claim counts as dead and is handed to
 another worker; a stranger's value must never release the claim of a reader still at work (two readers
-on one document: duplicate records)."""
+on one document: duplicate records). ``key-approved``'s ``slot_wait_seconds`` decides how long a run
+holds a worker waiting for the target's keying slot; a stranger's value must not park workers."""
 
 from __future__ import annotations
 
@@ -52,3 +53,23 @@ def test_sweep_lease_that_is_no_number_is_refused_before_the_run(lease: object) 
 
     with pytest.raises(ParameterTypeError):
         sweep_documents.validate_parameters({"lease_minutes": lease})
+
+
+@pytest.mark.parametrize(("wait", "held"), [(-5, 0), (10**12, 180), (0, 0), (10, 10)])
+def test_key_approved_slot_wait_of_any_size_is_bounded(wait: int, held: int) -> None:
+    """Start key-approved with slot_wait_seconds astronomic (a worker parked for ever) or negative."""
+    from flows.keying import key_approved, slot_wait
+
+    params = key_approved.validate_parameters({"slot_wait_seconds": wait})
+    assert slot_wait(params["slot_wait_seconds"]) == held
+
+
+@pytest.mark.parametrize("wait", ["forever", "nan", None, [1], {"$gt": 0}])
+def test_key_approved_slot_wait_that_is_no_number_is_refused_before_the_run(wait: object) -> None:
+    """Start key-approved with slot_wait_seconds as text, NaN, null, a list or an object."""
+    from prefect.exceptions import ParameterTypeError
+
+    from flows.keying import key_approved
+
+    with pytest.raises(ParameterTypeError):
+        key_approved.validate_parameters({"slot_wait_seconds": wait})
