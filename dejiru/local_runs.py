@@ -20,16 +20,13 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from core.clock import now as utc_now
 from flows.schedule import Deployment
 
 log = logging.getLogger("dejiru.run")
 
 
 T = TypeVar("T")
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def run_here(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -65,8 +62,6 @@ class LocalRuns:
         self.stopping = threading.Event()
         self.wake = {d.name: threading.Event() for d in self.deployments}
         self.threads: list[threading.Thread] = []
-        #: Runs finished per deployment (``dejiru run``'s summary, tests).
-        self.runs: dict[str, int] = {d.name: 0 for d in self.deployments}
 
     def start(self) -> None:
         for dep in self.deployments:
@@ -106,7 +101,6 @@ class LocalRuns:
                     run_here(flow, **dep.parameters)
                 except Exception as exc:  # the run is marked failed in Prefect; the next one comes
                     log.error("%s failed: %s", dep.name, exc)
-                self.runs[dep.name] += 1
                 next_at = dep.next_after(self.now())
         finally:
             self.on_thread_end()

@@ -365,7 +365,8 @@ class Runner:
         keyed = {str(d.parameters.get("target", "demo_legacy")) for d in keying}
         for target in keyed:
             reset_limit(target)  # alone on this API: a slot a killed run left is nobody's
-        for target in sorted({t.target for t in all_templates() if t.target} - keyed) if self.keying else []:
+        unkeyed = {t.target for t in all_templates() if t.target} - keyed if self.keying else set()
+        for target in sorted(unkeyed):
             log.warning(
                 "no key-approved deployment in prefect.yaml keys into %s: its approved records wait", target
             )

@@ -2,7 +2,7 @@
 
 On many PCs Prefect's server reads prefect.yaml (``prefect deploy``) and its scheduler and triggers
 start the runs. On one PC ``dejiru run`` runs the same deployments in its own process (see
-``dejiru/runner.py`` for why not ``serve()``), at the times the same schedules give and on the same
+``dejiru/local_runs.py`` for why not ``serve()``), at the times the same schedules give and on the same
 trigger events: one file says when everything runs, whatever the setup.
 
 Only what a deployment entry says about *when* is read here: ``schedules`` (``interval`` in seconds,

@@ -21,8 +21,8 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import URLSafeSerializer
 
 from core.settings import Settings
-from formkit.registry import load_template
 from pipeline.context import Context
+from pipeline.keying import target_of
 from records.models import DocStatus, User
 from records.store import Store
 from review.auth import AUTHORS, REVIEWERS, SUPERVISORS, LoginLimiter, allowed, csrf_ok
@@ -69,10 +69,8 @@ class ReviewState:
         if self.on_approved is None:
             return
         try:
-            doc = self.store.document(doc_id)
-            if doc.status == DocStatus.APPROVED:
-                target = load_template(doc.form_id).target if doc.form_id else None
-                self.on_approved(doc_id, target)
+            if self.store.document(doc_id).status == DocStatus.APPROVED:
+                self.on_approved(doc_id, target_of(self.ctx, doc_id))
         except Exception as exc:
             log.warning("approval of document %s not announced: %s", doc_id, exc)
 

@@ -26,6 +26,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from dejiru.runner import stop_process
 from records.models import DocStatus, KeyStatus
 from records.store import Store
 from tests.conftest import REPO, ServerThread, free_port
@@ -46,19 +47,6 @@ def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
     return subprocess.Popen(
         cmd, env=env, cwd=REPO, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True
     )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGINT, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=10)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def kill9(proc: subprocess.Popen[bytes]) -> None:
@@ -232,7 +220,7 @@ def test_many_pcs_lose_nothing_through_kills_and_an_outage(tmp_path, clean_pg, s
     finally:
         stop_file.touch()
         for p in [*reversed(procs), *workers]:
-            stop(p)
+            stop_process(p)
         legacy.__exit__(None, None, None)
 
     print(f"many PCs: {DOCUMENTS} documents final {took:.0f} s after the drop (bound {BOUND_S} s)")
