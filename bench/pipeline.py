@@ -48,6 +48,32 @@ def tree_rss_kib(root: int) -> int:
     return total
 
 
+def tree_cpu_s(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) of a process and its descendants, by command: where the time went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, str, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2 :].split()
+        procs[int(d.name)] = (int(rest[1]), cmd, (int(rest[11]) + int(rest[12])) / tick)
+    out: dict[str, float] = {}
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        if pid in procs:
+            _, cmd, cpu = procs[pid]
+            key = " ".join(cmd.split()[:4])[:80] or str(pid)
+            out[key] = round(out.get(key, 0.0) + cpu, 1)
+        stack.extend(p for p, (ppid, _, _) in procs.items() if ppid == pid)
+    return out
+
+
 def make_files(staging: Path, n: int, distinct: int) -> list[Path]:
     from PIL import Image
 
@@ -132,6 +158,7 @@ def main() -> None:
             "idle_rss_mib": round(idle / 1024, 1),
             "statuses": store.count_by_status(),
             "documents": len(store.documents(limit=100_000)),
+            "cpu_s_by_process": tree_cpu_s(proc.pid),
         }
     finally:
         os.killpg(proc.pid, signal.SIGINT)
@@ -143,7 +170,7 @@ def main() -> None:
         f"{result['files']} files dropped at once: all stored and routed in {result['elapsed_s']} s "
         f"→ {result['pages_per_min']} pages/min (keying excluded); peak memory of the whole process tree "
         f"{result['peak_rss_mib']} MiB (idle {result['idle_rss_mib']} MiB); documents {result['documents']}, "
-        f"statuses {result['statuses']}"
+        f"statuses {result['statuses']}; CPU seconds by process {result['cpu_s_by_process']}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

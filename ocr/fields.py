@@ -44,6 +44,12 @@ class Crop:
     #: Characters whose look-alikes should be reported (name variants).
     watch: dict[str, str] | None = None
 
+    @property
+    def digit_cell(self) -> bool:
+        """One character of a comb cell from a closed set of digits and signs. Such a cell reads as
+        well at its own width as padded to a text line's; a kanji or kana cell loses confidence."""
+        return self.single and self.allowed is not None and self.allowed <= NARROW
+
 
 NARROW = (
     charsets.NUMBER

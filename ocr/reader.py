@@ -18,6 +18,7 @@ from formkit.render import master_image
 from ocr.align import PX_PER_MM, Aligned, align
 from ocr.ctc import Decoded, decode, decode_one, with_rivals
 from ocr.engines import Recognizer, get_recognizer
+from ocr.engines.base import CELL_MIN_WIDTH, LINE_MIN_WIDTH
 from ocr.fields import Plan, Zones, planner
 from ocr.imaging import dropout, gray, printed_mask
 
@@ -61,7 +62,14 @@ def flatten(g: np.ndarray) -> np.ndarray:
 
 def recognise(rec: Recognizer, plans: list[Plan]) -> list[list[Decoded]]:
     crops = [c for p in plans for c in p.crops]
-    probs = rec.probs([c.image for c in crops]) if crops else []
+    probs: list[np.ndarray] = [np.empty(0)] * len(crops)
+    # A digit comb cell is read at its own width (see CELL_MIN_WIDTH), the rest padded as text lines.
+    for cell in (False, True):
+        idx = [i for i, c in enumerate(crops) if c.digit_cell is cell]
+        if idx:
+            width = CELL_MIN_WIDTH if cell else LINE_MIN_WIDTH
+            for i, pr in zip(idx, rec.probs([crops[i].image for i in idx], width), strict=True):
+                probs[i] = pr
     decoded = []
     for c, pr in zip(crops, probs, strict=True):
         if c.single and c.allowed is not None:

@@ -14,12 +14,11 @@ import numpy as np
 
 from core.errors import EngineUnavailable
 from ocr.engines.base import (
+    LINE_MIN_WIDTH,
     DetectedLine,
-    batch_width,
-    batches,
+    batched_probs,
     cpu_threads,
     packaged_model,
-    rec_input,
     to_bgr,
 )
 
@@ -65,22 +64,12 @@ class OnnxRecognizer:
                 detail=f"{out_classes} outputs, {len(self.classes)} classes",
             )
 
-    def probs(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        out: list[np.ndarray] = [np.empty(0)] * len(crops)
-        for idx in batches(crops):
-            width = batch_width(crops, idx)
-            x = np.stack([rec_input(crops[i], width) for i in idx])
-            (pred,) = self.session.run(None, {self.input_name: x})
-            for k, i in enumerate(idx):
-                # Frames past the crop's own width only saw padding: drop them.
-                used = int(np.ceil(pred.shape[1] * min(1.0, _crop_width(crops[i]) / width))) + 1
-                out[i] = pred[k, : min(used, pred.shape[1])]
-        return out
+    def probs(self, crops: list[np.ndarray], min_width: int = LINE_MIN_WIDTH) -> list[np.ndarray]:
+        return batched_probs(crops, self._run, min_width)
 
-
-def _crop_width(crop: np.ndarray) -> float:
-    h, w = crop.shape[:2]
-    return 48 * w / max(h, 1)
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        (pred,) = self.session.run(None, {self.input_name: x})
+        return np.asarray(pred)
 
 
 class OnnxDetector:

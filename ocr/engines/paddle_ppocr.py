@@ -19,12 +19,11 @@ import yaml
 from core.errors import EngineUnavailable
 from core.settings import load_settings
 from ocr.engines.base import (
+    LINE_MIN_WIDTH,
     DetectedLine,
-    batch_width,
-    batches,
+    batched_probs,
     cpu_threads,
     packaged_model,
-    rec_input,
     to_bgr,
 )
 
@@ -86,17 +85,8 @@ class PaddleRecognizer:
         self.classes = ["<blank>", *chars, " "]
         self.predictor = _predictor(path)
 
-    def probs(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        out: list[np.ndarray] = [np.empty(0)] * len(crops)
-        for idx in batches(crops):
-            width = batch_width(crops, idx)
-            x = np.stack([rec_input(crops[i], width) for i in idx])
-            pred = _run(self.predictor, x)
-            for k, i in enumerate(idx):
-                h, w = crops[i].shape[:2]
-                used = int(np.ceil(pred.shape[1] * min(1.0, 48 * w / max(h, 1) / width))) + 1
-                out[i] = pred[k, : min(used, pred.shape[1])]
-        return out
+    def probs(self, crops: list[np.ndarray], min_width: int = LINE_MIN_WIDTH) -> list[np.ndarray]:
+        return batched_probs(crops, lambda x: _run(self.predictor, x), min_width)
 
 
 class PaddleDetector:
