@@ -122,17 +122,22 @@ def _build_fold(classes: list[str], allowed: frozenset[str]) -> tuple[list[str],
 
 
 def _greedy(probs: np.ndarray, symbols: list[str]) -> tuple[str, list[float], list[tuple[int, int]]]:
-    """Best path: argmax per frame, merge repeats, drop blanks (column 0)."""
+    """Best path: argmax per frame, merge repeats, drop blanks (column 0).
+
+    A space is "no character here", like a blank: its confidence is that of space or blank, so a gap
+    the model was unsure was a space or just a gap does not make a person check a name whose every
+    character was read with certainty. Doubt that a character stands there still counts."""
     best = probs.argmax(axis=1)
     text, conf, spans = [], [], []
     prev = 0
     for t, k in enumerate(best):
+        p = float(probs[t, k] + probs[t, 0]) if symbols[k].isspace() else float(probs[t, k])
         if k != 0 and k != prev:
             text.append(symbols[k])
-            conf.append(float(probs[t, k]))
+            conf.append(p)
             spans.append((t, t))
         elif k != 0 and k == prev:
-            conf[-1] = max(conf[-1], float(probs[t, k]))
+            conf[-1] = max(conf[-1], p)
             spans[-1] = (spans[-1][0], t)
         prev = k
     return "".join(text), conf, spans

@@ -65,3 +65,17 @@ def test_rivals_report_lookalike_kanji() -> None:
     d = with_rivals(decode(p, classes), p, classes, {"辺": "邉邊"})
     assert d.text == "渡辺"
     assert ("辺", "邉", pytest.approx(0.08, abs=1e-6)) in d.rivals
+
+
+def test_a_gap_unsure_between_space_and_blank_costs_no_confidence() -> None:
+    # Between family and given name: about as much space as blank. Either way no character stands there.
+    p = frames({"カ": 0.99}, {" ": 0.55}, {"ロ": 0.99})
+    d = decode(p, CLASSES)
+    assert d.text == "カ ロ" and min(d.char_conf) > 0.98
+
+
+def test_a_space_that_may_be_a_character_keeps_its_doubt() -> None:
+    # The model half believes a 1 stands in the gap: that doubt must reach the field's confidence.
+    p = frames({"カ": 0.99}, {" ": 0.5, "1": 0.45}, {"ロ": 0.99})
+    d = decode(p, CLASSES)
+    assert d.text == "カ ロ" and d.confidence < 0.6

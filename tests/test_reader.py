@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -116,3 +117,20 @@ def test_address_in_parts_reads_as_one_address(tpl, postal: str, address: str) -
     f = reading.fields["address"]
     assert f.value == address, f.raw
     assert not [r for r in f.reasons if r.code != "low_confidence"], f.reasons
+
+
+def test_no_crop_is_padded_far_beyond_its_own_width_by_the_crops_it_shares_a_batch_with() -> None:
+    # The recogniser's confidence changes with trailing padding: a crop's reading must not depend on
+    # which other crops happen to be on the same page.
+    from ocr.engines.base import BATCH_SLACK, LINE_MIN_WIDTH, REC_HEIGHT, batch_width, batches
+
+    rng = np.random.default_rng(7)
+    crops = [np.zeros((40, int(w)), np.uint8) for w in rng.integers(20, 900, 60)]
+    for min_width in (REC_HEIGHT, LINE_MIN_WIDTH):
+        groups = batches(crops, min_width)
+        assert sorted(i for g in groups for i in g) == list(range(len(crops)))
+        for g in groups:
+            width = batch_width(crops, g, min_width)
+            for i in g:
+                own = max(min_width, REC_HEIGHT * crops[i].shape[1] / crops[i].shape[0])
+                assert width <= own * BATCH_SLACK + 1
