@@ -325,7 +325,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 #: Tests that take minutes of mostly waiting (servers, outages, back-off): each starts first on a
 #: worker of its own, so the suite's wall time is not one of them queued behind another.
-LONG_TESTS = ("tests/test_keying_faults.py::", "tests/test_many_pcs.py::")
+LONG_TESTS = (
+    "tests/test_keying_faults.py::",
+    "tests/test_many_pcs.py::",
+    "tests/test_crash.py::test_kill_and_restart",
+)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
