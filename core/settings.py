@@ -154,7 +154,9 @@ class Settings(BaseSettings):
     engine: str | None = _setting(
         None, "OCR engine: `ppocrv6-onnx` or `ppocrv5-paddle`", shown="`ppocrv6-onnx`"
     )
-    ocr_threads: int = _setting(0, "CPU threads per OCR engine; 0: as many as the machine has cores")
+    ocr_threads: int = _setting(
+        0, "CPU threads per OCR engine; 0: the machine's cores shared among the readers (cores ÷ readers)"
+    )
     paddle_mkldnn: bool = _setting(True, "oneDNN for the Paddle engine; 0 turns it off (about 5x slower)")
     readers: int = _setting(2, "Documents `dejiru run` reads at the same time")
     review_all: bool = _setting(False, "1: send every document to review, even when all is sure and valid")
