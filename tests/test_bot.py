@@ -113,13 +113,13 @@ def test_frameset_navigation_keys_inkan_once(legacy, tmp_path, monkeypatch) -> N
 
 
 def test_session_expiry_is_typed_and_a_new_login_heals_it(legacy_factory, tmp_path, monkeypatch) -> None:
-    import time
+    import httpx
 
     from core.errors import SessionExpired
 
-    with legacy_factory(Faults(session_ttl=3)) as srv, session(srv, tmp_path, monkeypatch) as bot:
+    with legacy_factory(Faults()) as srv, session(srv, tmp_path, monkeypatch) as bot:
         bot.key("inkan_request", INKAN, "DJ00000011")
-        time.sleep(3.5)
+        httpx.post(f"{srv.url}/_faults/expire").raise_for_status()  # the system's session timeout
         with pytest.raises(SessionExpired):
             bot.key("inkan_request", INKAN, "DJ00000012")
         bot.restart()

@@ -556,9 +556,16 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         """How many faults were injected (for tests and benchmarks)."""
         return JSONResponse(injected)
 
+    async def expire_all(request: Request) -> Response:
+        """End every session now, as a timeout or a restart of the system would (for tests: a session
+        timed out by the clock would make a test depend on how fast the machine keys)."""
+        sessions.clear()
+        return JSONResponse({"expired": True})
+
     return Starlette(
         routes=[
             Route("/_faults", faults_served),
+            Route("/_faults/expire", expire_all, methods=["POST"]),
             Route("/", lambda r: RedirectResponse("/login", status_code=303)),
             Route("/login", login, methods=["GET", "POST"]),
             Route("/main", main),
