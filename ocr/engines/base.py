@@ -77,9 +77,9 @@ BATCH_SLACK = 1.1
 def batches(crops: list[np.ndarray], min_width: int = LINE_MIN_WIDTH, max_batch: int = 8) -> list[list[int]]:
     """Indices grouped by width, each crop padded to within 10 % of what it would be padded to alone.
 
-    The recogniser's confidence drops with trailing padding: a five-kanji name padded to 472 px
-    instead of 320 px because a long address shared its batch scored 0.59 instead of 0.94. So a
-    crop's result must not depend on which other crops happen to be on the page."""
+    The recogniser's reading changes with trailing padding: a name padded to 472 px instead of 320 px
+    because a long address shared its batch scored 0.59 instead of 0.94. A crop's result must not
+    depend on which other crops happen to be on the page."""
     padded = [max(min_width, REC_HEIGHT * c.shape[1] / max(c.shape[0], 1)) for c in crops]
     out: list[list[int]] = []
     for i in sorted(range(len(crops)), key=lambda i: padded[i]):
