@@ -117,7 +117,7 @@ def test_session_expiry_is_typed_and_a_new_login_heals_it(legacy_factory, tmp_pa
 
     from core.errors import SessionExpired
 
-    with legacy_factory(Faults()) as srv, session(srv, tmp_path, monkeypatch) as bot:
+    with legacy_factory(Faults(expire_on_request=True)) as srv, session(srv, tmp_path, monkeypatch) as bot:
         bot.key("inkan_request", INKAN, "DJ00000011")
         httpx.post(f"{srv.url}/_faults/expire").raise_for_status()  # the system's session timeout
         with pytest.raises(SessionExpired):
@@ -125,6 +125,14 @@ def test_session_expiry_is_typed_and_a_new_login_heals_it(legacy_factory, tmp_pa
         bot.restart()
         assert not bot.key("inkan_request", INKAN, "DJ00000012").existed
         assert len(rows(srv.db, "inkan")) == 2
+
+
+def test_the_demo_does_not_let_any_caller_end_its_sessions(legacy_factory) -> None:
+    import httpx
+
+    # A web page the operator opens can POST to loopback without a preflight: the test hook is off.
+    with legacy_factory(Faults()) as srv:
+        assert httpx.post(f"{srv.url}/_faults/expire").status_code == 404
 
 
 def test_bot_check_dry_runs_without_saving(legacy_factory, tmp_path) -> None:

@@ -71,6 +71,9 @@ class Faults:
     layout: str = "v1"
     #: Seed for the fault dice, so a test sees the same faults in the same order on every run.
     seed: int | None = None
+    #: ``POST /_faults/expire`` ends every session (tests only: off in the demo, where any web page the
+    #: operator opens could send that request to loopback and log the bot out).
+    expire_on_request: bool = False
 
     @classmethod
     def from_env(cls) -> Faults:
@@ -559,6 +562,8 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
     async def expire_all(request: Request) -> Response:
         """End every session now, as a timeout or a restart of the system would (for tests: a session
         timed out by the clock would make a test depend on how fast the machine keys)."""
+        if not f.expire_on_request:
+            return JSONResponse({"detail": "not found"}, status_code=404)
         sessions.clear()
         return JSONResponse({"expired": True})
 
