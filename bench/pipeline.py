@@ -25,52 +25,52 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 
 
-def tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants (from /proc)."""
+def process_tree(root: int) -> list[Path]:
+    """The ``/proc`` folders of a process and all its descendants (those alive now)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])  # after the command, which may hold spaces
+        children.setdefault(ppid, []).append(int(d.name))
+    tree, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        tree.append(Path("/proc") / str(pid))
+        stack.extend(children.get(pid, []))
+    return tree
+
+
+def tree_rss_kib(root: int) -> int:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for d in process_tree(root):
         try:
             status = (d / "status").read_text()
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid, ppid = int(d.name), int(fields.get("PPid", "0").strip())
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+        total += int(fields["VmRSS"].split()[0]) if "VmRSS" in fields else 0
     return total
 
 
 def tree_cpu_s(root: int) -> dict[str, float]:
     """CPU seconds (user + system) of a process and its descendants, by command: where the time went."""
     tick = os.sysconf("SC_CLK_TCK")
-    procs: dict[int, tuple[int, str, float]] = {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
+    out: dict[str, float] = {}
+    for d in process_tree(root):
         try:
             stat = (d / "stat").read_text()
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
         rest = stat[stat.rindex(")") + 2 :].split()
-        procs[int(d.name)] = (int(rest[1]), cmd, (int(rest[11]) + int(rest[12])) / tick)
-    out: dict[str, float] = {}
-    stack = [root]
-    while stack:
-        pid = stack.pop()
-        if pid in procs:
-            _, cmd, cpu = procs[pid]
-            key = " ".join(cmd.split()[:4])[:80] or str(pid)
-            out[key] = round(out.get(key, 0.0) + cpu, 1)
-        stack.extend(p for p, (ppid, _, _) in procs.items() if ppid == pid)
+        key = " ".join(cmd.split()[:4])[:80] or d.name
+        out[key] = round(out.get(key, 0.0) + (int(rest[11]) + int(rest[12])) / tick, 1)
     return out
 
 
