@@ -55,6 +55,9 @@ def test_correct_and_approve(ui, browser) -> None:
     login(page, srv.url, "hanako")
     assert page.url.endswith("/queue") and page.locator("#queue").inner_text().count("申請書.jpg") == 1
     page.click(f"a[href='/documents/{doc_id}']")
+    # The keys below are the page script's: until the page has loaded, Enter is the browser's own
+    # (it sends the form as a plain save), and on a loaded CI machine the click returns before that.
+    page.wait_for_url(f"**/documents/{doc_id}")
     assert page.locator("div.crop").count() == len(truth["fields"])
     phone = page.locator("input[name=f_phone]")
     assert phone.input_value() == truth["fields"]["phone"]
