@@ -3,8 +3,9 @@
 From the page image: the ruled cells (morphological horizontal and vertical line extraction), and from
 the printed text (OCR lines, passed in as :class:`Text`) which cells are labels and which are blank
 cells to write in. Each blank cell, or run of touching blank cells, becomes a field named after the
-label to its left (or above), with a type guessed from the label's words (氏名 → name, 生年月日 → date)
-and its box in millimetres. Comb cells become ``cells``, 「年 月 日」 become date ``part_boxes``, printed
+label to its left (or above), with a type guessed from the label's words (氏名 → name, 生年月日 →
+date) and its box in millimetres; a cell cut by a dotted line (氏 ┆ 名) is one field per part, and
+the blanks no cell encloses (a gap in the print before 年 or after 「（」, an underline) are fields too. Comb cells become ``cells``, 「年 月 日」 become date ``part_boxes``, printed
 options (1.男 2.女, 有・無) become a choice with the words to circle.
 
 Pure functions on numpy images and plain data, so the detection tests run without an OCR engine;
@@ -19,6 +20,7 @@ The package, bottom to top (each module imports only those above it in this list
 * ``cells``: what each cell holds, box geometry, runs of cells that make one field.
 * ``labels``: which label names a place; type and name from its words; the form's title.
 * ``options``, ``dates``: options to circle or tick; dates, in cells or in the gaps of the print.
+* ``slots``: blanks no cell encloses: gaps in the print (「　年　月　日」, 「（　）」) and underlines.
 * ``fields``: :func:`propose`, the steps put together.
 * ``yaml_out``: the proposal as ``template.yaml`` (through formkit.yamlio).
 

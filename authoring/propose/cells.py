@@ -4,6 +4,7 @@ options, an era), how boxes sit next to one another, and which neighbouring cell
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,7 +98,10 @@ def classify(box: Box, texts: list[Text], ink: float = 0.0) -> Cell:
     eras = [t for t in mine if era_of(t.text)]
     if eras and all(era_of(t.text) or is_hint(t, box) for t in mine):
         return Cell(box, mine, "era")
-    if len(items) >= 2:
+    # Options; but words split at ・ with a line of their own beside them are a label with a ・ in
+    # it (「病状・治療／状態」), where numbered options (1.男 2.女) stay options under any heading.
+    dotted = not any(re.match(r"\d", s) for s, _ in items)
+    if len(items) >= 2 and not (dotted and any(not option_items(t) and not is_hint(t, box) for t in mine)):
         return Cell(box, mine, "options", items)
     if all(is_hint(t, box) for t in mine) and not (ink > LABEL_INK and box.w < 25.0 and mine):
         return Cell(box, mine, "blank")

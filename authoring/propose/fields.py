@@ -28,11 +28,17 @@ from authoring.propose.cells import (
 )
 from authoring.propose.dates import date_field, free_dates
 from authoring.propose.labels import guess_name, guess_type, label_clusters, label_for, left_label
-from authoring.propose.lines import ink_shares, ruled_cells, tick_squares
+from authoring.propose.lines import dotted_columns, horizontal_lines, ink_shares, ruled_cells, tick_squares
 from authoring.propose.model import Option, Proposed, Text
 from authoring.propose.options import circle_area, free_options, option_values, separate, tick_words
+from authoring.propose.slots import slots
 from authoring.propose.words import ERA_NAMES, clean, era_of, inside, is_note, is_unit
 from formkit.model import Box, FieldType
+
+#: A ruled cell is the inside of its lines; a tick box's square is that and its frame.
+SQUARE_FRAME_MM = 0.3
+#: A tick is looked for a little beyond its square: a hurried ✓ or ✗ overshoots the frame.
+MARK_MARGIN_MM = 0.3
 
 
 def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Proposed]:
@@ -52,7 +58,43 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
             _add_run(page, run, between, loose)
     _add_free_ticks(page)
     _add_free_options(page)
-    return page.out
+    page.out += slots(cells, texts, horizontal_lines(gray, px_per_mm), page.taken, _places(page.out))
+    return [part for f in page.out for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
+
+
+#: A field cut by dotted lines into parts at least this wide is several fields (氏 ┆ 名).
+SPLIT_PART_MM = 12.0
+
+
+def _split_at_dots(
+    f: Proposed, gray: np.ndarray, px_per_mm: float, texts: list[Text], taken: set[str]
+) -> list[Proposed]:
+    """A field to write in that dotted lines cut into two or three wide parts (「（氏）┆（名）」) is one
+    field per part, named after the note printed in it, else numbered."""
+    if f.options or f.part_boxes or f.cells or f.type in (FieldType.CHECKBOX, FieldType.DATE):
+        return [f]
+    cols = dotted_columns(gray, px_per_mm, f.box, [t.box for t in texts])
+    edges = [f.box.x, *cols, f.box.x2]
+    if not 1 <= len(cols) <= 2 or min(b - a for a, b in itertools.pairwise(edges)) < SPLIT_PART_MM:
+        return [f]
+    out = []
+    for i, (a, b) in enumerate(itertools.pairwise(edges), start=1):
+        box = Box(x=a, y=f.box.y, w=b - a, h=f.box.h)
+        note = next((clean(t.text).strip("()（）") for t in texts if inside(t, box)), "")
+        label = f"{f.label}（{note or i}）"
+        out.append(Proposed(guess_name(label, taken) if i > 1 else f.name, label, f.type, box))
+    return out
+
+
+def _places(fields: list[Proposed]) -> list[Box]:
+    """Where the fields so far are written or marked: a choice's option boxes, a date's parts, else
+    the field's box (a choice's box also spans the print between its options)."""
+    out: list[Box] = []
+    for f in fields:
+        if f.options and f.type in (FieldType.CHOICE, FieldType.CHECKBOXES):
+            out += [o.box for o in f.options]
+        out += list(f.part_boxes.values()) or ([] if f.options else [f.box])
+    return out
 
 
 @dataclass
@@ -90,7 +132,7 @@ def _tick_boxes(gray: np.ndarray, px_per_mm: float, cells: list[Cell]) -> tuple[
     """Tick boxes: small empty squares, ruled (a cell alone, not one of a comb) or printed; and the
     cells without the tick boxes, where a label cell holding one (「□ 発行が必要」) is for ticking."""
     squares = [
-        c.box
+        c.box.grow(SQUARE_FRAME_MM)  # the printed square, not its inside
         for c in cells
         if c.kind == "blank"
         and not c.texts
@@ -98,6 +140,7 @@ def _tick_boxes(gray: np.ndarray, px_per_mm: float, cells: list[Cell]) -> tuple[
         and not any(right_of(c.box, d.box) or right_of(d.box, c.box) for d in cells)  # not a comb cell
     ]
     squares += [s for s in tick_squares(gray, px_per_mm) if all(iou(s, q) < 0.5 for q in squares)]
+    squares = [s.grow(MARK_MARGIN_MM) for s in squares]
     cells = [c for c in cells if not any(iou(c.box, q) >= 0.5 for q in squares)]
     for c in cells:
         if any(inside(Text("", q), c.box) for q in squares) and c.kind == "label" and len(c.notes) <= 3:

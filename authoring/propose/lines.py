@@ -27,6 +27,20 @@ def ruling(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
     return np.asarray(cv2.dilate(horiz | vert, np.ones((3, 3), np.uint8))).astype(bool)
 
 
+def horizontal_lines(gray: np.ndarray, px_per_mm: float) -> list[Box]:
+    """Every ruled line across the page, as a thin box (mm): cell borders and underlines alike."""
+    ink = (gray < INK_LEVEL).astype(np.uint8)
+    n = max(3, round(LINE_MM * px_per_mm))
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(horiz, connectivity=8)
+    k = px_per_mm
+    return [
+        Box(x=x / k, y=y / k, w=w / k, h=max(h, 1) / k)
+        for x, y, w, h, _ in (stats[i] for i in range(1, count))
+        if h <= 0.8 * k  # a line, not a block of ink
+    ]
+
+
 def ruled_cells(gray: np.ndarray, px_per_mm: float) -> list[Box]:
     """Every rectangular cell enclosed by ruled lines, as its inside (mm), top to bottom, left to right."""
     lines = ruling(gray, px_per_mm)
@@ -80,3 +94,43 @@ def tick_squares(gray: np.ndarray, px_per_mm: float) -> list[Box]:
         if hw * hh >= 0.4 * w * h and cv2.contourArea(c) >= 0.85 * w * h:  # a frame with a big hole
             out.append(Box(x=x / px_per_mm, y=y / px_per_mm, w=wm, h=hm))
     return out
+
+
+def dotted_columns(
+    gray: np.ndarray, px_per_mm: float, box: Box, skip: list[Box] | None = None
+) -> list[float]:
+    """Dotted or dashed lines down a cell (a divider between 氏 and 名, the cells of a comb printed
+    with dotted separators), as x positions (mm): a column inked in several short runs from near the
+    cell's top to near its bottom. Print in the cell (notes, units) is short and does not reach both;
+    columns through ``skip`` (the printed words) are not looked at."""
+    k = px_per_mm
+    x0, y0 = round((box.x + 0.4) * k), round((box.y + 0.4) * k)
+    x1, y1 = round((box.x2 - 0.4) * k), round((box.y2 - 0.4) * k)
+    sub = gray[y0:y1, x0:x1] < INK_LEVEL
+    h = sub.shape[0]
+    if h < 4 or sub.shape[1] < 4:
+        return []
+    hits = []
+    for x in range(sub.shape[1]):
+        mm = (x0 + x) / k
+        if any(b.x <= mm <= b.x2 and b.y < box.y2 and b.y2 > box.y for b in skip or []):
+            continue
+        col = sub[:, x]
+        share = float(col.mean())
+        if not 0.2 <= share <= 0.9:
+            continue
+        rows = np.flatnonzero(col)
+        edges = np.flatnonzero(np.diff(col.astype(np.int8)) == 1)
+        if rows[0] <= 0.25 * h and rows[-1] >= 0.75 * h and len(edges) >= 3:
+            longest = max(
+                len(r) for r in np.split(col, np.flatnonzero(np.diff(col.astype(np.int8))) + 1) if r[0]
+            )
+            if longest <= 0.3 * h:
+                hits.append(x)
+    groups: list[list[int]] = []
+    for x in hits:  # a line a few pixels wide is one line
+        if groups and x - groups[-1][-1] <= 2:
+            groups[-1].append(x)
+        else:
+            groups.append([x])
+    return [(x0 + sum(g) / len(g)) / k for g in groups]

@@ -56,7 +56,7 @@ def era_of(text: str) -> str | None:
     return None
 
 
-_ITEM = re.compile(r"(?<!\S)(\d)\s*[.．]?\s*([^\d\s.．][^\s]*)")
+_ITEM = re.compile(r"(?<!\S)(\d)\s*[.．]?\s*([^\d\s.．/／)）(（:：、,][^\s]*)")
 _DOTS = "・·･"
 
 
@@ -64,11 +64,10 @@ def option_items(t: Text) -> list[tuple[str, Box]]:
     """Options printed in one text line: numbered (1.男 5.男（基金）) or between ・ (男・女, 有・無)."""
     raw = unicodedata.normalize("NFKC", t.text).strip()
     raw = re.sub(f"[{_DOTS}]", "・", raw)
-    n = max(len(raw), 1)
     items: list[tuple[str, int, int]] = []
     numbered = list(_ITEM.finditer(raw))
     if numbered:
-        items = [(m.group(0).replace(" ", ""), m.start(), m.end()) for m in numbered]
+        items = [(m.group(0).replace(" ", "").rstrip("(（:："), m.start(), m.end()) for m in numbered]
     elif "・" in raw:
         pos = 0
         for part in raw.split("・"):
@@ -78,11 +77,19 @@ def option_items(t: Text) -> list[tuple[str, Box]]:
             pos += len(part) + 1
         if len(items) < 2 or any(len(clean(s)) > 4 for s, _, _ in items):
             return []
+    # Where an item is printed, by its share of the line's width: a full-width character counts
+    # twice a half-width one (digits, spaces and dots after NFKC).
+    widths = [2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in raw]
+    total = sum(widths) or 1.0
+    at = [0.0]
+    for wd in widths:
+        at.append(at[-1] + wd)
     out = []
     for label, a, b in items:
-        # Where the item is printed, by its share of the line's characters.
-        x0 = t.box.x + t.box.w * a / n
-        out.append((label, Box(x=x0, y=t.box.y, w=t.box.w * (b - a) / n, h=t.box.h)))
+        # The whole item, number and words: people circle either, and a zone round the whole item
+        # holds both kinds of circle.
+        x0 = t.box.x + t.box.w * at[a] / total
+        out.append((label, Box(x=x0, y=t.box.y, w=t.box.w * (at[b] - at[a]) / total, h=t.box.h)))
     return out
 
 

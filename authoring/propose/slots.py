@@ -1,0 +1,194 @@
+"""Places to write that no cell encloses: the blanks people see in the print itself.
+
+Real legacy forms leave much of their writing space unruled: a space between printed words (「　年　月
+日生（　歳）」, 「ICDコード（　）」, 「施設名　」), or an underline after a label (「医師氏名＿＿＿」).
+A ruled-cell detector never sees them, so they are found here from the printed lines (OCR) and the
+underlines alone: a gap in a row of print before a unit or a closing bracket, or after an opening
+bracket or a colon, is a slot; so is the free stretch of an underline no word sits on. Three gaps
+before 年, 月 and 日 in one row are one date with its part boxes.
+
+Pure functions on the proposer's plain data (mm); :func:`slots` is the step :func:`propose` calls.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from authoring.propose.cells import Cell, overlap
+from authoring.propose.labels import guess_name, guess_type
+from authoring.propose.model import Proposed, Text
+from authoring.propose.words import clean, inside
+from formkit.model import Box, FieldType
+
+#: A gap in a row of print narrower than this is spacing, not a place to write.
+GAP_MM = 5.0
+#: An underline's free stretch shorter than this is not a place to write (a rule under a heading).
+UNDERLINE_MM = 10.0
+#: How much room above an underline a slot takes at most (one line of handwriting).
+LINE_ROOM_MM = 7.0
+#: Words that close a blank after them: units, a closing bracket.
+CLOSERS = tuple("年月日歳才級頃円時分回枚通人件番号)）")
+#: Words that open a blank after them.
+OPENERS = ("(", "（", ":", "：", "名", "先", "所")
+
+
+@dataclass(frozen=True)
+class _Slot:
+    box: Box
+    before: str  # the word printed right before it ("" at a cell's edge)
+    after: str  # the word printed right after it
+
+
+def _rows(texts: list[Text]) -> list[list[Text]]:
+    """Texts in rows (centres within half a line of one another), each row left to right."""
+    rows: list[list[Text]] = []
+    for t in sorted(texts, key=lambda t: t.cy):
+        if rows and abs(t.cy - rows[-1][-1].cy) <= 0.5 * max(t.box.h, rows[-1][-1].box.h):
+            rows[-1].append(t)
+        else:
+            rows.append([t])
+    return [sorted(r, key=lambda t: t.box.x) for r in rows]
+
+
+def _row_box(row: list[Text], x0: float, x1: float, within: Box | None) -> Box:
+    y0 = min(t.box.y for t in row) - 0.5
+    y1 = max(t.box.y2 for t in row) + 0.5
+    if within is not None:
+        y0, y1 = max(y0, within.y), min(y1, within.y2)
+        x0, x1 = max(x0, within.x), min(x1, within.x2)
+    return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
+
+
+def gap_slots(texts: list[Text], within: Box | None) -> list[_Slot]:
+    """The blanks in the rows of print of one cell (or of the page outside every cell: ``within``
+    None): between two words where the second is a unit or closing bracket or the first opens one;
+    from the cell's left edge to a unit; from an opening word to the cell's right edge."""
+    out: list[_Slot] = []
+    for row in _rows(texts):
+        words = [clean(t.text) for t in row]
+        for i, t in enumerate(row):
+            w = words[i]
+            if not w:
+                continue
+            prev = row[i - 1] if i else None
+            left = prev.box.x2 if prev is not None else (within.x if within is not None else None)
+            closes = w.startswith(CLOSERS)
+            opens = prev is not None and words[i - 1].endswith(OPENERS)
+            if left is not None and t.box.x - left >= GAP_MM and (closes or opens):
+                box = _row_box(row, left + 0.3, t.box.x - 0.3, within)
+                out.append(_Slot(box, words[i - 1] if prev is not None else "", w))
+        last, w = row[-1], words[-1]
+        if within is not None and w.endswith(OPENERS) and within.x2 - last.box.x2 >= 2 * GAP_MM:
+            out.append(_Slot(_row_box(row, last.box.x2 + 0.3, within.x2 - 0.5, within), w, ""))
+    return out
+
+
+def underline_slots(lines: list[Box], cells: list[Box], texts: list[Text]) -> list[_Slot]:
+    """The free stretches of underlines: a ruled line with the same cell (or no cell) above and below
+    it, less the words that sit on it; the slot takes the room above it, up to the print above."""
+    out: list[_Slot] = []
+    for ln in lines:
+        if ln.w < UNDERLINE_MM:
+            continue
+        mid_x, y = ln.x + ln.w / 2, ln.y + ln.h / 2
+        above = next((c for c in cells if c.x <= mid_x <= c.x2 and c.y <= y - 1.0 <= c.y2), None)
+        below = next((c for c in cells if c.x <= mid_x <= c.x2 and c.y <= y + 1.0 <= c.y2), None)
+        if above is not below:
+            continue  # the border between two cells, or of a table
+        on = [
+            t
+            for t in texts
+            if -2.0 <= ln.y - t.box.y2 <= 3.0 and overlap(t.box.x, t.box.x2, ln.x, ln.x2) > 0.3 * t.box.w
+        ]
+        free = [(ln.x, ln.x2)]
+        for t in on:
+            free = [p for a, b in free for p in ((a, min(b, t.box.x)), (max(a, t.box.x2), b)) if p[1] > p[0]]
+        ceiling = [
+            t.box.y2
+            for t in texts
+            if t.box.y2 <= ln.y - 0.5 and overlap(t.box.x, t.box.x2, ln.x, ln.x2) > 0 and t not in on
+        ]
+        top = max([ln.y - LINE_ROOM_MM, *(c for c in ceiling if c > ln.y - LINE_ROOM_MM)])
+        if above is not None:
+            top = max(top, above.y)
+        for a, b in free:
+            if b - a >= UNDERLINE_MM and ln.y - top >= 3.0:
+                before = next(
+                    (clean(t.text) for t in sorted(on, key=lambda t: -t.box.x2) if t.box.x2 <= a + 0.5), ""
+                )
+                out.append(_Slot(Box(x=a + 0.3, y=top, w=b - a - 0.6, h=ln.y - top), before, ""))
+    return out
+
+
+def _dates(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
+    """Slots before 年, 月 and 日 in one row, side by side: one date each; and the other slots."""
+    dates: list[list[_Slot]] = []
+    rest = sorted(found, key=lambda s: (round(s.box.y), s.box.x))
+    i = 0
+    while i + 2 < len(rest):
+        trio = rest[i : i + 3]
+        if [s.after[:1] for s in trio] == ["年", "月", "日"] and all(
+            abs(s.box.y - trio[0].box.y) <= 1.5 for s in trio
+        ):
+            dates.append(trio)
+            rest = rest[:i] + rest[i + 3 :]
+        else:
+            i += 1
+    return dates, rest
+
+
+def _label(slot: _Slot) -> str:
+    word = re.sub(r"[(（:：]$", "", slot.before)
+    return word or slot.after
+
+
+def slots(
+    cells: list[Cell], texts: list[Text], lines: list[Box], taken: set[str], proposed: list[Box]
+) -> list[Proposed]:
+    """The fields written into the print's own blanks, except where a proposed field already is."""
+    boxes = [c.box for c in cells]
+    # Underlines first: where an underline and a gap in the print disagree, the underline is drawn.
+    found = underline_slots(lines, boxes, texts)
+    for c in cells:
+        found += gap_slots([t for t in texts if inside(t, c.box)], c.box)
+    found += gap_slots([t for t in texts if not any(inside(t, b) for b in boxes)], None)
+    found = [
+        s
+        for s in found
+        if s.box.w >= GAP_MM - 0.6
+        and s.box.h >= 2.5
+        and sum(_area_in(t.box, s.box) for t in texts if s.box.y <= t.cy <= s.box.y2)
+        <= 0.15 * s.box.w * s.box.h  # blank, not print (of its own row: rows above and below may touch it)
+    ]
+    kept: list[_Slot] = []
+    for s in found:
+        if any(s.box.iou(b) > 0.2 or _mostly_in(s.box, b) for b in [*proposed, *(k.box for k in kept)]):
+            continue
+        kept.append(s)
+    dates, rest = _dates(kept)
+    out = []
+    for trio in dates:
+        parts = dict(zip(("year", "month", "day"), (s.box for s in trio), strict=True))
+        label = trio[0].before.strip("(（") or "年月日"
+        era = next((e for e in ("令和", "平成", "昭和") if e in trio[0].before), "令和")
+        box = Box.around(list(parts.values()))
+        out.append(
+            Proposed(guess_name(label, taken), label, FieldType.DATE, box, eras=[era], part_boxes=parts)
+        )
+    for s in rest:
+        label = _label(s)
+        ftype = FieldType.NUMBER if s.after[:1] in "歳才" else guess_type(label)
+        if ftype in (FieldType.CHOICE, FieldType.DATE):
+            ftype = FieldType.TEXT
+        out.append(Proposed(guess_name(label, taken), label or "（ラベル不明）", ftype, s.box))
+    return out
+
+
+def _area_in(a: Box, b: Box) -> float:
+    return overlap(a.x, a.x2, b.x, b.x2) * overlap(a.y, a.y2, b.y, b.y2)
+
+
+def _mostly_in(a: Box, b: Box) -> bool:
+    """``a`` lies mostly inside ``b`` and ``b`` is not much bigger (then ``b`` already is this blank)."""
+    return _area_in(a, b) >= 0.6 * a.w * a.h and b.w * b.h <= 3 * a.w * a.h

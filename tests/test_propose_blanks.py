@@ -1,0 +1,136 @@
+"""Blanks the print leaves without ruling a cell (gaps before 年 月 日, after 「（」, underlines) and
+cells cut by dotted lines (氏 ┆ 名): found on drawn pages, without OCR; and the authoring bench's
+scoring, which must count what people drew one to one."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from authoring import propose
+from authoring.propose.lines import dotted_columns, horizontal_lines
+from authoring.propose.slots import gap_slots, underline_slots
+from bench.authoring import Unit, match, proposed_units, score
+from formkit.model import Box, FieldType
+
+K = 8.0  # px/mm
+
+
+def _blank(w_mm: float = 200, h_mm: float = 120) -> np.ndarray:
+    return np.full((int(h_mm * K), int(w_mm * K)), 255, np.uint8)
+
+
+def _rect(img: np.ndarray, x: float, y: float, w: float, h: float) -> None:
+    cv2.rectangle(img, (round(x * K), round(y * K)), (round((x + w) * K), round((y + h) * K)), 0, 2)
+
+
+def _dotted(img: np.ndarray, x: float, y0: float, y1: float) -> None:
+    for y in np.arange(y0 + 0.3, y1 - 0.3, 1.0):
+        cv2.line(img, (round(x * K), round(y * K)), (round(x * K), round((y + 0.4) * K)), 0, 1)
+
+
+def T(text: str, x: float, y: float, w: float, h: float = 4.0) -> propose.Text:
+    return propose.Text(text, Box(x=x, y=y, w=w, h=h))
+
+
+def test_gaps_before_units_in_a_cell_are_a_date_and_an_age() -> None:
+    cell = Box(x=100, y=10, w=80, h=10)
+    texts = [T("年", 120, 13, 4), T("月", 135, 13, 4), T("日生（", 150, 13, 10), T("歳）", 172, 13, 6)]
+    found = gap_slots(texts, cell)
+    assert [(s.before, s.after) for s in found] == [
+        ("", "年"),
+        ("年", "月"),
+        ("月", "日生("),
+        ("日生(", "歳)"),
+    ]
+    year = found[0].box
+    assert (
+        abs(year.x - 100.3) < 0.01 and abs(year.x2 - 119.7) < 0.01 and cell.y <= year.y < year.y2 <= cell.y2
+    )
+    fields = propose.propose(_cells([(100, 10, 80, 10)]), K, texts)
+    date = next(f for f in fields if f.type is FieldType.DATE)
+    assert set(date.part_boxes) == {"year", "month", "day"}
+    assert date.part_boxes["month"].x >= 124 and date.part_boxes["month"].x2 <= 135
+    age = next(f for f in fields if f.type is FieldType.NUMBER)
+    assert age.box.x >= 160 and age.box.x2 <= 172
+
+
+def test_spacing_between_words_and_print_are_no_blanks() -> None:
+    cell = Box(x=10, y=10, w=120, h=10)
+    spaced = [T("申請者", 12, 13, 12), T("本人", 26, 13, 8)]  # 2 mm apart: spacing
+    assert gap_slots(spaced, cell) == []
+    far = [T("備考", 12, 13, 8), T("説明文", 60, 13, 12)]  # far apart, but nothing closes a blank
+    assert gap_slots(far, cell) == []
+    opener = [T("ICDコード（", 12, 13, 20)]
+    (slot,) = gap_slots(opener, cell)
+    assert abs(slot.box.x - 32.3) < 0.01 and slot.box.x2 <= cell.x2
+
+
+def test_an_underline_after_a_label_is_a_blank_and_a_cell_border_is_not() -> None:
+    img = _blank()
+    _rect(img, 10, 60, 150, 30)  # a cell ...
+    cv2.line(
+        img, (round(12 * K), round(70 * K)), (round(100 * K), round(70 * K)), 0, 2
+    )  # ... with an underline
+    lines = horizontal_lines(img, K)
+    cells = propose.ruled_cells(img, K)
+    label = T("医師氏名", 12, 65.5, 16)
+    (slot,) = underline_slots(lines, cells, [label])
+    assert slot.before == "医師氏名"
+    assert (
+        abs(slot.box.x - 28.3) < 0.3 and abs(slot.box.x2 - 99.7) < 0.5
+    )  # after the label, to the line's end
+    assert 69 <= slot.box.y2 <= 70.5 and slot.box.h >= 3.0
+    # The cell's own top and bottom borders have different cells (or none) above and below: no blank.
+    assert all(abs(s.box.y2 - 70) < 1.0 for s in underline_slots(lines, cells, []))
+
+
+def test_a_dotted_divider_splits_a_cell_into_two_fields() -> None:
+    img = _cells([(10, 20, 30, 10), (40, 20, 100, 10)])
+    _dotted(img, 90, 20, 30)
+    assert [round(x) for x in dotted_columns(img, K, Box(x=40, y=20, w=100, h=10))] == [90]
+    texts = [T("氏名", 14, 23, 8), T("（氏）", 41, 20.5, 6, 2.5), T("（名）", 91, 20.5, 6, 2.5)]
+    fields = propose.propose(img, K, texts)
+    names = sorted((f for f in fields if f.type is FieldType.NAME), key=lambda f: f.box.x)
+    assert [f.label for f in names] == ["氏名（氏）", "氏名（名）"]
+    assert abs(names[0].box.x2 - 90) < 1.0 and abs(names[1].box.x - 90) < 1.0
+    # Printed words in a cell are not a dotted line, however many strokes they have.
+    plain = _cells([(40, 20, 100, 10)])
+    cv2.putText(plain, "1 2 3", (round(60 * K), round(28 * K)), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 0, 3)
+    assert dotted_columns(plain, K, Box(x=40, y=20, w=100, h=10), [Box(x=58, y=20, w=30, h=10)]) == []
+
+
+def _cells(rects: list[tuple[float, float, float, float]]) -> np.ndarray:
+    img = _blank()
+    for r in rects:
+        _rect(img, *r)
+    return img
+
+
+# --- the bench's scoring -------------------------------------------------------------------------------------
+
+
+def test_matching_is_one_to_one_and_needs_half_the_union() -> None:
+    truth = [Unit("a", Box(x=0, y=0, w=10, h=5), False), Unit("b", Box(x=10, y=0, w=10, h=5), False)]
+    wide = [Unit("p", Box(x=0, y=0, w=21, h=5), False)]
+    assert match(wide, truth) == []  # covers both, but each is less than half of the union
+    assert len(match([Unit("p", Box(x=0, y=0, w=20, h=5), False)], truth)) == 1  # one to one
+    near = [Unit("p", Box(x=0, y=0, w=10, h=5), False), Unit("q", Box(x=9, y=0, w=10, h=5), False)]
+    pairs = match(near, truth)
+    # p over a (IoU 1), q over b (9/11): both found
+    assert [(u.name, t.name) for u, t in pairs] == [("p", "a"), ("q", "b")]
+    s = score("f", 1, near, truth, 0.0)
+    assert (s.truth, s.units, s.found, s.recall, s.precision) == (2, 2, 2, 1.0, 1.0)
+
+
+def test_a_choice_counts_as_its_options_or_as_one_box_whichever_people_drew() -> None:
+    opts = [
+        propose.Option("1", "男", Box(x=0, y=0, w=5, h=5)),
+        propose.Option("2", "女", Box(x=10, y=0, w=5, h=5)),
+    ]
+    choice = propose.Proposed("sex", "性別", FieldType.CHOICE, Box(x=0, y=0, w=15, h=5), options=opts)
+    per_option = [Unit("m", Box(x=0, y=0, w=5, h=5), True), Unit("f", Box(x=10, y=0, w=5, h=5), True)]
+    assert len(proposed_units([choice], per_option)) == 2
+    one_box = [Unit("sex", Box(x=0, y=0, w=15, h=5), False)]
+    (unit,) = proposed_units([choice], one_box)
+    assert unit.box == choice.box
