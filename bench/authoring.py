@@ -102,8 +102,9 @@ def proposed_units(fields: list, truth: list[Unit]) -> list[Unit]:
         whole = [Unit(f.name, f.box, f.type in CHOICE_TYPES)]
         if f.options and f.type in CHOICE_TYPES:
             parts = [Unit(f.name, o.box, True) for o in f.options]
-        elif f.part_boxes:
+        elif f.part_boxes:  # a date: its parts, and its eras to circle
             parts = [Unit(f.name, b, False) for b in f.part_boxes.values()]
+            parts += [Unit(f.name, o.box, True) for o in f.options]
         else:
             parts = []
         out += parts if parts and _best(parts, truth) >= _best(whole, truth) else whole

@@ -1,15 +1,14 @@
 """Dates: a date field's eras, its era options (printed to circle or with tick boxes) and its year,
-month and day boxes, from the cells of a run and the units (年 月 日) printed in or between them; and
-dates printed on the page outside any cell (「令和　年　月　日提出」)."""
+month and day boxes, from the cells of a run and the units (年 月 日) printed in or between them. Dates
+written into the gaps of the print (「令和　年　月　日提出」) are blanks like any other (``slots``)."""
 
 from __future__ import annotations
 
 from authoring.propose.cells import LINE_GAP_MM, Cell, cell_of, union
-from authoring.propose.labels import guess_name
-from authoring.propose.model import Option, Proposed, Text
+from authoring.propose.model import Option, Text
 from authoring.propose.options import circle_area
-from authoring.propose.words import ERA_NAMES, clean, era_of, inside
-from formkit.model import Box, FieldType
+from authoring.propose.words import ERA_NAMES, clean, era_of
+from formkit.model import Box
 
 PARTS = ("year", "month", "day")
 
@@ -82,37 +81,3 @@ def _part_boxes(run: list[Cell], texts: list[Text], start: float) -> tuple[dict[
         third = box.w / 3
         parts = {p: Box(x=box.x + i * third, y=box.y, w=third, h=box.h) for i, p in enumerate(PARTS)}
     return parts, per_part
-
-
-def free_dates(texts: list[Text], cells: list[Box], taken: set[str]) -> list[Proposed]:
-    """「令和　年　月　日提出」 printed on the page outside any cell: a date written into the gaps."""
-    out = []
-    loose = [t for t in texts if not any(inside(t, c) for c in cells)]
-    for y_unit in (t for t in loose if clean(t.text) == "年"):
-        row = sorted((t for t in loose if abs(t.cy - y_unit.cy) <= 1.0), key=lambda t: t.box.x)
-        after = [t for t in row if t.box.x >= y_unit.box.x2]
-        m_unit = next((t for t in after if clean(t.text) == "月"), None)
-        d_unit = next((t for t in after if clean(t.text).startswith("日")), None)
-        if m_unit is None or d_unit is None or not (y_unit.box.x < m_unit.box.x < d_unit.box.x):
-            continue
-        if any(c.y <= y_unit.cy <= c.y2 and y_unit.box.x <= c.x <= d_unit.box.x for c in cells):
-            continue  # the cells of a date between the units: not a free date
-        before = [t for t in row if t.box.x2 <= y_unit.box.x]
-        era = next((era_of(t.text) for t in reversed(before) if era_of(t.text)), None)
-        x0 = before[-1].box.x2 + 0.3 if before else y_unit.box.x - 10.0
-        h = max(y_unit.box.h, 4.0)
-        y = y_unit.cy - h / 2
-        parts = {
-            "year": Box(x=x0, y=y, w=max(y_unit.box.x - x0, 1.0), h=h),
-            "month": Box(x=y_unit.box.x2, y=y, w=max(m_unit.box.x - y_unit.box.x2, 1.0), h=h),
-            "day": Box(x=m_unit.box.x2, y=y, w=max(d_unit.box.x - m_unit.box.x2, 1.0), h=h),
-        }
-        word = clean(d_unit.text)[1:]
-        label = f"{word}日" if word else "年月日"
-        box = union(list(parts.values()))
-        out.append(
-            Proposed(
-                guess_name(label, taken), label, FieldType.DATE, box, eras=[era or "令和"], part_boxes=parts
-            )
-        )
-    return out

@@ -26,9 +26,16 @@ from authoring.propose.cells import (
     split_at_dashes,
     union,
 )
-from authoring.propose.dates import date_field, free_dates
+from authoring.propose.dates import date_field
 from authoring.propose.labels import guess_name, guess_type, label_clusters, label_for, left_label
-from authoring.propose.lines import dotted_columns, horizontal_lines, ink_shares, ruled_cells, tick_squares
+from authoring.propose.lines import (
+    dotted_columns,
+    dotted_lines,
+    horizontal_lines,
+    ink_shares,
+    ruled_cells,
+    tick_squares,
+)
 from authoring.propose.model import Option, Proposed, Text
 from authoring.propose.options import circle_area, free_options, option_values, separate, tick_words
 from authoring.propose.slots import slots
@@ -49,7 +56,6 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
     _options_beside_labels(cells)
     found = tick_words(squares, texts)
     page = _Page(cells, texts, squares, [(b, w) for b, w, _ in found], {id(b): t for b, _, t in found})
-    page.out += free_dates(texts, boxes, page.taken)
     loose = [t for t in texts if not any(inside(t, c.box) for c in cells)]
     for whole, between in runs(cells, loose):
         page.used_texts.update(id(t) for t in between)
@@ -58,7 +64,9 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
             _add_run(page, run, between, loose)
     _add_free_ticks(page)
     _add_free_options(page)
-    page.out += slots(cells, texts, horizontal_lines(gray, px_per_mm), page.taken, _places(page.out))
+    dotted = [d for d in dotted_lines(gray, px_per_mm) if not any(_crosses(d, t.box) for t in texts)]
+    lines = horizontal_lines(gray, px_per_mm) + dotted
+    page.out += slots(cells, texts, lines, page.taken, _places(page.out))
     return [part for f in page.out for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
 
 
@@ -84,6 +92,12 @@ def _split_at_dots(
         label = f"{f.label}（{note or i}）"
         out.append(Proposed(guess_name(label, taken) if i > 1 else f.name, label, f.type, box))
     return out
+
+
+def _crosses(line: Box, word: Box) -> bool:
+    """A line found inside a printed word is the word's strokes lined up, not a line."""
+    y = line.y + line.h / 2
+    return word.y - 0.3 <= y <= word.y2 + 0.3 and line.x < word.x2 and word.x < line.x2
 
 
 def _places(fields: list[Proposed]) -> list[Box]:

@@ -13,6 +13,9 @@ from formkit.model import Box
 INK_LEVEL = 210
 #: A ruled line is at least this long; dotted lines and text strokes are shorter.
 LINE_MM = 4.5
+#: A dotted line's dots are at most this far apart, and the line is at least DOTTED_MM long.
+DOT_GAP_MM = 1.5
+DOTTED_MM = 20.0
 #: Cells smaller than this are not places to write in.
 MIN_CELL_MM = 2.5
 
@@ -39,6 +42,33 @@ def horizontal_lines(gray: np.ndarray, px_per_mm: float) -> list[Box]:
         for x, y, w, h, _ in (stats[i] for i in range(1, count))
         if h <= 0.8 * k  # a line, not a block of ink
     ]
+
+
+def dotted_lines(gray: np.ndarray, px_per_mm: float) -> list[Box]:
+    """Dotted and dashed lines across the page (writing lines of a free-text answer), as thin boxes
+    (mm): ink closed over gaps up to DOT_GAP_MM that then runs DOTTED_MM long on one thin band, less
+    the solid lines. A row of text closes into a band as tall as its letters, which is no line."""
+    ink = (gray < INK_LEVEL).astype(np.uint8)
+    gap = max(3, round(DOT_GAP_MM * px_per_mm))
+    closed = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
+    n = max(3, round(DOTTED_MM * px_per_mm))
+    long = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
+    solid = cv2.morphologyEx(
+        ink,
+        cv2.MORPH_OPEN,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, round(LINE_MM * px_per_mm)), 1)),
+    )
+    count, _, stats, _ = cv2.connectedComponentsWithStats(long, connectivity=8)
+    k = px_per_mm
+    out = []
+    for i in range(1, count):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        if h > 0.8 * k:
+            continue
+        if solid[y : y + h, x : x + w].sum() >= 0.5 * ink[y : y + h, x : x + w].sum():
+            continue  # a solid line (horizontal_lines has it), not a dotted one
+        out.append(Box(x=x / k, y=y / k, w=w / k, h=max(h, 1) / k))
+    return out
 
 
 def ruled_cells(gray: np.ndarray, px_per_mm: float) -> list[Box]:

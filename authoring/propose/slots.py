@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from authoring.propose.cells import Cell, overlap
+from authoring.propose.cells import Cell, overlap, right_of
 from authoring.propose.labels import guess_name, guess_type
-from authoring.propose.model import Proposed, Text
-from authoring.propose.words import clean, inside
+from authoring.propose.model import Option, Proposed, Text
+from authoring.propose.options import circle_area
+from authoring.propose.words import ERA_NAMES, clean, era_items, inside
 from formkit.model import Box, FieldType
 
 #: A gap in a row of print narrower than this is spacing, not a place to write.
@@ -38,6 +39,7 @@ class _Slot:
     box: Box
     before: str  # the word printed right before it ("" at a cell's edge)
     after: str  # the word printed right after it
+    printed_before: Text | None = None
 
 
 def _rows(texts: list[Text]) -> list[list[Text]]:
@@ -60,7 +62,7 @@ def _row_box(row: list[Text], x0: float, x1: float, within: Box | None) -> Box:
     return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
 
 
-def gap_slots(texts: list[Text], within: Box | None) -> list[_Slot]:
+def gap_slots(texts: list[Text], within: Box | None, trailing: bool = True) -> list[_Slot]:
     """The blanks in the rows of print of one cell (or of the page outside every cell: ``within``
     None): between two words where the second is a unit or closing bracket or the first opens one;
     from the cell's left edge to a unit; from an opening word to the cell's right edge."""
@@ -73,13 +75,13 @@ def gap_slots(texts: list[Text], within: Box | None) -> list[_Slot]:
                 continue
             prev = row[i - 1] if i else None
             left = prev.box.x2 if prev is not None else (within.x if within is not None else None)
-            closes = w.startswith(CLOSERS)
+            closes = w.startswith(CLOSERS) and len(w) <= 4  # 年, 日生(, 月頃) — not 年金等の…
             opens = prev is not None and words[i - 1].endswith(OPENERS)
             if left is not None and t.box.x - left >= GAP_MM and (closes or opens):
                 box = _row_box(row, left + 0.3, t.box.x - 0.3, within)
-                out.append(_Slot(box, words[i - 1] if prev is not None else "", w))
+                out.append(_Slot(box, words[i - 1] if prev is not None else "", w, prev))
         last, w = row[-1], words[-1]
-        if within is not None and w.endswith(OPENERS) and within.x2 - last.box.x2 >= 2 * GAP_MM:
+        if trailing and within is not None and w.endswith(OPENERS) and within.x2 - last.box.x2 >= 2 * GAP_MM:
             out.append(_Slot(_row_box(row, last.box.x2 + 0.3, within.x2 - 0.5, within), w, ""))
     return out
 
@@ -112,12 +114,21 @@ def underline_slots(lines: list[Box], cells: list[Box], texts: list[Text]) -> li
         top = max([ln.y - LINE_ROOM_MM, *(c for c in ceiling if c > ln.y - LINE_ROOM_MM)])
         if above is not None:
             top = max(top, above.y)
+        by_x = sorted(on, key=lambda t: t.box.x)
         for a, b in free:
-            if b - a >= UNDERLINE_MM and ln.y - top >= 3.0:
-                before = next(
-                    (clean(t.text) for t in sorted(on, key=lambda t: -t.box.x2) if t.box.x2 <= a + 0.5), ""
+            left = next((t for t in reversed(by_x) if t.box.x2 <= a + 0.5), None)
+            right = next((t for t in by_x if t.box.x >= b - 0.5), None)
+            # Between two words a gap is enough (「　年　月」 on a line); an open end needs a real stretch.
+            need = GAP_MM if left is not None and right is not None else UNDERLINE_MM
+            if b - a >= need and ln.y - top >= 3.0:
+                out.append(
+                    _Slot(
+                        Box(x=a + 0.3, y=top, w=b - a - 0.6, h=ln.y - top),
+                        clean(left.text) if left is not None else "",
+                        clean(right.text) if right is not None else "",
+                        left,
+                    )
                 )
-                out.append(_Slot(Box(x=a + 0.3, y=top, w=b - a - 0.6, h=ln.y - top), before, ""))
     return out
 
 
@@ -138,6 +149,15 @@ def _dates(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
     return dates, rest
 
 
+def _era_options(year: _Slot) -> list[Option]:
+    """Eras printed before a date's year to circle (「昭和・平成・令和　年」): its options."""
+    t = year.printed_before
+    if t is None:
+        return []
+    row = t.box.grow(1.0)
+    return [Option(e, e, circle_area(b, row)) for e, b in era_items(t)]
+
+
 def _label(slot: _Slot) -> str:
     word = re.sub(r"[(（:：]$", "", slot.before)
     return word or slot.after
@@ -151,7 +171,8 @@ def slots(
     # Underlines first: where an underline and a gap in the print disagree, the underline is drawn.
     found = underline_slots(lines, boxes, texts)
     for c in cells:
-        found += gap_slots([t for t in texts if inside(t, c.box)], c.box)
+        beside = c.kind == "label" and any(d.kind != "label" and right_of(c.box, d.box) for d in cells)
+        found += gap_slots([t for t in texts if inside(t, c.box)], c.box, trailing=not beside)
     found += gap_slots([t for t in texts if not any(inside(t, b) for b in boxes)], None)
     found = [
         s
@@ -170,15 +191,24 @@ def slots(
     out = []
     for trio in dates:
         parts = dict(zip(("year", "month", "day"), (s.box for s in trio), strict=True))
-        label = trio[0].before.strip("(（") or "年月日"
-        era = next((e for e in ("令和", "平成", "昭和") if e in trio[0].before), "令和")
-        box = Box.around(list(parts.values()))
+        options = _era_options(trio[0])
+        eras = [o.value for o in options] or [next((e for e in ERA_NAMES if e in trio[0].before), "令和")]
+        label = "年月日" if options else (trio[0].before.strip("(（") or "年月日")
+        box = Box.around(list(parts.values()) + [o.box for o in options])
         out.append(
-            Proposed(guess_name(label, taken), label, FieldType.DATE, box, eras=[era], part_boxes=parts)
+            Proposed(
+                guess_name(label, taken),
+                label,
+                FieldType.DATE,
+                box,
+                eras=eras,
+                part_boxes=parts,
+                options=options,
+            )
         )
     for s in rest:
         label = _label(s)
-        ftype = FieldType.NUMBER if s.after[:1] in "歳才" else guess_type(label)
+        ftype = FieldType.NUMBER if s.after[:1] and s.after[0] in "歳才" else guess_type(label)
         if ftype in (FieldType.CHOICE, FieldType.DATE):
             ftype = FieldType.TEXT
         out.append(Proposed(guess_name(label, taken), label or "（ラベル不明）", ftype, s.box))

@@ -62,8 +62,7 @@ _DOTS = "・·･"
 
 def option_items(t: Text) -> list[tuple[str, Box]]:
     """Options printed in one text line: numbered (1.男 5.男（基金）) or between ・ (男・女, 有・無)."""
-    raw = unicodedata.normalize("NFKC", t.text).strip()
-    raw = re.sub(f"[{_DOTS}]", "・", raw)
+    raw = _normal(t.text)
     items: list[tuple[str, int, int]] = []
     numbered = list(_ITEM.finditer(raw))
     if numbered:
@@ -77,20 +76,50 @@ def option_items(t: Text) -> list[tuple[str, Box]]:
             pos += len(part) + 1
         if len(items) < 2 or any(len(clean(s)) > 4 for s, _, _ in items):
             return []
-    # Where an item is printed, by its share of the line's width: a full-width character counts
-    # twice a half-width one (digits, spaces and dots after NFKC).
-    widths = [2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in raw]
+    # The whole item, number and words: people circle either, and a zone round the whole item holds
+    # both kinds of circle.
+    return [(label, _span(t, raw, a, b)) for label, a, b in items]
+
+
+def era_items(t: Text) -> list[tuple[str, Box]]:
+    """Eras printed to circle at the end of a line (「③発病年月日　昭和・平成・令和」): each era and
+    where it is printed; none unless every word from the first era on is an era."""
+    raw = _normal(t.text)
+    first = min((i for e in ERA_NAMES if (i := raw.find(e)) >= 0), default=-1)
+    if first < 0:
+        return []
+    if first == 0:
+        tail = t
+    else:  # measured from the line's end: the label before may be printed letter-spaced (初 診 日)
+        w = min(t.box.w, sum(_widths(raw[first:])) / 2 * FULL_WIDTH_EM * t.box.h)
+        tail = Text(raw[first:], Box(x=t.box.x2 - w, y=t.box.y, w=w, h=t.box.h))
+    items = option_items(tail)
+    return (
+        [(str(era_of(s)), b) for s, b in items]
+        if len(items) >= 2 and all(era_of(s) for s, _ in items)
+        else []
+    )
+
+
+#: A full-width character is about this many times as wide as its line's box is high.
+FULL_WIDTH_EM = 0.93
+
+
+def _widths(raw: str) -> list[float]:
+    return [2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in raw]
+
+
+def _normal(text: str) -> str:
+    return re.sub(f"[{_DOTS}]", "・", unicodedata.normalize("NFKC", text).strip())
+
+
+def _span(t: Text, raw: str, a: int, b: int) -> Box:
+    """Where characters a..b of a line are printed, by their share of its width: a full-width
+    character counts twice a half-width one (digits, spaces and dots after NFKC)."""
+    widths = _widths(raw)
     total = sum(widths) or 1.0
-    at = [0.0]
-    for wd in widths:
-        at.append(at[-1] + wd)
-    out = []
-    for label, a, b in items:
-        # The whole item, number and words: people circle either, and a zone round the whole item
-        # holds both kinds of circle.
-        x0 = t.box.x + t.box.w * at[a] / total
-        out.append((label, Box(x=x0, y=t.box.y, w=t.box.w * (at[b] - at[a]) / total, h=t.box.h)))
-    return out
+    x0 = t.box.x + t.box.w * sum(widths[:a]) / total
+    return Box(x=x0, y=t.box.y, w=t.box.w * sum(widths[a:b]) / total, h=t.box.h)
 
 
 def is_marker(text: str) -> bool:
