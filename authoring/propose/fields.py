@@ -37,7 +37,14 @@ from authoring.propose.lines import (
     tick_squares,
 )
 from authoring.propose.model import Option, Proposed, Text
-from authoring.propose.options import circle_area, free_options, option_values, separate, tick_words
+from authoring.propose.options import (
+    circle_area,
+    free_options,
+    option_rows,
+    option_values,
+    separate,
+    tick_words,
+)
 from authoring.propose.slots import slots
 from authoring.propose.words import ERA_NAMES, clean, era_of, inside, is_note, is_unit
 from formkit.model import Box, FieldType
@@ -64,6 +71,8 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
             _add_run(page, run, between, loose)
     _add_free_ticks(page)
     _add_free_options(page)
+    for label, opts in option_rows(cells, texts, _places(page.out)):
+        page.add(label, FieldType.CHOICE, union([o.box for o in opts]), options=opts)
     dotted = [d for d in dotted_lines(gray, px_per_mm) if not any(_crosses(d, t.box) for t in texts)]
     lines = horizontal_lines(gray, px_per_mm) + dotted
     page.out += slots(cells, texts, lines, page.taken, _places(page.out))
@@ -261,11 +270,17 @@ def _add_free_ticks(page: _Page) -> None:
         page.add_ticks(label, box, group)
 
 
+#: Options printed after a label cell follow a label one or two lines high.
+FREE_OPTIONS_ROW_MM = 12.0
+
+
 def _add_free_options(page: _Page) -> None:
     """Options printed after a label with nowhere else to write (本人　同一世帯の人　代理人)."""
     has_field = [f.box for f in page.out]
     unticked = [t for t in page.texts if not any(inside(t, q) for q in page.squares)]
     for c in page.cells:
+        if c.box.h > FREE_OPTIONS_ROW_MM:
+            continue  # a block of print (a heading with its notes), not a label with a row after it
         if c.kind != "label" or any(
             same_row(c.box, f) or (c.box.y <= f.y + f.h / 2 <= c.box.y2 and f.x >= c.box.x2 - 0.5)
             for f in has_field

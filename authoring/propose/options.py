@@ -7,7 +7,7 @@ import re
 
 from authoring.propose.cells import Cell, overlap, same_row
 from authoring.propose.model import Option, Text
-from authoring.propose.words import clean, inside
+from authoring.propose.words import clean, inside, option_items
 from formkit.model import Box
 
 
@@ -89,3 +89,33 @@ def separate(options: list[Option]) -> None:
                 mid = (rgt.box.x + lft.box.x2) / 2
                 lft.box = Box(x=lft.box.x, y=lft.box.y, w=max(mid - 0.15 - lft.box.x, 0.5), h=lft.box.h)
                 rgt.box = Box(x=mid + 0.15, y=rgt.box.y, w=max(rgt.box.x2 - mid - 0.15, 0.5), h=rgt.box.h)
+
+
+def option_rows(cells: list[Cell], texts: list[Text], used: list[Box]) -> list[tuple[str, list[Option]]]:
+    """Lines of options printed inside a block of print (「自発的にできる・援助が必要・できない」 under
+    「ア　適切な食事摂取」): each such line is a question of its own, labelled by the line above it.
+    Three options or more, or numbered ones; never in a label cell that has its own cell to write in
+    beside it (「病状・治療」 is a label)."""
+    out = []
+    for t in texts:
+        items = option_items(t)
+        numbered = bool(items) and all(re.match(r"\d", s) for s, _ in items)
+        if len(items) < (2 if numbered else 3) or any(b.overlaps(u) for _, b in items for u in used):
+            continue
+        home = next((c for c in cells if inside(t, c.box)), None)
+        if home is not None and (
+            home.kind != "label" or any(d.kind != "label" and same_row(home.box, d.box) for d in cells)
+        ):
+            continue  # options in their own cell are found with the cells
+        above = [
+            u
+            for u in texts
+            if u is not t
+            and 0 <= t.box.y - u.box.y2 <= 4.0
+            and overlap(u.box.x, u.box.x2, t.box.x, t.box.x2) > 0
+        ]
+        label = clean(min(above, key=lambda u: t.box.y - u.box.y2).text) if above else ""
+        values = option_values([s for s, _ in items])
+        opts = [Option(v, s, b.grow(0.5)) for v, (s, b) in zip(values, items, strict=True)]
+        out.append((label, opts))
+    return out

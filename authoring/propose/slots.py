@@ -24,6 +24,8 @@ from formkit.model import Box, FieldType
 
 #: A gap in a row of print narrower than this is spacing, not a place to write.
 GAP_MM = 5.0
+#: Between 年 and 月 (or 月 and 日) a gap this wide holds the digits.
+UNIT_GAP_MM = 3.0
 #: An underline's free stretch shorter than this is not a place to write (a rule under a heading).
 UNDERLINE_MM = 10.0
 #: How much room above an underline a slot takes at most (one line of handwriting).
@@ -77,7 +79,13 @@ def gap_slots(texts: list[Text], within: Box | None, trailing: bool = True) -> l
             left = prev.box.x2 if prev is not None else (within.x if within is not None else None)
             closes = w.startswith(CLOSERS) and len(w) <= 4  # 年, 日生(, 月頃) — not 年金等の…
             opens = prev is not None and words[i - 1].endswith(OPENERS)
-            if left is not None and t.box.x - left >= GAP_MM and (closes or opens):
+            # Between two units of a date (年　月) a narrower gap will do: it holds one or two digits.
+            units = closes and prev is not None and words[i - 1][:1] in "年月"
+            if (
+                left is not None
+                and t.box.x - left >= (UNIT_GAP_MM if units else GAP_MM)
+                and (closes or opens)
+            ):
                 box = _row_box(row, left + 0.3, t.box.x - 0.3, within)
                 out.append(_Slot(box, words[i - 1] if prev is not None else "", w, prev))
         last, w = row[-1], words[-1]
@@ -132,6 +140,25 @@ def underline_slots(lines: list[Box], cells: list[Box], texts: list[Text]) -> li
     return out
 
 
+#: Below a heading in its cell, room at least this high and wide is an answer's space (⑦ 具体的程度).
+ROOM_H_MM = 12.0
+ROOM_W_MM = 30.0
+
+
+def room_below(cell: Cell, texts: list[Text]) -> _Slot | None:
+    """A cell holding a heading at its top and blank room under it (「⑦ ⑥の具体的程度、状態等」
+    over an empty box): the room is where the answer goes, labelled by the heading."""
+    mine = [t for t in texts if inside(t, cell.box)]
+    if not mine:
+        return None
+    bottom = max(t.box.y2 for t in mine)
+    box = Box(x=cell.box.x + 0.5, y=bottom + 0.5, w=cell.box.w - 1.0, h=cell.box.y2 - bottom - 1.0)
+    if box.h < ROOM_H_MM or box.w < ROOM_W_MM:
+        return None
+    heading = min(mine, key=lambda t: (round(t.box.y), t.box.x))
+    return _Slot(box, clean(heading.text), "")
+
+
 def _dates(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
     """Slots before 年, 月 and 日 in one row, side by side: one date each; and the other slots."""
     dates: list[list[_Slot]] = []
@@ -174,10 +201,11 @@ def slots(
         beside = c.kind == "label" and any(d.kind != "label" and right_of(c.box, d.box) for d in cells)
         found += gap_slots([t for t in texts if inside(t, c.box)], c.box, trailing=not beside)
     found += gap_slots([t for t in texts if not any(inside(t, b) for b in boxes)], None)
+    found += [r for c in cells if c.kind == "label" and (r := room_below(c, texts)) is not None]
     found = [
         s
         for s in found
-        if s.box.w >= GAP_MM - 0.6
+        if s.box.w >= UNIT_GAP_MM - 0.6
         and s.box.h >= 2.5
         and sum(_area_in(t.box, s.box) for t in texts if s.box.y <= t.cy <= s.box.y2)
         <= 0.15 * s.box.w * s.box.h  # blank, not print (of its own row: rows above and below may touch it)

@@ -58,6 +58,9 @@ def era_of(text: str) -> str | None:
 
 _ITEM = re.compile(r"(?<!\S)(\d)\s*[.．]?\s*([^\d\s.．/／)）(（:：、,][^\s]*)")
 _DOTS = "・·･"
+#: Options between ・ are words of at most 4 characters, or phrases of at most this many when there
+#: are three or more of them.
+LONG_OPTION = 14
 
 
 def option_items(t: Text) -> list[tuple[str, Box]]:
@@ -74,7 +77,9 @@ def option_items(t: Text) -> list[tuple[str, Box]]:
                 start = pos + len(part) - len(part.lstrip())
                 items.append((part.strip(), start, start + len(part.strip())))
             pos += len(part) + 1
-        if len(items) < 2 or any(len(clean(s)) > 4 for s, _, _ in items):
+        # Short words (男・女), or three or more phrases in a row (できる・援助が必要・できない).
+        longest = max((len(clean(s)) for s, _, _ in items), default=0)
+        if len(items) < 2 or longest > (LONG_OPTION if len(items) >= 3 else 4):
             return []
     # The whole item, number and words: people circle either, and a zone round the whole item holds
     # both kinds of circle.
