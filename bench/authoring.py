@@ -12,7 +12,8 @@ What counts. The people drew one box per thing to fill in: a text box, or one bo
 (pdfme's ``checkbox`` and ``circleMark``), or one box for a choice where the code is written in. So a
 proposal is cut into the same units: a field to write in is one unit, a date with part boxes its
 parts, a field of options one unit per option box; where the field's own box matches more of the
-drawn boxes than its parts do (people drew one box for the whole date or choice), the field's box. A truth box is *found* when a unit of the same page overlaps it
+drawn boxes than its parts do (people drew one box for the whole date or choice), the field's box;
+where people drew each cell of a comb, its cells. A truth box is *found* when a unit of the same page overlaps it
 with IoU ≥ 0.5 (one to one, best overlaps first). Printed per form and page, and in all:
 
 * recall: truth boxes found ÷ truth boxes; precision: units that found one ÷ units proposed;
@@ -99,16 +100,25 @@ def proposed_units(fields: list, truth: list[Unit]) -> list[Unit]:
     where the parts match the drawn boxes better than the whole."""
     out: list[Unit] = []
     for f in fields:
-        whole = [Unit(f.name, f.box, f.type in CHOICE_TYPES)]
+        ways = [[Unit(f.name, f.box, f.type in CHOICE_TYPES)]]
         if f.options and f.type in CHOICE_TYPES:
-            parts = [Unit(f.name, o.box, True) for o in f.options]
+            ways.append([Unit(f.name, o.box, True) for o in f.options])
         elif f.part_boxes:  # a date: its parts, and its eras to circle
-            parts = [Unit(f.name, b, False) for b in f.part_boxes.values()]
-            parts += [Unit(f.name, o.box, True) for o in f.options]
-        else:
-            parts = []
-        out += parts if parts and _best(parts, truth) >= _best(whole, truth) else whole
+            eras = [Unit(f.name, o.box, True) for o in f.options]
+            ways.append([Unit(f.name, b, False) for b in f.part_boxes.values()] + eras)
+            if f.cells:
+                ways.append(
+                    [Unit(f.name, c, False) for b in f.part_boxes.values() for c in _cells(b, f.cells)] + eras
+                )
+        elif f.cells:  # a comb: people may have drawn each cell
+            ways.append([Unit(f.name, c, False) for c in _cells(f.box, f.cells)])
+        out += max(ways, key=lambda w: (_best(w, truth), -len(w)))
     return out
+
+
+def _cells(box: Box, n: int) -> list[Box]:
+    w = box.w / n
+    return [Box(x=box.x + i * w, y=box.y, w=w, h=box.h) for i in range(n)]
 
 
 def _best(units: list[Unit], truth: list[Unit]) -> int:

@@ -24,6 +24,12 @@ from formkit.model import Box, FieldType
 
 #: A gap in a row of print narrower than this is spacing, not a place to write.
 GAP_MM = 5.0
+#: A short label (at most LABEL_CHARS characters, no sentence) with this much empty room after it
+#: to the end of its cell, or of the form's print, has its blank there (「住　所　　　　」).
+LABEL_CHARS = 16
+LABEL_ROOM_MM = 30.0
+#: A year written before a 年 printed alone takes about this much room.
+YEAR_MM = 10.0
 #: Between 年 and 月 (or 月 and 日) a gap this wide holds the digits.
 UNIT_GAP_MM = 3.0
 #: An underline's free stretch shorter than this is not a place to write (a rule under a heading).
@@ -64,11 +70,17 @@ def _row_box(row: list[Text], x0: float, x1: float, within: Box | None) -> Box:
     return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
 
 
-def gap_slots(texts: list[Text], within: Box | None, trailing: bool = True) -> list[_Slot]:
+def gap_slots(
+    texts: list[Text], within: Box | None, trailing: bool = True, right_edge: float | None = None
+) -> list[_Slot]:
     """The blanks in the rows of print of one cell (or of the page outside every cell: ``within``
-    None): between two words where the second is a unit or closing bracket or the first opens one;
-    from the cell's left edge to a unit; from an opening word to the cell's right edge."""
+    None, the form's print ending at ``right_edge``): between two words where the second is a unit
+    or closing bracket or the first opens one; from the cell's left edge to a unit; after the last
+    word of a row to the cell's right edge, when that word opens a blank or is a short label followed
+    by a long empty stretch (「医療機関名　　　」) — unless not ``trailing`` (a label cell with its own
+    cell to write in beside it)."""
     out: list[_Slot] = []
+    end = within.x2 if within is not None else right_edge
     for row in _rows(texts):
         words = [clean(t.text) for t in row]
         for i, t in enumerate(row):
@@ -76,8 +88,10 @@ def gap_slots(texts: list[Text], within: Box | None, trailing: bool = True) -> l
             if not w:
                 continue
             prev = row[i - 1] if i else None
-            left = prev.box.x2 if prev is not None else (within.x if within is not None else None)
             closes = w.startswith(CLOSERS) and len(w) <= 4  # 年, 日生(, 月頃) — not 年金等の…
+            left = prev.box.x2 if prev is not None else (within.x if within is not None else None)
+            if left is None and w[:1] == "年":  # 「　年　月　日」 alone on the page: room for the year
+                left = t.box.x - YEAR_MM
             opens = prev is not None and words[i - 1].endswith(OPENERS)
             # Between two units of a date (年　月) a narrower gap will do: it holds one or two digits.
             units = closes and prev is not None and words[i - 1][:1] in "年月"
@@ -89,8 +103,12 @@ def gap_slots(texts: list[Text], within: Box | None, trailing: bool = True) -> l
                 box = _row_box(row, left + 0.3, t.box.x - 0.3, within)
                 out.append(_Slot(box, words[i - 1] if prev is not None else "", w, prev))
         last, w = row[-1], words[-1]
-        if trailing and within is not None and w.endswith(OPENERS) and within.x2 - last.box.x2 >= 2 * GAP_MM:
-            out.append(_Slot(_row_box(row, last.box.x2 + 0.3, within.x2 - 0.5, within), w, ""))
+        if not trailing or end is None:
+            continue
+        room = end - last.box.x2
+        label = within is None and len(w) <= LABEL_CHARS and "。" not in w and not w.endswith(CLOSERS)
+        if (w.endswith(OPENERS) and room >= 2 * GAP_MM) or (label and room >= LABEL_ROOM_MM):
+            out.append(_Slot(_row_box(row, last.box.x2 + 0.3, end - 0.5, within), w, ""))
     return out
 
 
@@ -200,7 +218,8 @@ def slots(
     for c in cells:
         beside = c.kind == "label" and any(d.kind != "label" and right_of(c.box, d.box) for d in cells)
         found += gap_slots([t for t in texts if inside(t, c.box)], c.box, trailing=not beside)
-    found += gap_slots([t for t in texts if not any(inside(t, b) for b in boxes)], None)
+    right = max([b.x2 for b in [*boxes, *lines]], default=None)
+    found += gap_slots([t for t in texts if not any(inside(t, b) for b in boxes)], None, right_edge=right)
     found += [r for c in cells if c.kind == "label" and (r := room_below(c, texts)) is not None]
     found = [
         s
