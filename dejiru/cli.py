@@ -509,6 +509,48 @@ def template_new(
     )
 
 
+@template_app.command("redesign")
+def template_redesign(
+    form_id: Annotated[str, typer.Argument(help="ID of the legacy template to redesign")],
+    new_id: Annotated[
+        str | None, typer.Option("--new-id", help="ID of the new template (default: ID_ocr)")
+    ] = None,
+    code: Annotated[
+        int | None, typer.Option(help="Form-ID code to print (default: the lowest one not in use)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing template.yaml")] = False,
+) -> None:
+    """様式の見直し: an OCR-friendly form with the same fields, rules and target as a legacy one."""
+    from authoring.redesign import next_code, redesign, to_yaml
+    from formkit.registry import all_templates, load_template, parse_template, template_path
+    from formkit.render import render_pdf
+
+    new = new_id or f"{form_id}_ocr"
+    path = template_path(new)
+    if path.exists() and not force:
+        typer.echo(
+            f"エラー: {path} はもうあります（--force で上書き）\nerror: {path} exists (--force to overwrite)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    others = [t for t in all_templates() if t.id != new]
+    if code is not None and any(t.code == code for t in others):
+        typer.echo(f"エラー: 様式ID {code} は使われています\nerror: form-ID code {code} is taken", err=True)
+        raise typer.Exit(2)
+    tpl = redesign(load_template(form_id), new, code or next_code(others))
+    text = to_yaml(tpl)
+    parse_template(text, str(path))  # what is written loads as it is
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    pdf = path.parent / "form.pdf"
+    pdf.write_bytes(render_pdf(tpl))
+    typer.echo(
+        f"{form_id} を見直しました（様式ID {tpl.code}、{len(tpl.fields)} 項目）: {path}\n"
+        f"redesigned {form_id} (form-ID code {tpl.code}, {len(tpl.fields)} fields): {path}\n"
+        f"印刷用 / to print: {pdf}"
+    )
+
+
 @app.command()
 def samples(
     form: Annotated[str, typer.Option(help="Template ID")],
