@@ -4,6 +4,8 @@ scoring, which must count what people drew one to one."""
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 
@@ -134,3 +136,14 @@ def test_a_choice_counts_as_its_options_or_as_one_box_whichever_people_drew() ->
     one_box = [Unit("sex", Box(x=0, y=0, w=15, h=5), False)]
     (unit,) = proposed_units([choice], one_box)
     assert unit.box == choice.box
+
+
+def test_names_come_from_the_label_s_words_not_numbers() -> None:
+    taken: set[str] = set()
+    names = [
+        propose.guess_name(w, taken) for w in ("傷病名", "医療機関名", "訪問看護ステーション名", "ICDコード")
+    ]
+    assert names == ["disease_name", "medical_institution_name", "home_nursing_station_name", "icd_code"]
+    assert propose.guess_name("傷病名", taken) == "disease_name_01"  # a second one is numbered
+    assert propose.guess_name("ア　□□□", taken) == "field_01"  # nothing known: numbered, never invented
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names)

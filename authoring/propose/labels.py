@@ -10,6 +10,7 @@ from typing import Any
 from authoring.propose.blank import A4_MM
 from authoring.propose.cells import LINE_GAP_MM, Cell, overlap, right_of
 from authoring.propose.model import Text
+from authoring.propose.vocabulary import name_parts
 from authoring.propose.words import clean, era_of, inside, is_marker, is_unit
 from formkit.model import Box, FieldType
 
@@ -69,8 +70,22 @@ def guess_type(label: str) -> FieldType:
     return FieldType.TEXT
 
 
+#: A name made from its label's words is cut to at most this many characters (at a word's end).
+NAME_MAX = 32
+
+
+def worded(label: str) -> str:
+    """A field name from a label no pattern knows: its words in English (authoring.propose.vocabulary),
+    joined by _, cut at a word's end; "" when no word is known."""
+    name = "_".join(name_parts(label))
+    while len(name) > NAME_MAX and "_" in name:
+        name = name.rsplit("_", 1)[0]
+    return name[:NAME_MAX]
+
+
 def guess_name(label: str, taken: set[str]) -> str:
-    base = next((name for pattern, name in NAME_WORDS if re.search(pattern, label)), "field")
+    base = next((name for pattern, name in NAME_WORDS if re.search(pattern, label)), "") or worded(label)
+    base = base or "field"
     if base == "field" or base in taken:
         i = 1
         while f"{base}_{i:02d}" in taken:
