@@ -147,3 +147,10 @@ def test_names_come_from_the_label_s_words_not_numbers() -> None:
     assert propose.guess_name("傷病名", taken) == "disease_name_01"  # a second one is numbered
     assert propose.guess_name("ア　□□□", taken) == "field_01"  # nothing known: numbered, never invented
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names)
+
+
+def test_the_office_s_own_boxes_are_left_out() -> None:
+    img = _cells([(10, 20, 30, 10), (40, 20, 100, 10), (150, 20, 40, 30)])
+    texts = [T("氏名", 14, 23, 8), T("受付印", 160, 21, 12)]
+    fields = propose.propose(img, K, texts)
+    assert [f.label for f in fields] == ["氏名"]  # not the 受付印 box, however empty it is

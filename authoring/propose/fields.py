@@ -76,7 +76,26 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
     dotted = [d for d in dotted_lines(gray, px_per_mm) if not any(_crosses(d, t.box) for t in texts)]
     lines = horizontal_lines(gray, px_per_mm) + dotted
     page.out += slots(cells, texts, lines, page.taken, _places(page.out))
-    return [part for f in page.out for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
+    kept = [f for f in page.out if not _staff_only(f, cells)]
+    return [part for f in kept for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
+
+
+#: The office's own boxes: the applicant writes nothing there, so nothing is read there.
+STAFF_ONLY = re.compile(
+    r"受付印|受付日付印|職員記入|記入しないで|事務処理|処理欄|市区?町村記入|整理欄|決裁|収受印"
+)
+
+
+def _staff_only(f: Proposed, cells: list[Cell]) -> bool:
+    """A field labelled as the office's (受付印, 職員記入欄), or in a cell that says so."""
+    if STAFF_ONLY.search(f.label):
+        return True
+    return any(
+        STAFF_ONLY.search(c.label)
+        and c.box.x <= f.box.x + f.box.w / 2 <= c.box.x2
+        and c.box.y <= f.box.y + f.box.h / 2 <= c.box.y2
+        for c in cells
+    )
 
 
 #: A field cut by dotted lines into parts at least this wide is several fields (氏 ┆ 名).
