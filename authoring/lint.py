@@ -543,6 +543,53 @@ def check_master(tpl: Template, folder: Path) -> list[Finding]:
     return []
 
 
+def check_print(tpl: Template, folder: Path) -> list[Finding]:
+    """A legacy form's zones lie on blank paper, not on its printed text: what is written over print
+    is not seen, and a zone over a label reads as empty (the reader sends such a field to review every
+    time). Measured on the master as the reader measures it (:func:`ocr.reader.print_covers`)."""
+    if not tpl.legacy or not tpl.master:
+        return []
+    from formkit.render import master_file_image
+    from ocr.align import PX_PER_MM
+    from ocr.imaging import gray
+    from ocr.reader import print_covers
+
+    try:
+        master = gray(master_file_image(folder / tpl.master, tpl, PX_PER_MM))
+    except (OSError, ValueError, RuntimeError, IndexError):
+        return []  # check_master says what is wrong with the file
+    out = []
+    for name, cover in print_covers(master, tpl).items():
+        pct = f"{cover.share:.0%}"
+        where = f"{cover.where} {cover.box.as_list()}"
+        if cover.mark:
+            out.append(
+                warning(
+                    "zone_on_print",
+                    f"項目 {name} の {cover.where} の枠の{pct}が用紙の印刷で、○や✓を書く空白がありません。"
+                    "印刷された語や□の周りの空白も含むように枠を広げてください",
+                    f"{pct} of {cover.where} of field {name} is the form's print, with no blank left for a "
+                    "circle or tick: widen the box to take in the blank around the printed word or □",
+                    name,
+                    where,
+                )
+            )
+            continue
+        out.append(
+            warning(
+                "zone_on_print",
+                f"項目 {name} の枠（{cover.where}）の{pct}が用紙に印刷された文字です。印刷の上に書かれた字は"
+                "読み取れず、この項目は毎回確認に回ります。枠を記入する空白の部分へ移すか、小さくしてください",
+                f"{pct} of the box of field {name} ({cover.where}) is the form's printed text: writing over "
+                "print cannot be read, and the field will go to review every time. Move or shrink the box "
+                "onto the blank space people write in",
+                name,
+                where,
+            )
+        )
+    return out
+
+
 def installed_templates() -> list[Template]:
     """Every installed template that loads (a broken neighbour is reported by its own check)."""
     out = []
@@ -703,7 +750,11 @@ def lint_template(
     found = sizes + check_fields(tpl) + check_rules(tpl)
     if not sizes:
         found += check_geometry(tpl)
-    found += check_master(tpl, folder or template_dir(tpl.id))
+    folder = folder or template_dir(tpl.id)
+    master = check_master(tpl, folder)
+    found += master
+    if not sizes and not master:
+        found += check_print(tpl, folder)
     found += check_code(tpl, installed_templates() if others is None else others)
     found += check_target(tpl)
     return sorted(found, key=lambda f: not f.is_error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -259,7 +260,12 @@ def _blank(tpl: Template, px_per_mm: float) -> np.ndarray:
         return rasterize_pdf(render_pdf(tpl), px_per_mm, tpl.page.width_mm)
     from formkit.registry import master_path
 
-    path = master_path(tpl)
+    return master_file_image(master_path(tpl), tpl, px_per_mm)
+
+
+def master_file_image(path: Path, tpl: Template, px_per_mm: float) -> np.ndarray:
+    """A legacy form's blank master read from ``path`` (a PDF page or an image), at ``px_per_mm`` on
+    the template's page: what :func:`master_image` gives once the template is installed."""
     size = (round(tpl.page.width_mm * px_per_mm), round(tpl.page.height_mm * px_per_mm))
     if path.suffix.lower() == ".pdf":
         img = rasterize_pdf(path.read_bytes(), px_per_mm, tpl.page.width_mm, page=tpl.master_page - 1)

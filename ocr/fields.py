@@ -33,6 +33,13 @@ CIRCLE_LEVEL = 0.03  # share of the blank part of an option's circle area a circ
 SIGNATURE_LEVEL = 0.004
 EMPTY_CONFIDENCE = 0.99
 FULL_SPACE = "\u3000"
+#: Where the reader looks (mm): a line's zone less this much all round (its frame), a comb cell less
+#: CELL_INSET of its shorter side, a legacy date's part box less PART_INSET_MM, a tick box and this
+#: much around it (a tick overflows its box).
+LINE_INSET_MM = 0.7
+CELL_INSET = 0.1
+PART_INSET_MM = 0.3
+TICK_GROW_MM = 0.6
 
 
 @dataclass
@@ -78,6 +85,12 @@ class Plan:
     finish: Callable[[list[Decoded]], FieldReading] | None = None
 
 
+def box_px(box: Box, k: float) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)``: a box in millimetres as pixel bounds at ``k`` pixels per millimetre."""
+    x0, y0 = max(round(box.x * k), 0), max(round(box.y * k), 0)
+    return x0, y0, round(box.x2 * k), round(box.y2 * k)
+
+
 class Zones:
     """Access to an aligned page's zones, with the form's own print removed.
 
@@ -91,9 +104,7 @@ class Zones:
         self.k = px_per_mm
 
     def px(self, box: Box) -> tuple[int, int, int, int]:
-        k = self.k
-        x0, y0 = max(round(box.x * k), 0), max(round(box.y * k), 0)
-        return x0, y0, round(box.x2 * k), round(box.y2 * k)
+        return box_px(box, self.k)
 
     def gray(self, box: Box) -> np.ndarray:
         x0, y0, x1, y1 = self.px(box)
@@ -230,7 +241,7 @@ def _insert_name_spaces(dec: Decoded, mask: np.ndarray, crop: np.ndarray, left: 
 
 
 def plan_text(lay: FieldLayout, z: Zones) -> Plan:
-    box = lay.zone.inset(0.7)
+    box = lay.zone.inset(LINE_INSET_MM)
     mask = z.ink(box)
     bbox = ink_bbox(mask)
     if bbox is None or bbox[3] < z.k * 1.2:
@@ -393,8 +404,13 @@ CELLS_LINE_MISMATCH = Reason(
 # --- comb cells -----------------------------------------------------------------------------------------
 
 
+def cell_inside(cell: Box) -> Box:
+    """The part of a comb cell the reader looks at: its frame left out."""
+    return cell.inset(min(cell.w, cell.h) * CELL_INSET)
+
+
 def _cell_filled(z: Zones, cell: Box) -> tuple[bool, np.ndarray, tuple[int, int, int, int] | None]:
-    inner = cell.inset(min(cell.w, cell.h) * 0.1)
+    inner = cell_inside(cell)
     mask = z.ink(inner)
     bbox = ink_bbox(mask)
     filled = bbox is not None and max(bbox[2], bbox[3]) >= z.k * 1.2 and mask.mean() > 0.004
@@ -423,7 +439,7 @@ def _cells_text(
     crops = []
     for cell, ok in zip(cells, flags, strict=True):
         if ok:
-            g = z.gray(cell.inset(min(cell.w, cell.h) * 0.1))
+            g = z.gray(cell_inside(cell))
             crops.append(Crop(pad_crop(g, (0, 0, g.shape[1], g.shape[0]), pad), allowed, single=True))
     n = len(crops)
     if n >= 2:
@@ -562,10 +578,7 @@ def plan_address_parts(lay: FieldLayout, z: Zones) -> Plan:
 def _marks_state(lay: FieldLayout, z: Zones, level: float, grow: float) -> list[tuple[str, float]]:
     out = []
     for m in lay.marks:
-        b = m.box
-        out.append(
-            (m.value, z.ink_share(Box(x=b.x - grow, y=b.y - grow, w=b.w + 2 * grow, h=b.h + 2 * grow)))
-        )
+        out.append((m.value, z.ink_share(m.box.grow(grow))))
     return out
 
 
@@ -590,7 +603,7 @@ def plan_date(lay: FieldLayout, z: Zones) -> Plan:
     elif spec.part_boxes:  # a legacy form's comb cells, with the eras printed to circle
         era, era_conf, era_reasons = _circled_era(lay, z)
     else:
-        shares = _marks_state(lay, z, TICK_LEVEL, 0.6)
+        shares = _marks_state(lay, z, TICK_LEVEL, TICK_GROW_MM)
         ticked = [(v, s) for v, s in shares if s > TICK_LEVEL]
         era = ticked[0][0] if len(ticked) == 1 else None
         era_conf = min(_conf_from_margin(s, TICK_LEVEL) for _, s in shares)
@@ -655,13 +668,13 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
     counts: dict[str, int] = {}
     for part in ("year", "month", "day"):
         box = lay.parts[part][0]
-        mask = z.ink(box.inset(0.3))
+        mask = z.ink(box.inset(PART_INSET_MM))
         bbox = ink_bbox(mask)
         if bbox is None:
             plans[part] = None
             continue
         allowed = charsets.DIGITS | (_ERA_CHARS if part == "year" else frozenset())
-        image = pad_crop(z.gray(box.inset(0.3)), bbox, int(z.k * 0.6))
+        image = pad_crop(z.gray(box.inset(PART_INSET_MM)), bbox, int(z.k * 0.6))
         plans[part] = Crop(stretched(image, allowed), allowed)
         x, y, w, h = bbox
         counts[part] = glyph_count(mask[y : y + h, x : x + w])
@@ -717,7 +730,7 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
 
 
 def plan_checkboxes(lay: FieldLayout, z: Zones) -> Plan:
-    shares = _marks_state(lay, z, TICK_LEVEL, 0.6)
+    shares = _marks_state(lay, z, TICK_LEVEL, TICK_GROW_MM)
     ticked = [v for v, s in shares if s > TICK_LEVEL]
     conf = min(_conf_from_margin(s, TICK_LEVEL) for _, s in shares)
     raw = ",".join(ticked)
@@ -756,7 +769,7 @@ def plan_choice(lay: FieldLayout, z: Zones) -> Plan:
 
 
 def plan_signature(lay: FieldLayout, z: Zones) -> Plan:
-    mask = z.ink(lay.zone.inset(0.7))
+    mask = z.ink(lay.zone.inset(LINE_INSET_MM))
     bbox = ink_bbox(mask)
     share = float(mask.mean()) if mask.size else 0.0
     present = share > SIGNATURE_LEVEL and bbox is not None and bbox[2] > z.k * 5
@@ -783,3 +796,112 @@ def planner(lay: FieldLayout) -> Callable[[FieldLayout, Zones], Plan]:
     if shape is Shape.SIGNATURE:
         return plan_signature
     raise ValueError(f"field {lay.spec.name}: no reader for shape {shape}")
+
+
+# --- zones over the form's own print (legacy forms) -------------------------------------------------------
+
+#: A place to write in (a line's zone, a comb cell, a date's part box: what the reader crops) whose area
+#: is this much the form's printed *text* (ruled and dotted lines left out, grown as the reader grows
+#: the print it removes) loses what is written there, and a zone drawn over a label reads as empty.
+#: Measured at the reader's resolution on the six real forms in shared/forms: of the 389 text boxes
+#: people drew there, the 373 on cells to write in are at most 0.07 (a 「〒 -」 printed in a postal
+#: box), the 12 drawn over printed options 0.49-0.59 (4 more, over a cell with 「0.無 1.有」 at its
+#: right, 0.09); of the printed cells nobody drew a box in (labels: 氏名, 種別, 備考) nine in ten are
+#: 0.12 or more. The shipped legacy templates' places to write in are at most 0.01.
+PRINT_SHARE_LIMIT = 0.10
+#: An option's circle area or a tick box is meant to hold the printed word or □, and the reader looks
+#: for the mark in what is left blank (:meth:`Zones.circled_share`); with less blank than this it sees
+#: none. The shipped forms' tightest option boxes (「5.男（基金）」, 12 % blank) read right.
+MARK_BLANK_MIN = 0.05
+#: A reading over print goes to a person whatever its threshold.
+ON_PRINT_CONFIDENCE = 0.0
+
+
+@dataclass(frozen=True)
+class PrintCover:
+    """The place of a field most covered by the form's print: how much of what the reader looks at
+    there is print (0-1), which place (named as the template names it, and its box as drawn), and
+    whether it is a mark (an option or tick box) or a place to write."""
+
+    share: float
+    where: str
+    box: Box
+    mark: bool
+
+
+@dataclass(frozen=True)
+class Area:
+    """One place the reader looks at: its name in the template, the box drawn there, what is cropped."""
+
+    where: str
+    drawn: Box
+    crop: Box
+
+
+def read_areas(lay: FieldLayout) -> tuple[list[Area], list[Area]]:
+    """The places the reader looks at for one field, cropped as the planners crop them: places to
+    write in, and marks (option and tick boxes)."""
+    read = planner(lay)
+    kind = lay.spec.kind
+    writes: list[Area] = []
+    if read in (plan_text, plan_signature):
+        writes = [Area("box", lay.zone, lay.zone.inset(LINE_INSET_MM))]
+    elif read is plan_comb:
+        writes = [Area(f"cells[{i + 1}]", c, cell_inside(c)) for i, c in enumerate(lay.cells)]
+    elif read is plan_date_parts:
+        writes = [Area(f"part_boxes.{p}", c[0], c[0].inset(PART_INSET_MM)) for p, c in lay.parts.items()]
+    else:  # comb cells in parts (a date's, an address's block numbers); an address's free parts
+        for p, cells in lay.parts.items():
+            if kind.address and p in ("town", "building"):
+                writes += [Area(f"part_boxes.{p}", c, c.inset(LINE_INSET_MM)) for c in cells]
+            else:
+                writes += [Area(f"part_boxes.{p}[{i + 1}]", c, cell_inside(c)) for i, c in enumerate(cells)]
+    circled = read is plan_choice or (kind.shape is Shape.DATE and bool(lay.spec.part_boxes))
+    marks = [
+        Area(f"options[{m.value}]", m.box, m.box if circled else m.box.grow(TICK_GROW_MM)) for m in lay.marks
+    ]
+    return writes, marks
+
+
+def print_cover(
+    lay: FieldLayout, text: np.ndarray, printed: np.ndarray, px_per_mm: float
+) -> PrintCover | None:
+    """Where one field's zone covers the form's print too much to be read, or None.
+
+    ``text``: the blank form's printed text (:func:`ocr.imaging.printed_text`); ``printed``: all of its
+    print as the reader removes it (:func:`ocr.imaging.printed_mask`), both at ``px_per_mm``.
+    """
+
+    def share(mask: np.ndarray, box: Box) -> float:
+        x0, y0, x1, y1 = box_px(box, px_per_mm)
+        part = mask[y0:y1, x0:x1]
+        return float(part.mean()) if part.size else 0.0
+
+    writes, marks = read_areas(lay)
+    found = [PrintCover(share(text, a.crop), a.where, a.drawn, False) for a in writes]
+    found += [PrintCover(share(printed, a.crop), a.where, a.drawn, True) for a in marks]
+    over = [c for c in found if (c.share > 1 - MARK_BLANK_MIN if c.mark else c.share >= PRINT_SHARE_LIMIT)]
+    return max(over, key=lambda c: c.share) if over else None
+
+
+def on_print_reason(cover: PrintCover) -> Reason:
+    """Why a reading over the form's print goes to a person (shown to the reviewer)."""
+    pct = f"{cover.share:.0%}"
+    if cover.mark:
+        return Reason(
+            "zone_on_print",
+            f"選択肢の枠の{pct}が用紙の印刷で、○や✓が見えません。用紙を見て確認してください",
+            f"{pct} of an option's box is the form's print, where a circle or tick cannot be seen: check the page",
+        )
+    return Reason(
+        "zone_on_print",
+        f"この欄の枠の{pct}に用紙の印刷された文字があり、そこに書かれた字は読み取れません。用紙を見て確認してください",
+        f"{pct} of this field's box is the form's printed text, where writing cannot be read: check the page",
+    )
+
+
+def on_print(reading: FieldReading, cover: PrintCover) -> FieldReading:
+    """A reading whose zone covers print: never confident, with the reason (in place, and returned)."""
+    reading.confidence = min(reading.confidence, ON_PRINT_CONFIDENCE)
+    reading.reasons = [*reading.reasons, on_print_reason(cover)]
+    return reading

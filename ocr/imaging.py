@@ -64,6 +64,51 @@ def printed_mask(master_gray: np.ndarray, grow_px: int, tint_px: int = 25) -> np
     return m.astype(bool)
 
 
+#: A ruled line is print at least this long across or down; a text stroke is shorter.
+RULE_MM = 4.5
+#: A dotted line is dots no bigger than DOT_MM, at most DOT_GAP_MM apart, in a row RULE_MM long or more.
+DOT_MM = 1.2
+DOT_GAP_MM = 1.0
+
+
+def _along(mask: np.ndarray, n: int, op: int) -> np.ndarray:
+    """``mask`` opened or closed with a line ``n`` pixels long, across and down (the two unioned)."""
+    m = mask.astype(np.uint8)
+    across = cv2.morphologyEx(m, op, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
+    down = cv2.morphologyEx(m, op, cv2.getStructuringElement(cv2.MORPH_RECT, (1, n)))
+    return np.asarray(across | down).astype(bool)
+
+
+def ruled_lines(ink: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The ruled lines in a mask of print: runs at least RULE_MM long, across or down (morphological
+    opening), grown one pixel so the hairline gaps where lines meet are closed."""
+    n = max(3, round(RULE_MM * px_per_mm))
+    lines = _along(ink, n, cv2.MORPH_OPEN).astype(np.uint8)
+    return np.asarray(cv2.dilate(lines, np.ones((3, 3), np.uint8))).astype(bool)
+
+
+def printed_text(master_gray: np.ndarray, px_per_mm: float, grow_px: int) -> np.ndarray:
+    """Where the blank form printed *text*: its print (:func:`printed_mask`) without the ruled and the
+    dotted lines, grown like the print the reader removes. A zone drawn over printed text loses what
+    is written there; a zone whose edges lie on its cell's lines loses nothing that counts."""
+    k = px_per_mm
+    ink = printed_mask(master_gray, 0)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    small = np.zeros(n, dtype=bool)
+    small[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) <= DOT_MM * k
+    dots = small[labels]
+    dotted = _along(
+        _along(dots, max(2, round(DOT_GAP_MM * k)), cv2.MORPH_CLOSE), round(RULE_MM * k), cv2.MORPH_OPEN
+    )
+    lines = ruled_lines(ink, k) | dotted
+    lines = np.asarray(cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8))).astype(bool)
+    text = despeckle(ink & ~lines, max(2, round(0.04 * k * k)))
+    if grow_px <= 0:
+        return text
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow_px + 1, 2 * grow_px + 1))
+    return np.asarray(cv2.dilate(text.astype(np.uint8), kernel)).astype(bool)
+
+
 def remove_printed(g: np.ndarray, printed: np.ndarray) -> np.ndarray:
     """Whiten everything the blank form itself printed, leaving what a person wrote."""
     out = g.copy()

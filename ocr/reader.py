@@ -19,8 +19,8 @@ from ocr.align import PX_PER_MM, Aligned, align
 from ocr.ctc import Decoded, decode, decode_one, with_rivals
 from ocr.engines import Recognizer, get_recognizer
 from ocr.engines.base import CELL_MIN_WIDTH, LINE_MIN_WIDTH
-from ocr.fields import Plan, Zones, planner
-from ocr.imaging import dropout, gray, printed_mask
+from ocr.fields import Plan, PrintCover, Zones, on_print, planner, print_cover
+from ocr.imaging import dropout, gray, printed_mask, printed_text
 
 #: How far (px at PX_PER_MM) the blank form's print is grown before it is removed from a zone.
 PRINT_GROW_PX = 4
@@ -36,6 +36,28 @@ def _printed(tpl_key: str, tpl_json: str) -> np.ndarray:
 
 def printed(tpl: Template) -> np.ndarray:
     return _printed(tpl.key, tpl.model_dump_json())
+
+
+def print_covers(master_gray: np.ndarray, tpl: Template) -> dict[str, PrintCover]:
+    """The fields of a legacy form whose zones cover its printed text (or an option box its print)
+    too much to be read (:func:`ocr.fields.print_cover`), from its blank master at PX_PER_MM. A reading
+    of such a field is never confident; ``dejiru template check`` warns of them."""
+    text = printed_text(master_gray, PX_PER_MM, PRINT_GROW_PX)
+    removed = printed_mask(master_gray, PRINT_GROW_PX)
+    found = {lay.spec.name: print_cover(lay, text, removed, PX_PER_MM) for lay in layout(tpl)}
+    return {name: c for name, c in found.items() if c is not None}
+
+
+@lru_cache(maxsize=16)
+def _covers(tpl_key: str, tpl_json: str) -> dict[str, PrintCover]:
+    tpl = Template.model_validate_json(tpl_json)
+    return print_covers(gray(master_image(tpl, PX_PER_MM)), tpl)
+
+
+def covers(tpl: Template) -> dict[str, PrintCover]:
+    """:func:`print_covers` of a legacy template, once per template; none on a redesigned form (dejiru
+    prints it, with nothing of its own inside a zone but drop-out guides)."""
+    return _covers(tpl.key, tpl.model_dump_json()) if tpl.legacy else {}
 
 
 #: Where the darkest ink of a page is put after flattening (a crisp black pen on a good scan).
@@ -93,6 +115,7 @@ def read_aligned(
     page = flatten(dropout(aligned.image, aligned.color))
     zones = Zones(page, printed(tpl), PX_PER_MM)
     plans = [planner(lay)(lay, zones) for lay in layout(tpl)]
+    over_print = covers(tpl)
     t1 = time.perf_counter()
     results = recognise(rec, plans)
     t2 = time.perf_counter()
@@ -100,6 +123,8 @@ def read_aligned(
     for plan, decs in zip(plans, results, strict=True):
         assert plan.finish is not None
         reading = plan.finish(decs)
+        if (cover := over_print.get(reading.name)) is not None:
+            reading = on_print(reading, cover)  # what is written over the print is not seen
         fields[reading.name] = reading
     t3 = time.perf_counter()
     return PageReading(

@@ -207,6 +207,7 @@ def test_shipped_templates_lint_clean() -> None:
     for form_id in template_ids():
         tpl, found = lint_file(template_path(form_id))
         assert tpl is not None and not has_errors(found), (form_id, found)
+        assert "zone_on_print" not in codes(found, "warning"), (form_id, found)  # legacy zones on blank paper
     res = CliRunner().invoke(app, ["template", "check"])
     assert res.exit_code == 0, res.output
     assert "juminhyo_request: OK" in res.output

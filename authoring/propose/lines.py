@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 
 from formkit.model import Box
+from ocr.imaging import RULE_MM, ruled_lines
 
 #: Darker than this is print (a tinted cell, ~217, is paper; drop-out pink, ~190, is print).
 INK_LEVEL = 210
 #: A ruled line is at least this long; dotted lines and text strokes are shorter.
-LINE_MM = 4.5
+LINE_MM = RULE_MM
 #: A dotted line's dots are at most this far apart, and the line is at least DOTTED_MM long.
 DOT_GAP_MM = 1.5
 DOTTED_MM = 20.0
@@ -21,13 +22,9 @@ MIN_CELL_MM = 2.5
 
 
 def ruling(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """The ruled lines of a form (bool mask): ink runs at least LINE_MM long, across or down."""
-    ink = (gray < INK_LEVEL).astype(np.uint8)
-    n = max(3, round(LINE_MM * px_per_mm))
-    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
-    vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, n)))
-    # Close the hairline gaps where lines meet, so cells do not leak into their neighbours.
-    return np.asarray(cv2.dilate(horiz | vert, np.ones((3, 3), np.uint8))).astype(bool)
+    """The ruled lines of a form (bool mask): ink runs at least LINE_MM long, across or down, closed
+    where lines meet so cells do not leak into their neighbours (the reader's own line finder)."""
+    return ruled_lines(gray < INK_LEVEL, px_per_mm)
 
 
 def horizontal_lines(gray: np.ndarray, px_per_mm: float) -> list[Box]:
