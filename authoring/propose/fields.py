@@ -48,6 +48,7 @@ from authoring.propose.options import (
 from authoring.propose.slots import slots
 from authoring.propose.words import ERA_NAMES, clean, era_of, inside, is_note, is_unit
 from formkit.model import Box, FieldType
+from ocr.imaging import printed_text
 
 #: A ruled cell is the inside of its lines; a tick box's square is that and its frame.
 SQUARE_FRAME_MM = 0.3
@@ -76,7 +77,8 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
     dotted = [d for d in dotted_lines(gray, px_per_mm) if not any(_crosses(d, t.box) for t in texts)]
     lines = horizontal_lines(gray, px_per_mm) + dotted
     page.out += slots(cells, texts, lines, page.taken, _places(page.out))
-    kept = [f for f in page.out if not _staff_only(f, cells)]
+    text = printed_text(gray, px_per_mm, 0)
+    kept = [f for f in page.out if not _staff_only(f, cells) and not _over_print(f, text, px_per_mm)]
     return [part for f in kept for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
 
 
@@ -84,6 +86,28 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
 STAFF_ONLY = re.compile(
     r"受付印|受付日付印|職員記入|記入しないで|事務処理|処理欄|市区?町村記入|整理欄|決裁|収受印"
 )
+
+
+#: A place to write proposed over this much printed text is a label, not a blank (the reader would
+#: refuse to trust it: ocr.fields.PRINT_SHARE_LIMIT, 0.10, and up to about 0.15 where a caption such
+#: as （ふりがな） is printed in a cell to write in; a label cell is 0.25 and more).
+OVER_PRINT = 0.25
+
+
+def _over_print(f: Proposed, text: np.ndarray, px_per_mm: float) -> bool:
+    """A field to write in whose every place is mostly printed text: a label taken for a blank."""
+    if f.options and f.type in (FieldType.CHOICE, FieldType.CHECKBOXES):
+        return False
+    places = list(f.part_boxes.values()) or [f.box]
+
+    def share(b: Box) -> float:
+        i = b.inset(0.7)
+        part = text[
+            round(i.y * px_per_mm) : round(i.y2 * px_per_mm), round(i.x * px_per_mm) : round(i.x2 * px_per_mm)
+        ]
+        return float(part.mean()) if part.size else 0.0
+
+    return all(share(b) >= OVER_PRINT for b in places)
 
 
 def _staff_only(f: Proposed, cells: list[Cell]) -> bool:
