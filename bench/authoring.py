@@ -13,7 +13,7 @@ What counts. The people drew one box per thing to fill in: a text box, or one bo
 proposal is cut into the same units: a field to write in is one unit, a date with part boxes its
 parts, a field of options one unit per option box; where the field's own box matches more of the
 drawn boxes than its parts do (people drew one box for the whole date or choice), the field's box;
-where people drew each cell of a comb, its cells. A truth box is *found* when a unit of the same page overlaps it
+where people drew each cell of a comb or each line of a field on several lines, its cells or lines. A truth box is *found* when a unit of the same page overlaps it
 with IoU ≥ 0.5 (one to one, best overlaps first). Printed per form and page, and in all:
 
 * recall: truth boxes found ÷ truth boxes; precision: units that found one ÷ units proposed;
@@ -110,10 +110,17 @@ def proposed_units(fields: list, truth: list[Unit]) -> list[Unit]:
                 ways.append(
                     [Unit(f.name, c, False) for b in f.part_boxes.values() for c in _cells(b, f.cells)] + eras
                 )
+        elif getattr(f, "lines", None):  # several writing lines: people may have drawn each line
+            ways.append([Unit(f.name, b, False) for b in _bands(f.box, f.lines)])
         elif f.cells:  # a comb: people may have drawn each cell
             ways.append([Unit(f.name, c, False) for c in _cells(f.box, f.cells)])
         out += max(ways, key=lambda w: (_best(w, truth), -len(w)))
     return out
+
+
+def _bands(box: Box, n: int) -> list[Box]:
+    h = box.h / n
+    return [Box(x=box.x, y=box.y + i * h, w=box.w, h=h) for i in range(n)]
 
 
 def _cells(box: Box, n: int) -> list[Box]:

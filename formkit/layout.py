@@ -249,5 +249,12 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
     )
 
 
+def line_bands(spec: FieldSpec) -> list[Box]:
+    """The lines of a field written on several lines (``lines``), top to bottom; its box otherwise."""
+    n = spec.lines or 1
+    b = spec.box
+    return [Box(x=b.x, y=b.y + i * b.h / n, w=b.w, h=b.h / n) for i in range(n)]
+
+
 def layout(tpl: Template) -> list[FieldLayout]:
     return [layout_field(f) for f in tpl.fields]

@@ -72,6 +72,10 @@ class Box(BaseModel):
         return inter / (self.w * self.h + other.w * other.h - inter) if inter else 0.0
 
 
+#: Between the lines of a field written on several lines (``lines``), in its value: a full-width
+#: space, which every layer (review entry, keying, a legacy system's one-line input) takes as text.
+LINE_JOIN = "\u3000"
+
 #: The parts of an address asked for in parts (``part_boxes``), top to bottom.
 ADDRESS_PARTS = ("town", "block", "building")
 
@@ -115,6 +119,9 @@ class FieldSpec(BaseModel):
     #: the town written freely, 丁目・番地・号 one digit a comb cell, the building and room freely. The
     #: prefecture and city come from the postal code field whose ``matches_address`` rule names it.
     part_boxes: dict[str, Box] = Field(default_factory=dict)
+    #: Free text on several lines (経過, 留意事項): the box is this many lines one under another, each
+    #: read on its own; the value is the lines joined by LINE_JOIN.
+    lines: Annotated[int, Field(ge=2, le=20)] | None = None
     #: For KANA: katakana (default) or hiragana.
     script: str = "katakana"
     #: For option types: options per row (default: all in one row).
@@ -187,6 +194,8 @@ class FieldSpec(BaseModel):
             raise ValueError(f"field {self.name}: only a date or an address is written in part_boxes")
         elif self.part_boxes and set(self.part_boxes) != {"year", "month", "day"}:
             raise ValueError(f"field {self.name}: part_boxes needs exactly year, month and day")
+        if self.lines and (kind.shape is not Shape.LINE or self.cells or self.part_boxes or kind.address):
+            raise ValueError(f"field {self.name}: only free text in one box is written on several 'lines'")
         if self.script not in ("katakana", "hiragana"):
             raise ValueError(f"field {self.name}: script must be katakana or hiragana")
         return self

@@ -29,6 +29,7 @@ from formkit.layout import (
     id_cells,
     id_text_box,
     layout,
+    line_bands,
     mark_boxes,
 )
 from formkit.model import Box, Template
@@ -141,6 +142,8 @@ def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
     framed = spec.kind.shape not in (Shape.TICKS, Shape.CIRCLE, Shape.TICK)
     if framed and not lay.cells and not lay.parts:
         pen.rect(lay.zone, stroke=dropout, width=0.8)
+        for band in line_bands(spec)[1:]:  # the writing lines of a field on several lines
+            pen.line(band.x, band.y, band.x2, band.y, color=dropout, width=0.5)
     for cell in lay.cells:
         pen.rect(cell, stroke=dropout, width=0.8)
     for cells in lay.parts.values():

@@ -11,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from formkit import charsets
 from formkit.kinds import Shape, Value, Watch
-from formkit.layout import FieldLayout
-from formkit.model import Box, FieldSpec
+from formkit.layout import FieldLayout, line_bands
+from formkit.model import LINE_JOIN, Box, FieldSpec
 from formkit.readings import FieldReading, Reason
 from ocr.ctc import Decoded
 from ocr.imaging import column_gaps, glyph_boxes, glyph_count, hysteresis_ink, ink_bbox, pad_crop
@@ -777,6 +777,30 @@ def plan_signature(lay: FieldLayout, z: Zones) -> Plan:
     return Plan(finish=lambda _: _reading(lay, present, "署名あり" if present else "", conf))
 
 
+def plan_lines(lay: FieldLayout, z: Zones) -> Plan:
+    """Free text on several lines: each line read as a line of its own (:func:`plan_text` on its band),
+    the value the lines joined by LINE_JOIN; as sure as its least sure line, with every line's doubts."""
+    plans = [plan_text(replace(lay, zone=band), z) for band in line_bands(lay.spec)]
+
+    def finish(decs: list[Decoded]) -> FieldReading:
+        readings, at = [], 0
+        for p in plans:
+            n = len(p.crops)
+            assert p.finish is not None
+            readings.append(p.finish(decs[at : at + n]))
+            at += n
+        texts = [r.raw for r in readings]
+        while texts and not texts[-1]:
+            texts.pop()  # lines left empty at the end are no part of the text
+        text = LINE_JOIN.join(texts)
+        value, reasons = free_value(lay.spec, text) if text else (None, [])
+        for r in readings:
+            reasons += [x for x in r.reasons if x not in reasons]
+        return _reading(lay, value, text, min(r.confidence for r in readings), None, reasons)
+
+    return Plan(crops=[c for p in plans for c in p.crops], finish=finish)
+
+
 def planner(lay: FieldLayout) -> Callable[[FieldLayout, Zones], Plan]:
     """How a field is read, from its kind's shape (and what its layout gave it: cells, parts)."""
     kind = lay.spec.kind
@@ -786,7 +810,7 @@ def planner(lay: FieldLayout) -> Callable[[FieldLayout, Zones], Plan]:
             return plan_address_parts
         if lay.cells:  # a COMB field always has them
             return plan_comb
-        return plan_text
+        return plan_lines if lay.spec.lines else plan_text
     if shape is Shape.DATE:
         return plan_date_parts if lay.spec.part_boxes and not lay.spec.cells else plan_date
     if shape in (Shape.TICK, Shape.TICKS):

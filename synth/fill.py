@@ -25,8 +25,8 @@ from reportlab.pdfgen.canvas import Canvas
 from core.errors import FieldInvalid
 from formkit.fonts import FORM_FONT, has_glyph, reportlab_font
 from formkit.kinds import Comb, Shape, Value
-from formkit.layout import FieldLayout, layout
-from formkit.model import Box, FieldSpec, Template
+from formkit.layout import FieldLayout, layout, line_bands
+from formkit.model import LINE_JOIN, Box, FieldSpec, Template
 from formkit.render import draw_master, render_pdf
 from synth.strokes import (
     GRID,
@@ -414,6 +414,13 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
         _write_cells(w, lay, kind.comb, value)
     elif kind.address and lay.parts:
         _write_address_parts(w, lay, str(value))
+    elif spec.lines:  # one piece a line, what is left over on the last
+        bands = line_bands(spec)
+        pieces = kind.printed(value).split(LINE_JOIN)
+        pieces = [*pieces[: len(bands) - 1], LINE_JOIN.join(pieces[len(bands) - 1 :])]
+        for piece, band in zip(pieces, bands, strict=False):
+            if piece:
+                w.line_text(piece, band)
     else:  # a free box (a legacy form's own box too), written as a hand writes the value
         w.line_text(kind.printed(value), lay.zone)
 

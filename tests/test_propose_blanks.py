@@ -14,6 +14,7 @@ from authoring.propose.lines import dotted_columns, horizontal_lines
 from authoring.propose.slots import gap_slots, underline_slots
 from bench.authoring import Unit, match, proposed_units, score
 from formkit.model import Box, FieldType
+from formkit.registry import parse_template
 
 K = 8.0  # px/mm
 
@@ -154,3 +155,17 @@ def test_the_office_s_own_boxes_are_left_out() -> None:
     texts = [T("氏名", 14, 23, 8), T("受付印", 160, 21, 12)]
     fields = propose.propose(img, K, texts)
     assert [f.label for f in fields] == ["氏名"]  # not the 受付印 box, however empty it is
+
+
+def test_writing_lines_under_a_heading_are_one_answer_on_several_lines() -> None:
+    img = _blank()
+    for y in (40, 48, 56):  # three dotted writing lines, 8 mm apart
+        for x in np.arange(20, 180, 1.0):
+            cv2.line(img, (round(x * K), round(y * K)), (round((x + 0.5) * K), round(y * K)), 0, 1)
+    texts = [T("⑤発病から初診までの経過", 20, 28, 60)]
+    fields = propose.propose(img, K, texts)
+    (course,) = [f for f in fields if f.lines]
+    assert course.lines == 3 and course.type is FieldType.TEXT and "経過" in course.label
+    assert abs(course.box.x - 20) < 1.0 and abs(course.box.y2 - 56) < 1.0 and abs(course.box.x2 - 180) < 1.5
+    tpl = parse_template(propose.to_yaml("notes", "試験", "master.png", fields))
+    assert tpl.field(course.name).lines == 3

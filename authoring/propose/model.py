@@ -43,4 +43,6 @@ class Proposed:
     options: list[Option] = field(default_factory=list)
     eras: list[str] = field(default_factory=list)
     part_boxes: dict[str, Box] = field(default_factory=dict)
+    #: Free text on several writing lines, one under another.
+    lines: int | None = None
     note: str = ""

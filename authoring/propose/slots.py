@@ -253,6 +253,13 @@ def slots(
                 options=options,
             )
         )
+    stacks, rest = _stacks(rest)
+    for stack in stacks:
+        box = Box.around([s.box for s in stack])
+        label = _heading(box, texts)
+        kind = guess_type(label)
+        kind = kind if kind in (FieldType.TEXT, FieldType.ADDRESS) else FieldType.TEXT
+        out.append(Proposed(guess_name(label, taken), label or "（ラベル不明）", kind, box, lines=len(stack)))
     for s in rest:
         label = _label(s)
         ftype = FieldType.NUMBER if s.after[:1] and s.after[0] in "歳才" else guess_type(label)
@@ -260,6 +267,39 @@ def slots(
             ftype = FieldType.TEXT
         out.append(Proposed(guess_name(label, taken), label or "（ラベル不明）", ftype, s.box))
     return out
+
+
+#: Writing lines one under another at most this far apart (mm) are one answer on several lines.
+STACK_GAP_MM = 3.0
+
+
+def _stacks(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
+    """Unlabelled writing lines stacked one under another, as wide and as far left as one another
+    (the lines under 「⑤ 発病から初診までの経過」): one answer each stack; and the other slots."""
+    free = sorted((s for s in found if not s.before and not s.after), key=lambda s: (s.box.y, s.box.x))
+    stacks: list[list[_Slot]] = []
+    for s in free:
+        top = stacks[-1][-1].box if stacks else None
+        if (
+            top is not None
+            and abs(s.box.x - top.x) <= 1.5
+            and abs(s.box.w - top.w) <= 3.0
+            and 0 <= s.box.y - top.y2 <= STACK_GAP_MM
+        ):
+            stacks[-1].append(s)
+        else:
+            stacks.append([s])
+    stacks = [st for st in stacks if len(st) >= 2]
+    stacked = {id(s) for st in stacks for s in st}
+    return stacks, [s for s in found if id(s) not in stacked]
+
+
+def _heading(box: Box, texts: list[Text]) -> str:
+    """The words printed just above a block to write in (its heading), or ""."""
+    above = [
+        t for t in texts if 0 <= box.y - t.box.y2 <= 10.0 and t.box.x <= box.x + 15.0 and t.box.x2 > box.x
+    ]
+    return clean(min(above, key=lambda t: box.y - t.box.y2).text) if above else ""
 
 
 def _area_in(a: Box, b: Box) -> float:

@@ -34,6 +34,8 @@ def _field(f: Proposed) -> Any:
         m.yaml_set_comment_before_after_key("box", before=f.note, indent=4)
     if f.cells:
         m["cells"] = f.cells
+    if f.lines:
+        m["lines"] = f.lines
     if f.eras:
         m["eras"] = yamlio.flow_list(f.eras)
     if f.part_boxes:
