@@ -98,6 +98,7 @@ def _field(spec: FieldSpec, y: float, column: int | None) -> FieldSpec:
         "box": Box(x=bx, y=y, w=bw, h=h),
         "label_box": Box(x=lx, y=y, w=lw, h=h),
         "part_boxes": {},  # the legacy form's own boxes: the new form lays a date out itself
+        "era_codes": {},  # and asks for the era with tick boxes
         "cells": _cells(spec) if kind.shape is not Shape.DATE else None,
     }
     if kind.shape is Shape.DATE:

@@ -225,7 +225,9 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
     elif kind.address and spec.part_boxes:
         parts, texts = _address(spec)
     elif kind.shape is Shape.DATE and spec.part_boxes:
-        parts = {k: _split(b, spec.cells) if spec.cells else [b] for k, b in spec.part_boxes.items()}
+        parts = {
+            k: _split(b, spec.cells) if spec.cells and k != "era" else [b] for k, b in spec.part_boxes.items()
+        }
         marks = _option_marks(spec)
     elif kind.shape is Shape.DATE:
         marks, parts, texts = _date(spec, box)

@@ -119,6 +119,9 @@ class FieldSpec(BaseModel):
     #: the town written freely, 丁目・番地・号 one digit a comb cell, the building and room freely. The
     #: prefecture and city come from the postal code field whose ``matches_address`` rule names it.
     part_boxes: dict[str, Box] = Field(default_factory=dict)
+    #: For DATE in part boxes: the era written as a printed code in its own box, ``part_boxes.era``
+    #: (「5.昭和 7.平成 9.令和」: code → era), as insurance and pension forms ask.
+    era_codes: dict[str, str] = Field(default_factory=dict)
     #: Free text on several lines (経過, 留意事項): the box is this many lines one under another, each
     #: read on its own; the value is the lines joined by LINE_JOIN.
     lines: Annotated[int, Field(ge=2, le=20)] | None = None
@@ -192,8 +195,16 @@ class FieldSpec(BaseModel):
                 raise ValueError(f"field {self.name}: an address's part_boxes are town, block and building")
         elif self.part_boxes and kind.shape is not Shape.DATE:
             raise ValueError(f"field {self.name}: only a date or an address is written in part_boxes")
-        elif self.part_boxes and set(self.part_boxes) != {"year", "month", "day"}:
-            raise ValueError(f"field {self.name}: part_boxes needs exactly year, month and day")
+        elif self.part_boxes and set(self.part_boxes) != {"year", "month", "day"} | (
+            {"era"} if self.era_codes else set()
+        ):
+            raise ValueError(
+                f"field {self.name}: part_boxes needs exactly year, month and day (and era, with era_codes)"
+            )
+        if self.era_codes and (kind.shape is not Shape.DATE or "era" not in self.part_boxes):
+            raise ValueError(f"field {self.name}: era_codes are for a date with a part_boxes.era box")
+        if any(not c.isdigit() or e not in self.eras for c, e in self.era_codes.items()):
+            raise ValueError(f"field {self.name}: era_codes map digits to eras listed in 'eras'")
         if self.lines and (kind.shape is not Shape.LINE or self.cells or self.part_boxes or kind.address):
             raise ValueError(f"field {self.name}: only free text in one box is written on several 'lines'")
         if self.script not in ("katakana", "hiragana"):

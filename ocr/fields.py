@@ -666,7 +666,7 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
     spec = lay.spec
     plans: dict[str, Crop | None] = {}
     counts: dict[str, int] = {}
-    for part in ("year", "month", "day"):
+    for part in ("era", "year", "month", "day") if spec.era_codes else ("year", "month", "day"):
         box = lay.parts[part][0]
         mask = z.ink(box.inset(PART_INSET_MM))
         bbox = ink_bbox(mask)
@@ -698,10 +698,22 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
             confs.append(d.confidence)
         raw = f"{texts['year']}年{texts['month']}月{texts['day']}日"
         conf = min([*confs, era_conf]) if confs else min(EMPTY_CONFIDENCE, era_conf)
+        era_of_code = default_era
+        if spec.era_codes:  # 「7」 in the era box: 平成
+            code = texts.pop("era", "")
+            raw = f"{code}:{raw}"
+            era_of_code = spec.era_codes.get(code)
+            if era_of_code is None and any(texts.values()):
+                reason = Reason(
+                    "era_code",
+                    f"元号の番号「{code}」が様式の番号（{'、'.join(f'{c}:{e}' for c, e in spec.era_codes.items())}）にありません",
+                    f"era code {code!r} is none of the form's ({', '.join(spec.era_codes)})",
+                )
+                return _reading(lay, None, raw, min(conf, 0.3), confs, [reason])
         mismatch = [p for p in ("month", "day") if texts[p] and counts.get(p) != len(texts[p])]
         if not any(texts.values()):
             return _reading(lay, None, "", conf)
-        year = parse_year(texts["year"], default_era)
+        year = parse_year(texts["year"], era_of_code)
         reasons: list[Reason] = list(era_reasons)
         try:
             if year is None:

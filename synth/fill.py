@@ -367,6 +367,10 @@ def _write_date(w: Writer, lay: FieldLayout, value: Any) -> None:
         w.cells(_right_aligned(str(date.day), 2), lay.parts["day"])
         return
     default = lay.spec.eras[0] if len(lay.spec.eras) == 1 else None
+    code = next((c for c, e in lay.spec.era_codes.items() if e == era), None)
+    if code is not None:  # the era's printed code, in its own box
+        w.line_text(code, lay.parts["era"][0])
+        default = era
     circled = [m for m in lay.marks if m.value == era]  # the form prints the eras to circle
     for m in circled:
         w.circle(m.box)
