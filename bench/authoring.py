@@ -110,7 +110,9 @@ def proposed_units(fields: list, truth: list[Unit]) -> list[Unit]:
                 ways.append(
                     [Unit(f.name, c, False) for b in f.part_boxes.values() for c in _cells(b, f.cells)] + eras
                 )
-        elif getattr(f, "lines", None):  # several writing lines: people may have drawn each line
+        elif f.pieces:  # written in pieces between printed separators
+            ways.append([Unit(f.name, b, False) for b in f.pieces])
+        elif f.lines:  # several writing lines: people may have drawn each line
             ways.append([Unit(f.name, b, False) for b in _bands(f.box, f.lines)])
         elif f.cells:  # a comb: people may have drawn each cell
             ways.append([Unit(f.name, c, False) for c in _cells(f.box, f.cells)])

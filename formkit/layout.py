@@ -252,7 +252,10 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
 
 
 def line_bands(spec: FieldSpec) -> list[Box]:
-    """The lines of a field written on several lines (``lines``), top to bottom; its box otherwise."""
+    """Where a free field is written piece by piece: its ``pieces``, or its ``lines`` top to bottom;
+    its box otherwise."""
+    if spec.pieces:
+        return list(spec.pieces)
     n = spec.lines or 1
     b = spec.box
     return [Box(x=b.x, y=b.y + i * b.h / n, w=b.w, h=b.h / n) for i in range(n)]

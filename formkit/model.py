@@ -125,6 +125,10 @@ class FieldSpec(BaseModel):
     #: Free text on several lines (経過, 留意事項): the box is this many lines one under another, each
     #: read on its own; the value is the lines joined by LINE_JOIN.
     lines: Annotated[int, Field(ge=2, le=20)] | None = None
+    #: Free text written in pieces between separators the form prints (電話「（　　）　　－　　」): the
+    #: box of each piece, left to right; the value is the pieces joined by ``joiner``.
+    pieces: list[Box] = Field(default_factory=list, max_length=8)
+    joiner: Annotated[str, Field(max_length=3)] = "-"
     #: For KANA: katakana (default) or hiragana.
     script: str = "katakana"
     #: For option types: options per row (default: all in one row).
@@ -205,8 +209,18 @@ class FieldSpec(BaseModel):
             raise ValueError(f"field {self.name}: era_codes are for a date with a part_boxes.era box")
         if any(not c.isdigit() or e not in self.eras for c, e in self.era_codes.items()):
             raise ValueError(f"field {self.name}: era_codes map digits to eras listed in 'eras'")
-        if self.lines and (kind.shape is not Shape.LINE or self.cells or self.part_boxes or kind.address):
-            raise ValueError(f"field {self.name}: only free text in one box is written on several 'lines'")
+        if (self.lines or self.pieces) and (
+            kind.shape is not Shape.LINE or self.cells or self.part_boxes or kind.address
+        ):
+            raise ValueError(
+                f"field {self.name}: only free text in one box is written on several 'lines' or in 'pieces'"
+            )
+        if self.lines and self.pieces:
+            raise ValueError(f"field {self.name}: 'lines' or 'pieces', not both")
+        if len(self.pieces) == 1:
+            raise ValueError(f"field {self.name}: 'pieces' are two boxes or more")
+        if any(p.w <= 0 or p.h <= 0 for p in self.pieces):
+            raise ValueError(f"field {self.name}: every piece needs a positive width and height")
         if self.script not in ("katakana", "hiragana"):
             raise ValueError(f"field {self.name}: script must be katakana or hiragana")
         return self

@@ -140,7 +140,13 @@ def draw_field(pen: Pen, lay: FieldLayout, dropout: Color) -> None:
         hb = lay.label_box
         pen.text(spec.hint, Box(x=hb.x + 1.5, y=hb.y + hb.h * 0.55, w=hb.w - 3, h=hb.h * 0.4), size=6)
     framed = spec.kind.shape not in (Shape.TICKS, Shape.CIRCLE, Shape.TICK)
-    if framed and not lay.cells and not lay.parts:
+    if framed and not lay.cells and not lay.parts and spec.pieces:  # boxes, the separator between
+        for i, piece in enumerate(spec.pieces):
+            pen.rect(piece, stroke=dropout, width=0.8)
+            if i and piece.x - spec.pieces[i - 1].x2 >= 2.0:
+                gap = Box(x=spec.pieces[i - 1].x2, y=piece.y, w=piece.x - spec.pieces[i - 1].x2, h=piece.h)
+                pen.text(spec.joiner, gap, size=9.5, align="center")
+    elif framed and not lay.cells and not lay.parts:
         pen.rect(lay.zone, stroke=dropout, width=0.8)
         for band in line_bands(spec)[1:]:  # the writing lines of a field on several lines
             pen.line(band.x, band.y, band.x2, band.y, color=dropout, width=0.5)

@@ -790,8 +790,9 @@ def plan_signature(lay: FieldLayout, z: Zones) -> Plan:
 
 
 def plan_lines(lay: FieldLayout, z: Zones) -> Plan:
-    """Free text on several lines: each line read as a line of its own (:func:`plan_text` on its band),
-    the value the lines joined by LINE_JOIN; as sure as its least sure line, with every line's doubts."""
+    """Free text on several lines, or in pieces between printed separators: each line or piece read
+    on its own (:func:`plan_text` on its box), the value them joined (LINE_JOIN, or the field's
+    ``joiner``); as sure as its least sure part, with every part's doubts."""
     plans = [plan_text(replace(lay, zone=band), z) for band in line_bands(lay.spec)]
 
     def finish(decs: list[Decoded]) -> FieldReading:
@@ -802,9 +803,9 @@ def plan_lines(lay: FieldLayout, z: Zones) -> Plan:
             readings.append(p.finish(decs[at : at + n]))
             at += n
         texts = [r.raw for r in readings]
-        while texts and not texts[-1]:
+        while texts and not texts[-1] and not lay.spec.pieces:
             texts.pop()  # lines left empty at the end are no part of the text
-        text = LINE_JOIN.join(texts)
+        text = (lay.spec.joiner if lay.spec.pieces else LINE_JOIN).join(texts) if any(texts) else ""
         value, reasons = free_value(lay.spec, text) if text else (None, [])
         for r in readings:
             reasons += [x for x in r.reasons if x not in reasons]
@@ -822,7 +823,7 @@ def planner(lay: FieldLayout) -> Callable[[FieldLayout, Zones], Plan]:
             return plan_address_parts
         if lay.cells:  # a COMB field always has them
             return plan_comb
-        return plan_lines if lay.spec.lines else plan_text
+        return plan_lines if lay.spec.lines or lay.spec.pieces else plan_text
     if shape is Shape.DATE:
         return plan_date_parts if lay.spec.part_boxes and not lay.spec.cells else plan_date
     if shape in (Shape.TICK, Shape.TICKS):

@@ -418,10 +418,11 @@ def write_value(w: Writer, lay: FieldLayout, value: Any) -> None:
         _write_cells(w, lay, kind.comb, value)
     elif kind.address and lay.parts:
         _write_address_parts(w, lay, str(value))
-    elif spec.lines:  # one piece a line, what is left over on the last
+    elif spec.lines or spec.pieces:  # one piece a line (or a box), what is left over in the last
         bands = line_bands(spec)
-        pieces = kind.printed(value).split(LINE_JOIN)
-        pieces = [*pieces[: len(bands) - 1], LINE_JOIN.join(pieces[len(bands) - 1 :])]
+        pieces = kind.printed(value).split(spec.joiner if spec.pieces else LINE_JOIN)
+        rest = (spec.joiner if spec.pieces else LINE_JOIN).join(pieces[len(bands) - 1 :])
+        pieces = [*pieces[: len(bands) - 1], rest]
         for piece, band in zip(pieces, bands, strict=False):
             if piece:
                 w.line_text(piece, band)

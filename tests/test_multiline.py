@@ -50,3 +50,31 @@ def test_only_free_text_in_one_box_takes_lines() -> None:
         FieldSpec(name="kana", label="カナ", type="kana", box=Box(x=51, y=45, w=144, h=12), cells=16, lines=2)
     with pytest.raises(ValueError):
         FieldSpec(name="t", label="t", type="text", box=Box(x=51, y=45, w=144, h=12), lines=1)
+
+
+def test_a_phone_in_pieces_between_printed_separators_is_read_whole() -> None:
+    """電話「（　　）　　－　　」: three boxes, the value the pieces joined by the field's joiner."""
+    from ocr.reader import read_page
+
+    pieces = [Box(x=60, y=110, w=22, h=10), Box(x=90, y=110, w=28, h=10), Box(x=126, y=110, w=30, h=10)]
+    tpl = _form().model_copy(
+        update={
+            "fields": [
+                *_form().fields,
+                FieldSpec(
+                    name="phone",
+                    label="電話",
+                    type="phone",
+                    box=Box.around(pieces),
+                    pieces=pieces,
+                    joiner="-",
+                ),
+            ]
+        }
+    )
+    values = {"name": "山田　太郎", "phone": "042-563-2111"}
+    img = rasterize_pdf(filled_pdf(tpl, values), 250 / 25.4, tpl.page.width_mm)
+    reading, _ = read_page(img, templates=[tpl])
+    assert reading.fields["phone"].value == "042-563-2111"
+    with pytest.raises(ValueError, match="not both"):
+        FieldSpec(name="p", label="p", type="text", box=Box.around(pieces), pieces=pieces, lines=2)

@@ -169,3 +169,17 @@ def test_writing_lines_under_a_heading_are_one_answer_on_several_lines() -> None
     assert abs(course.box.x - 20) < 1.0 and abs(course.box.y2 - 56) < 1.0 and abs(course.box.x2 - 180) < 1.5
     tpl = parse_template(propose.to_yaml("notes", "試験", "master.png", fields))
     assert tpl.field(course.name).lines == 3
+
+
+def test_a_phone_blank_with_printed_brackets_is_drafted_in_pieces() -> None:
+    img = _blank()
+    cv2.line(img, (round(20 * K), round(60 * K)), (round(120 * K), round(60 * K)), 0, 2)  # the underline
+    for x in (45, 60):  # 「（」 and 「）」: small marks taller than wide, on the line
+        cv2.line(img, (round(x * K), round(55.5 * K)), (round(x * K), round(58.8 * K)), 0, 2)
+    fields = propose.propose(img, K, [T("電話", 21, 55, 9)])
+    (phone,) = [f for f in fields if f.type is FieldType.PHONE]
+    assert len(phone.pieces) == 2
+    area, rest = phone.pieces
+    assert 45 <= area.x <= 47 and 58 <= area.x2 <= 60 and 60 <= rest.x <= 62 and rest.x2 >= 115
+    tpl = parse_template(propose.to_yaml("tel", "試験", "master.png", fields))
+    assert len(tpl.field(phone.name).pieces) == 2 and tpl.field(phone.name).joiner == "-"

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from authoring.propose.cells import (
@@ -79,6 +80,9 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
     page.out += slots(cells, texts, lines, page.taken, _places(page.out))
     text = printed_text(gray, px_per_mm, 0)
     kept = [f for f in page.out if not _staff_only(f, cells) and not _over_print(f, text, px_per_mm)]
+    for f in kept:
+        if f.type is FieldType.PHONE and not f.pieces and (pieces := _phone_pieces(f.box, text, px_per_mm)):
+            f.pieces, f.box = pieces, union(pieces)
     return [part for f in kept for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
 
 
@@ -108,6 +112,39 @@ def _over_print(f: Proposed, text: np.ndarray, px_per_mm: float) -> bool:
         return float(part.mean()) if part.size else 0.0
 
     return all(share(b) >= OVER_PRINT for b in places)
+
+
+def _phone_pieces(box: Box, text: np.ndarray, px_per_mm: float) -> list[Box]:
+    """A phone number's boxes between the brackets and dashes printed in its blank (「（　）　－　」),
+    found as small marks of print inside it; none when there are none. Before an opening bracket (a
+    mark taller than wide, first in the blank) is the room after the label, not a piece."""
+    k = px_per_mm
+    x0, y0, x1, y1 = (round(v * k) for v in (box.x, box.y, box.x2, box.y2))
+    sub = text[y0:y1, x0:x1].astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(sub, connectivity=8)
+    marks = sorted(
+        ((x0 + s[0]) / k, (x0 + s[0] + s[2]) / k, s[3] > 2 * s[2])
+        for s in (stats[i] for i in range(1, n))
+        if s[2] <= SEPARATOR_MM * k and 0.8 * k <= max(s[2], s[3]) <= box.h * k
+    )
+    if not marks:
+        return []
+    edges = [marks[0][0] if marks[0][2] else box.x]
+    for left, _, _ in marks[1:] if marks[0][2] else marks:
+        if left - edges[-1] >= PIECE_MM:
+            edges.append(left)
+    edges.append(box.x2)
+    pieces = [
+        Box(x=a + 0.8, y=box.y, w=b - a - 1.6, h=box.h)
+        for a, b in itertools.pairwise(edges)
+        if b - a >= PIECE_MM
+    ]
+    return pieces if 2 <= len(pieces) <= 4 else []
+
+
+#: A separator printed in a phone's blank is at most this wide; a piece between two at least PIECE_MM.
+SEPARATOR_MM = 3.0
+PIECE_MM = 5.0
 
 
 def _staff_only(f: Proposed, cells: list[Cell]) -> bool:

@@ -45,4 +45,6 @@ class Proposed:
     part_boxes: dict[str, Box] = field(default_factory=dict)
     #: Free text on several writing lines, one under another.
     lines: int | None = None
+    #: Free text written in boxes between printed separators (電話「（　）　－　」).
+    pieces: list[Box] = field(default_factory=list)
     note: str = ""

@@ -37,9 +37,11 @@ UNDERLINE_MM = 10.0
 #: How much room above an underline a slot takes at most (one line of handwriting).
 LINE_ROOM_MM = 7.0
 #: Words that close a blank after them: units, a closing bracket.
-CLOSERS = tuple("年月日歳才級頃円時分回枚通人件番号)）")
+CLOSERS = tuple("年月日歳才級頃円時分回枚通人件番号)）-－ー")
 #: Words that open a blank after them.
-OPENERS = ("(", "（", ":", "：", "名", "先", "所")
+OPENERS = ("(", "（", ":", "：", "名", "先", "所", "-", "－", "ー")
+#: Printed between the pieces of one value (電話「（　）　－　」).
+SEPARATORS = set("()（）-－ー")
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,15 @@ def slots(
                 options=options,
             )
         )
+    runs, rest = _pieces(rest)
+    for run in runs:
+        label = re.sub(r"[(（]$", "", run[0].before) or "電話"
+        kind = guess_type(label)
+        kind = kind if kind is not FieldType.CHOICE and kind is not FieldType.DATE else FieldType.TEXT
+        if len(run) == 3 and run[0].before.endswith(("(", "（")):  # 「（　）　－　」: a phone number
+            kind = FieldType.PHONE
+        box = Box.around([s.box for s in run])
+        out.append(Proposed(guess_name(label, taken), label, kind, box, pieces=[s.box for s in run]))
     stacks, rest = _stacks(rest)
     for stack in stacks:
         box = Box.around([s.box for s in stack])
@@ -271,6 +282,28 @@ def slots(
 
 #: Writing lines one under another at most this far apart (mm) are one answer on several lines.
 STACK_GAP_MM = 3.0
+
+
+def _pieces(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
+    """Blanks side by side in one row with only a separator printed between them (「（　）　－　」):
+    one value written in pieces; and the other slots."""
+    row = sorted(found, key=lambda s: (round(s.box.y), s.box.x))
+    runs: list[list[_Slot]] = []
+    for s in row:
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and abs(s.box.y - last.box.y) <= 1.5
+            and last.after
+            and last.after == s.before
+            and set(s.before) <= SEPARATORS
+        ):
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    runs = [r for r in runs if len(r) >= 2]
+    used = {id(s) for r in runs for s in r}
+    return runs, [s for s in found if id(s) not in used]
 
 
 def _stacks(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:

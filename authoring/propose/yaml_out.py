@@ -36,6 +36,9 @@ def _field(f: Proposed) -> Any:
         m["cells"] = f.cells
     if f.lines:
         m["lines"] = f.lines
+    if f.pieces:
+        m["pieces"] = [_box(b) for b in f.pieces]
+        m["joiner"] = "-"
     if f.eras:
         m["eras"] = yamlio.flow_list(f.eras)
     if f.part_boxes:
