@@ -20,6 +20,8 @@ LINE_GAP_MM = 1.5
 COMB_MAX_W_MM = 10.0
 #: A narrow cell with more of its area inked than this holds a label, whatever OCR made of it.
 LABEL_INK = 0.05
+#: A narrow tall cell with more of it inked than this holds a vertical heading (a blank one is 0).
+VERTICAL_INK = 0.01
 #: Between two cells of one field (a date's 「□□年□□月」, a postal code's 「□□□-□□□□」) at most this gap.
 UNIT_GAP_MM = 9.0
 #: A cell holding only one of these separates two combs (事業所整理記号 「□□－□□□」).
@@ -103,6 +105,8 @@ def classify(box: Box, texts: list[Text], ink: float = 0.0) -> Cell:
     dotted = not any(re.match(r"\d", s) for s, _ in items)
     if len(items) >= 2 and not (dotted and any(not option_items(t) and not is_hint(t, box) for t in mine)):
         return Cell(box, mine, "options", items)
+    if ink > VERTICAL_INK and box.w < 15.0 and box.h > 2.5 * box.w:
+        return Cell(box, mine, "label")  # a vertical heading (所有者 down a narrow cell): OCR skips it
     if all(is_hint(t, box) for t in mine) and not (ink > LABEL_INK and box.w < 25.0 and mine):
         return Cell(box, mine, "blank")
     return Cell(box, mine, "label")

@@ -79,7 +79,8 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
     lines = horizontal_lines(gray, px_per_mm) + dotted
     page.out += slots(cells, texts, lines, page.taken, _places(page.out))
     text = printed_text(gray, px_per_mm, 0)
-    kept = [f for f in page.out if not _staff_only(f, cells) and not _over_print(f, text, px_per_mm)]
+    staff = [t.box for t in texts if STAFF_ONLY.search(clean(t.text))]
+    kept = [f for f in page.out if not _staff_only(f, cells, staff) and not _over_print(f, text, px_per_mm)]
     for f in kept:
         if f.type is FieldType.PHONE and not f.pieces and (pieces := _phone_pieces(f.box, text, px_per_mm)):
             f.pieces, f.box = pieces, union(pieces)
@@ -147,16 +148,21 @@ SEPARATOR_MM = 3.0
 PIECE_MM = 5.0
 
 
-def _staff_only(f: Proposed, cells: list[Cell]) -> bool:
-    """A field labelled as the office's (受付印, 職員記入欄), or in a cell that says so."""
+def _staff_only(f: Proposed, cells: list[Cell], headings: list[Box]) -> bool:
+    """A field labelled as the office's (受付印, 職員記入欄), in a cell that says so, or in the area
+    under such a heading (「職員記入欄」 over the staff's boxes)."""
     if STAFF_ONLY.search(f.label):
         return True
-    return any(
-        STAFF_ONLY.search(c.label)
-        and c.box.x <= f.box.x + f.box.w / 2 <= c.box.x2
-        and c.box.y <= f.box.y + f.box.h / 2 <= c.box.y2
-        for c in cells
-    )
+    cx, cy = f.box.x + f.box.w / 2, f.box.y + f.box.h / 2
+    if any(
+        STAFF_ONLY.search(c.label) and c.box.x <= cx <= c.box.x2 and c.box.y <= cy <= c.box.y2 for c in cells
+    ):
+        return True
+    return any(h.y <= f.box.y and f.box.y - h.y2 <= STAFF_AREA_MM and f.box.x2 >= h.x for h in headings)
+
+
+#: A staff-only heading covers what lies at most this far below it.
+STAFF_AREA_MM = 40.0
 
 
 #: A field cut by dotted lines into parts at least this wide is several fields (氏 ┆ 名).

@@ -19,7 +19,7 @@ from authoring.propose.cells import Cell, overlap, right_of
 from authoring.propose.labels import guess_name, guess_type
 from authoring.propose.model import Option, Proposed, Text
 from authoring.propose.options import circle_area
-from authoring.propose.words import ERA_NAMES, clean, era_items, inside
+from authoring.propose.words import ERA_NAMES, clean, era_items, era_of, inside
 from formkit.model import Box, FieldType
 
 #: A gap in a row of print narrower than this is spacing, not a place to write.
@@ -27,6 +27,8 @@ GAP_MM = 5.0
 #: A short label (at most LABEL_CHARS characters, no sentence) with this much empty room after it
 #: to the end of its cell, or of the form's print, has its blank there (「住　所　　　　」).
 LABEL_CHARS = 16
+#: The nouns a label for a blank ends in (医師氏名, 住　所, 所在地, 電　話, 番号, 連絡先, 担当者, 診療科).
+LABEL_ENDS = tuple("名所地話号先者科")
 LABEL_ROOM_MM = 30.0
 #: A year written before a 年 printed alone takes about this much room.
 YEAR_MM = 10.0
@@ -83,6 +85,8 @@ def gap_slots(
     cell to write in beside it)."""
     out: list[_Slot] = []
     end = within.x2 if within is not None else right_edge
+    heights = sorted(t.box.h for t in texts)
+    big = 1.3 * heights[len(heights) // 2] if heights else 0.0  # a title or heading is bigger print
     for row in _rows(texts):
         words = [clean(t.text) for t in row]
         for i, t in enumerate(row):
@@ -108,7 +112,7 @@ def gap_slots(
         if not trailing or end is None:
             continue
         room = end - last.box.x2
-        label = within is None and len(w) <= LABEL_CHARS and "。" not in w and not w.endswith(CLOSERS)
+        label = within is None and len(w) <= LABEL_CHARS and w.endswith(LABEL_ENDS) and last.box.h <= big
         if (w.endswith(OPENERS) and room >= 2 * GAP_MM) or (label and room >= LABEL_ROOM_MM):
             out.append(_Slot(_row_box(row, last.box.x2 + 0.3, end - 0.5, within), w, ""))
     return out
@@ -242,7 +246,8 @@ def slots(
         parts = dict(zip(("year", "month", "day"), (s.box for s in trio), strict=True))
         options = _era_options(trio[0])
         eras = [o.value for o in options] or [next((e for e in ERA_NAMES if e in trio[0].before), "令和")]
-        label = "年月日" if options else (trio[0].before.strip("(（") or "年月日")
+        before = trio[0].before.strip("(（")
+        label = "年月日" if options or not before or era_of(before) else before
         box = Box.around(list(parts.values()) + [o.box for o in options])
         out.append(
             Proposed(
