@@ -110,17 +110,12 @@ def _field(spec: FieldSpec, y: float, column: int | None) -> FieldSpec:
     return spec.model_copy(update=changes)
 
 
-def redesign(legacy: Template, new_id: str, code: int) -> Template:
-    """The redesigned template for ``legacy``: its fields top to bottom in the legacy order, one a
-    row, or two side by side where both fit half a row."""
-    if not legacy.legacy:
-        raise TemplateError(
-            f"{legacy.id} はもう OCR 向けの様式です（見直すのは既存様式 kind: legacy です）",
-            f"{legacy.id} is already a redesigned form (only a legacy template can be redesigned)",
-        )
+def _rows(specs: list[FieldSpec], y: float, name: str) -> tuple[list[FieldSpec], float]:
+    """``specs`` laid out from ``y`` down, one a row or two side by side where both fit half a row;
+    and the y below them."""
     fields: list[FieldSpec] = []
-    y, open_half = TOP_MM, None  # open_half: the row whose right half is still free, and its height
-    for spec in legacy.fields:
+    open_half: tuple[float, float] | None = None  # the row whose right half is free, and its height
+    for spec in specs:
         h = _height(spec)
         if _half(spec) and open_half is not None and open_half[1] == h:
             fields.append(_field(spec, open_half[0], 1))
@@ -128,17 +123,46 @@ def redesign(legacy: Template, new_id: str, code: int) -> Template:
             continue
         if y + h > BOTTOM_MM:
             raise TemplateError(
-                f"{legacy.id} の {len(legacy.fields)} 項目は A4 1枚に入りません（{spec.name} で"
-                f"あふれます）。項目を減らすか、様式を分けてください",
-                f"{len(legacy.fields)} fields of {legacy.id} do not fit on one A4 page ({spec.name} "
-                "overflows); drop fields or split the form",
+                f"{name} の項目は A4 1枚に入りません（{spec.name} であふれます）。項目を減らすか、様式を分けてください",
+                f"the fields of {name} do not fit on one A4 page ({spec.name} overflows); drop fields or "
+                "split the form",
             )
         half = _half(spec)
         fields.append(_field(spec, y, 0 if half else None))
         open_half = (y, h) if half else None
         y += h + ROW_GAP_MM
-    data = legacy.model_dump(exclude={"fields", "kind", "master", "master_page", "page", "static"})
-    return Template.model_validate(
+    return fields, y
+
+
+def redesign(legacy: Template, new_id: str, code: int) -> tuple[Template, list[str]]:
+    """The redesigned template for ``legacy`` and notes for the author: its fields top to bottom in
+    the legacy order, then each repeated block (:class:`formkit.model.FieldGroup`) as many times as
+    fit on the sheet."""
+    if not legacy.legacy:
+        raise TemplateError(
+            f"{legacy.id} はもう OCR 向けの様式です（見直すのは既存様式 kind: legacy です）",
+            f"{legacy.id} is already a redesigned form (only a legacy template can be redesigned)",
+        )
+    in_group = {f"{b}_{i}" for g in legacy.groups for b in g.fields for i in range(2, g.count + 1)}
+    grouped = {b for g in legacy.groups for b in g.fields}
+    single = [f for f in legacy.fields if f.name not in in_group and f.name not in grouped]
+    fields, y = _rows(single, TOP_MM, legacy.id)
+    groups, notes = [], []
+    for g in legacy.groups:
+        block, below = _rows([legacy.field(n) for n in g.fields], y, legacy.id)
+        height = below - y
+        fit = min(g.count, 1 + int((BOTTOM_MM - below) // height)) if height > 0 else 1
+        fields += block
+        if fit >= 2:
+            groups.append(g.model_copy(update={"count": fit, "step": (0.0, height)}))
+        if fit < g.count:
+            notes.append(
+                f"{g.label}: 元の様式の {g.count} 組のうち {fit} 組が1枚に入ります（残りは次の用紙に）/ "
+                f"{fit} of the {g.count} {g.name} blocks fit on one sheet (the rest go on another)"
+            )
+        y = below + (fit - 1) * height
+    data = legacy.model_dump(exclude={"fields", "groups", "kind", "master", "master_page", "page", "static"})
+    tpl = Template.model_validate(
         {
             **data,
             "id": new_id,
@@ -147,8 +171,10 @@ def redesign(legacy: Template, new_id: str, code: int) -> Template:
             "code": code,
             "source": f"dejiru template redesign {legacy.id} (v{legacy.version})",
             "fields": [f.model_dump() for f in fields],
+            "groups": [g.model_dump() for g in groups],
         }
     )
+    return tpl, notes
 
 
 def next_code(templates: list[Template]) -> int:
@@ -161,8 +187,11 @@ def to_yaml(tpl: Template) -> str:
     """The template as ``template.yaml``: boxes as [x, y, w, h] lists, defaults left out."""
     data = tpl.model_dump(mode="json", exclude_defaults=True)
     data["kind"] = tpl.kind
+    copies = {f"{b}_{i}" for g in tpl.groups for b in g.fields for i in range(2, g.count + 1)}
     fields = []
     for spec, raw in zip(tpl.fields, data.get("fields", []), strict=True):
+        if spec.name in copies:
+            continue  # generated from its group
         raw["box"] = yamlio.flow_list(round(v, 1) for v in spec.box.as_list())
         if spec.label_box is not None:
             raw["label_box"] = yamlio.flow_list(round(v, 1) for v in spec.label_box.as_list())
@@ -188,4 +217,11 @@ def to_yaml(tpl: Template) -> str:
     ]
     doc = yamlio.block_map({k: data[k] for k in order if k in data})
     doc["fields"] = fields
+    if tpl.groups:
+        doc["groups"] = [
+            yamlio.block_map(
+                {**g, "fields": yamlio.flow_list(g["fields"]), "step": yamlio.flow_list(g["step"])}
+            )
+            for g in data["groups"]
+        ]
     return yamlio.dump(doc, header=HEADER)

@@ -537,7 +537,7 @@ def template_redesign(
     if code is not None and any(t.code == code for t in others):
         typer.echo(f"エラー: 様式ID {code} は使われています\nerror: form-ID code {code} is taken", err=True)
         raise typer.Exit(2)
-    tpl = redesign(load_template(form_id), new, code or next_code(others))
+    tpl, notes = redesign(load_template(form_id), new, code or next_code(others))
     text = to_yaml(tpl)
     parse_template(text, str(path))  # what is written loads as it is
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -549,6 +549,8 @@ def template_redesign(
         f"redesigned {form_id} (form-ID code {tpl.code}, {len(tpl.fields)} fields): {path}\n"
         f"印刷用 / to print: {pdf}"
     )
+    for note in notes:
+        typer.echo(f"  {note}")
 
 
 @app.command()

@@ -247,6 +247,80 @@ class PageSpec(BaseModel):
     height_mm: Mm = 297.0
 
 
+class FieldGroup(BaseModel):
+    """Blocks a form prints several times (資格取得届: four insured persons; a table's rows): the first
+    block's fields are written once, and block i is the same fields moved by (i - 1) × ``step``, named
+    ``<name>_<i>`` and labelled 「<label>（<group label><i>）」. A rule naming a field of the block
+    names the same block's field. A copy written out in ``fields`` wins over the generated one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    label: str
+    fields: Annotated[list[str], Field(min_length=1)]
+    count: Annotated[int, Field(ge=2, le=30)]
+    #: From one block to the next, in mm: (across, down).
+    step: tuple[float, float]
+
+
+def _moved(box: Any, dx: float, dy: float) -> Any:
+    """A box as written in a template (a list, a mapping or a Box) moved by (dx, dy)."""
+    if box is None:
+        return None
+    b = box if isinstance(box, Box) else Box.model_validate(box)
+    return Box(x=round(b.x + dx, 2), y=round(b.y + dy, 2), w=b.w, h=b.h)
+
+
+def expand_groups(data: dict[str, Any]) -> dict[str, Any]:
+    """The template's raw data with every group's further blocks written out as fields."""
+    groups = [
+        g if isinstance(g, FieldGroup) else FieldGroup.model_validate(g) for g in data.get("groups") or []
+    ]
+    fields = list(data.get("fields") or [])
+    raw = [f.model_dump() if isinstance(f, BaseModel) else dict(f) for f in fields]
+    by_name = {str(f.get("name")): f for f in raw}
+    for g in groups:
+        missing = [n for n in g.fields if n not in by_name]
+        if missing:
+            raise ValueError(f"group {g.name}: no field named {', '.join(missing)}")
+        for i in range(2, g.count + 1):
+            dx, dy = g.step[0] * (i - 1), g.step[1] * (i - 1)
+            for base in g.fields:
+                name = f"{base}_{i}"
+                if name in by_name:
+                    continue  # written out by hand: that one wins
+                f = dict(by_name[base])
+                f["name"] = name
+                f["label"] = f"{f['label']}（{g.label}{i}）"
+                if f.get("label_en"):
+                    f["label_en"] = f"{f['label_en']} ({g.name} {i})"
+                f["box"] = _moved(f["box"], dx, dy)
+                f["label_box"] = _moved(f.get("label_box"), dx, dy)
+                f["part_boxes"] = {k: _moved(b, dx, dy) for k, b in (f.get("part_boxes") or {}).items()}
+                f["pieces"] = [_moved(b, dx, dy) for b in f.get("pieces") or []]
+                f["options"] = [
+                    {
+                        **(o.model_dump() if isinstance(o, BaseModel) else dict(o)),
+                        "box": _moved(_opt_box(o), dx, dy),
+                    }
+                    for o in f.get("options") or []
+                ]
+                f["rules"] = [_renamed(r, g.fields, i) for r in f.get("rules") or []]
+                raw.append(f)
+                by_name[name] = f
+    return {**data, "fields": raw, "groups": groups}
+
+
+def _opt_box(o: Any) -> Any:
+    return getattr(o, "box", None) if isinstance(o, BaseModel) else dict(o).get("box")
+
+
+def _renamed(rule: str, names: list[str], i: int) -> str:
+    """``before:birth_date`` in block i names that block's birth_date when it is a field of the block."""
+    kind, sep, arg = rule.partition(":")
+    return f"{kind}:{arg}_{i}" if sep and arg in names else rule
+
+
 class Template(BaseModel):
     """A whole form template, as loaded from ``form_templates/<id>/template.yaml``."""
 
@@ -275,8 +349,15 @@ class Template(BaseModel):
     dropout_color: str = "#F7A8A8"
     static: list[StaticText] = Field(default_factory=list)
     fields: list[FieldSpec]
+    #: Blocks printed several times (person blocks, table rows): see :class:`FieldGroup`.
+    groups: list[FieldGroup] = Field(default_factory=list)
     #: Which target system and mapping the keying bot uses for approved records.
     target: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand(cls, data: Any) -> Any:
+        return expand_groups(data) if isinstance(data, dict) and data.get("groups") else data
 
     @model_validator(mode="after")
     def _kind(self) -> Template:

@@ -38,9 +38,12 @@ def test_redesign_keeps_fields_rules_and_target_and_reads_back(templates: Path, 
     old, new = load_template(LEGACY), load_template(f"{LEGACY}_ocr")
     assert new.kind == "redesigned" and new.code is not None and not new.legacy
     assert all(t.code != new.code for t in (load_template(i) for i in ("juminhyo_request", "inkan_request")))
+    copies = {f"{b}_{i}" for g in old.groups for b in g.fields for i in range(2, g.count + 1)}
     assert [(f.name, f.type, f.rules, f.required, f.sensitive) for f in new.fields] == [
-        (f.name, f.type, f.rules, f.required, f.sensitive) for f in old.fields
+        (f.name, f.type, f.rules, f.required, f.sensitive) for f in old.fields if f.name not in copies
     ]
+    # Four insured persons do not fit one portrait sheet with the rest: one does, and the author is told.
+    assert not new.groups and "4 組のうち 1 組" in res.output
     assert new.target == old.target
     assert new.field("individual_number").cells == 12  # a 個人番号 is written one digit a cell
     assert new.field("kana").cells and new.field("office_postal").cells == 7
@@ -78,7 +81,7 @@ def test_redesign_keeps_fields_rules_and_target_and_reads_back(templates: Path, 
 
 def test_only_a_legacy_template_is_redesigned_and_a_taken_code_is_refused(templates: Path) -> None:
     with pytest.raises(TemplateError) as err:
-        redesign(load_template("juminhyo_request"), "again", 999)
+        redesign(load_template("juminhyo_request"), "again", 999)  # already redesigned
     assert "kind: legacy" in err.value.ja
     taken = load_template("juminhyo_request").code
     res = CliRunner().invoke(app, ["template", "redesign", LEGACY, "--code", str(taken)])
@@ -86,3 +89,35 @@ def test_only_a_legacy_template_is_redesigned_and_a_taken_code_is_refused(templa
     assert CliRunner().invoke(app, ["template", "redesign", LEGACY]).exit_code == 0
     again = CliRunner().invoke(app, ["template", "redesign", LEGACY])
     assert again.exit_code == 2  # an author's edits are not overwritten
+
+
+def test_repeated_blocks_that_fit_stay_a_group() -> None:
+    legacy = load_template(LEGACY)
+    person = legacy.groups[0]
+    small = legacy.model_copy(
+        update={
+            "fields": [f for f in legacy.fields if f.name in ("submitted_on", "kana", "name")],
+            "groups": [person.model_copy(update={"fields": ["kana", "name"]})],
+        }
+    )
+    new, notes = redesign(small, "two_people", 999)
+    assert notes == [] and new.groups[0].count == 4
+    assert [f.name for f in new.fields] == [
+        "submitted_on",
+        "kana",
+        "name",
+        "kana_2",
+        "name_2",
+        "kana_3",
+        "name_3",
+        "kana_4",
+        "name_4",
+    ]
+    step = new.groups[0].step[1]
+    assert new.field("name_2").box.y == new.field("name").box.y + step and step > new.field("name").box.h
+    from authoring.redesign import to_yaml
+    from formkit.registry import parse_template
+
+    text = to_yaml(new)
+    assert "kana_2" not in text and "groups:" in text  # the copies come from the group on loading
+    assert [f.name for f in parse_template(text).fields] == [f.name for f in new.fields]
