@@ -1,5 +1,8 @@
 """The template editor: a DX leader (role ``author``) moves, resizes, adds and deletes field zones on the
-blank form in the browser and edits each field's label, type, required flag and rules.
+blank form in the browser and edits each field's label, type, required flag, rules, comb cells, options
+(with their boxes on a legacy form), eras, year/month/day boxes and examples; it may duplicate and split
+a zone, zoom, and snap edges to the ruled lines of the blank form (:func:`snap_lines`). Zones of a legacy
+form that cover its printed text are marked (:func:`print_warnings`).
 
 Saving validates the whole template with the same pydantic model the reader uses; an invalid template is
 refused with a Japanese message and nothing is written. A valid one replaces ``template.yaml`` (the
@@ -11,6 +14,7 @@ The editor's routes are in review/routes/template_editor.py; this module is what
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import math
@@ -18,23 +22,26 @@ import os
 import re
 import shutil
 import threading
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 import yaml
 
 from core import clock
 from core.errors import TemplateError
-from formkit.kinds import KINDS, Shape
-from formkit.model import Template
+from formkit.kinds import KINDS, Comb, Shape
+from formkit.model import ADDRESS_PARTS, FieldSpec, Template
 from formkit.registry import (
     clear_cache,
     installed_template,
     parse_template,
 )
 from validation.checks import rule_names
+from validation.wareki import ERAS
 
 #: The background image's resolution: 840 × 1188 px for A4, enough to place a box to a quarter millimetre.
 PX_PER_MM = 4.0
@@ -42,6 +49,20 @@ MAX_BODY = 1_000_000
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: A box may reach this far past the paper's edge (scanner margins on legacy masters).
 EDGE_MM = 0.5
+#: What one field may hold as the editor sends it: more is a forged request, not a form.
+MAX_FIELDS = 300
+MAX_CELLS = 64
+MAX_OPTIONS = 40
+MAX_EXAMPLES = 60
+MAX_TEXT = 200
+#: The eras a date may offer, in order.
+ERA_NAMES = tuple(e.name for e in ERAS)
+DATE_PARTS = ("year", "month", "day")
+#: A ruled line shorter than this is a stroke of printed text, not a line to snap to.
+SNAP_LINE_MM = 6.0
+#: What the editor edits beyond name, label, type, required, rules and box; a field posted without one of
+#: these keys keeps what the file says.
+EDITED = ("cells", "eras", "examples", "options", "part_boxes", "pieces")
 _save_lock = threading.Lock()
 
 
@@ -67,33 +88,92 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def editor_fields(tpl: Template) -> list[dict[str, Any]]:
-    """The fields as the editor's script edits them: boxes as [x, y, w, h] in mm."""
-    return [
-        {
-            "orig": f.name,
-            "name": f.name,
-            "label": f.label,
-            "label_en": f.label_en or "",
-            "type": f.type,
-            "required": f.required,
-            "rules": list(f.rules),
-            "box": f.box.as_list(),
-            "options": [
-                {"value": o.value, "label": o.label, "box": o.box.as_list() if o.box else None}
-                for o in f.options
-            ],
-            "part_boxes": {k: b.as_list() for k, b in f.part_boxes.items()},
+def editor_field(f: FieldSpec) -> dict[str, Any]:
+    """One field as the editor's script edits it: boxes as [x, y, w, h] in mm; ``orig`` is the name (or
+    an option's value) it had in the file, so a renamed one keeps what the editor does not show."""
+    return {
+        "orig": f.name,
+        "name": f.name,
+        "label": f.label,
+        "label_en": f.label_en or "",
+        "type": f.type,
+        "required": f.required,
+        "rules": list(f.rules),
+        "box": f.box.as_list(),
+        "cells": f.cells,
+        "eras": list(f.eras),
+        "examples": list(f.examples),
+        "options": [
+            {
+                "orig": o.value,
+                "value": o.value,
+                "label": o.label,
+                "box": o.box.as_list() if o.box else None,
+            }
+            for o in f.options
+        ],
+        "part_boxes": {k: b.as_list() for k, b in f.part_boxes.items()},
+        "pieces": [b.as_list() for b in f.pieces],
+        "era_codes": bool(f.era_codes),
+    }
+
+
+def group_copies(tpl: Template, text: str) -> dict[str, dict[str, Any]]:
+    """The fields a group makes (block 2 on: ``kana_2``…) that the file does not write out, by name:
+    the group's name and label, the block, and the field of block 1 it follows."""
+    raw = yaml.safe_load(text) or {}
+    written = {str(f.get("name")) for f in raw.get("fields") or [] if isinstance(f, dict)}
+    out: dict[str, dict[str, Any]] = {}
+    for g in tpl.groups:
+        for i in range(2, g.count + 1):
+            for base in g.fields:
+                if f"{base}_{i}" not in written:
+                    out[f"{base}_{i}"] = {"name": g.name, "label": g.label, "block": i, "base": base}
+    return out
+
+
+def editor_fields(tpl: Template, text: str | None = None) -> list[dict[str, Any]]:
+    """The fields as the editor's script edits them. With the file's ``text``, a field a group makes is
+    marked (``group``): the editor shows it and does not send it back (it moves with block 1's field),
+    and a field of block 1 names its group (``group_of``): it may not be renamed, deleted or split."""
+    copies = group_copies(tpl, text) if text is not None else {}
+    bases = {base: g.label for g in tpl.groups for base in g.fields}
+    out = []
+    for f in tpl.fields:
+        e = editor_field(f)
+        if f.name in copies:
+            e["group"] = copies[f.name]
+        if f.name in bases:
+            e["group_of"] = bases[f.name]
+        out.append(e)
+    return out
+
+
+def editor_kinds() -> dict[str, dict[str, Any]]:
+    """What the editor's side panel needs to know of each kind: which inputs a field of it has."""
+    return {
+        name: {
+            "shape": kind.shape.value,
+            "options": kind.has_options,
+            "cells": kind.comb is not None or kind.shape in (Shape.COMB, Shape.DATE),
+            "address": kind.address,
         }
-        for f in tpl.fields
-    ]
+        for name, kind in KINDS.items()
+    }
+
+
+@lru_cache(maxsize=4)
+def _image(key: str, tpl_json: str) -> np.ndarray:
+    from formkit.render import master_image
+
+    img = master_image(Template.model_validate_json(tpl_json), PX_PER_MM)
+    img.setflags(write=False)
+    return img
 
 
 @lru_cache(maxsize=16)
 def _png(key: str, tpl_json: str) -> bytes:
-    from formkit.render import master_image
-
-    img = master_image(Template.model_validate_json(tpl_json), PX_PER_MM)
+    img = _image(key, tpl_json)
     ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:
         raise TemplateError("白紙の様式を画像にできませんでした", "could not encode the blank form")
@@ -103,6 +183,46 @@ def _png(key: str, tpl_json: str) -> bytes:
 def blank_png(tpl: Template) -> bytes:
     """The blank form (printed layout, or a legacy form's master) as PNG, cached per template content."""
     return _png(tpl.key, tpl.model_dump_json())
+
+
+def _centre_lines(gray: np.ndarray) -> list[list[float]]:
+    """[position, start, end] (mm) of the ruled lines across ``gray``, at least SNAP_LINE_MM long."""
+    from authoring.propose.lines import horizontal_lines
+
+    found = {
+        (round(b.y + b.h / 2, 1), round(b.x, 1), round(b.x2, 1))
+        for b in horizontal_lines(gray, PX_PER_MM)
+        if b.w >= SNAP_LINE_MM
+    }
+    return [list(t) for t in sorted(found)]
+
+
+@lru_cache(maxsize=16)
+def _lines(key: str, tpl_json: str) -> dict[str, list[list[float]]]:
+    rgb = _image(key, tpl_json)
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    # The vertical lines are the horizontal lines of the page turned on its side.
+    return {"h": _centre_lines(gray), "v": _centre_lines(np.ascontiguousarray(gray.T))}
+
+
+def snap_lines(tpl: Template) -> dict[str, list[list[float]]]:
+    """The ruled lines of a legacy form's master that zone edges snap to: ``h`` as [y, x0, x1] and ``v``
+    as [x, y0, y1], in mm. None on a redesigned form: its lines are drawn from the zones themselves."""
+    if not tpl.legacy:
+        return {"h": [], "v": []}
+    return _lines(tpl.key, tpl.model_dump_json())
+
+
+def print_warnings(tpl: Template) -> dict[str, dict[str, Any]]:
+    """The zones of a legacy form that cover its print too much to be read (``ocr.reader.covers``),
+    by field name: how much (0-1), where (``box``, an option's value, a part), its box, and whether it
+    is a mark (an option or tick box)."""
+    from ocr.reader import covers
+
+    return {
+        name: {"share": round(c.share, 3), "where": c.where, "box": c.box.as_list(), "mark": c.mark}
+        for name, c in covers(tpl).items()
+    }
 
 
 # --- checking what the browser sent ------------------------------------------------------------------
@@ -118,104 +238,303 @@ def _box(value: Any) -> list[float] | None:
     return nums if all(math.isfinite(v) for v in nums) else None
 
 
+def _text_problem(
+    value: Any, what: tuple[str, str], who: str, name: str, *, required: bool = True
+) -> list[tuple[str, str]]:
+    """A label, an option's value or an example: text, not too long, no markup or control characters."""
+    ja, en = what
+    if value is None and not required:
+        return []
+    if not isinstance(value, str):
+        return [(f"{who}: {ja}の形式が違います", f"field {name}: the {en} must be text")]
+    if required and not value.strip():
+        return [(f"{who}: {ja}を入力してください", f"field {name}: the {en} is empty")]
+    if len(value) > MAX_TEXT:
+        return [
+            (
+                f"{who}: {ja}が長すぎます（{MAX_TEXT}文字まで）",
+                f"field {name}: {en} over {MAX_TEXT} characters",
+            )
+        ]
+    if "<" in value or ">" in value or any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        return [
+            (
+                f"{who}: {ja}に < > や制御文字は使えません（不等号は全角の＜＞で書きます）",
+                f"field {name}: the {en} may not hold < > or control characters",
+            )
+        ]
+    return []
+
+
+def _effective(f: dict[str, Any], base: FieldSpec | None) -> dict[str, Any]:
+    """The cells, eras, examples, options and part boxes a posted field will have: what it sent, else
+    what the file says for the field it was (``orig``) or is a copy of (``copy_of``)."""
+    out: dict[str, Any] = {
+        "cells": None,
+        "eras": [],
+        "examples": [],
+        "options": [],
+        "part_boxes": {},
+        "pieces": [],
+        "era_codes": False,  # not edited: whether the file gives the date's era as a printed code
+    }
+    if base is not None:
+        out.update({k: v for k, v in editor_field(base).items() if k in out})
+    out.update({k: f[k] for k in EDITED if k in f})
+    return out
+
+
+def _base(f: dict[str, Any], olds: dict[str, FieldSpec]) -> FieldSpec | None:
+    for key in ("orig", "copy_of"):
+        ref = f.get(key)
+        if isinstance(ref, str) and ref in olds:
+            return olds[ref]
+    return None
+
+
 def check_posted(posted: Any, tpl: Template) -> list[tuple[str, str]]:
     """Problems in the edited fields, each in Japanese and English, before the model sees them."""
     if not isinstance(posted, list) or not all(isinstance(f, dict) for f in posted):
         return [("送られたデータの形式が違います", "the data sent is not a list of fields")]
     if not posted:
         return [("項目が1つもありません", "a template needs at least one field")]
+    if len(posted) > MAX_FIELDS:
+        return [(f"項目が多すぎます（{MAX_FIELDS}まで）", f"more than {MAX_FIELDS} fields")]
     problems: list[tuple[str, str]] = []
-    known_rules = set(rule_names())
-    pw, ph = tpl.page.width_mm, tpl.page.height_mm
     names = [str(f.get("name", "")) for f in posted]
     olds = {s.name: s for s in tpl.fields}
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append((f"項目名 {dup} が重複しています", f"field name {dup} is used twice"))
+    origs = [f.get("orig") for f in posted if f.get("orig")]
+    if len(origs) != len(set(map(str, origs))):
+        return [("送られたデータの形式が違います（同じ項目が2回あります）", "a field was sent twice")]
+    for g in tpl.groups:
+        for missing in [n for n in g.fields if n not in names]:
+            problems.append(
+                (
+                    f"項目 {missing} はグループ「{g.label}」（{g.name}）の1番目なので、削除・改名・分割できません"
+                    "（グループは template.yaml の groups で直します）",
+                    f"field {missing} is block 1 of group {g.name}: it cannot be deleted, renamed or split",
+                )
+            )
     for f in posted:
-        name = str(f.get("name", ""))
-        label = str(f.get("label") or "").strip()
-        who = f"項目「{label or name}」"
-        opts, parts = f.get("options") or [], f.get("part_boxes") or {}
-        if (
-            not isinstance(opts, list)
-            or not all(isinstance(o, dict) for o in opts)
-            or not isinstance(parts, dict)
-        ):
-            problems.append((f"{who}: 送られたデータの形式が違います", f"field {name}: malformed options"))
-            continue
-        if not ID_RE.match(name):
+        problems += _check_field(f, _base(f, olds), tpl)
+    return problems
+
+
+def without_copies(posted: Any, tpl: Template, text: str) -> Any:
+    """The posted fields less those a group makes (they follow block 1 and are not written out)."""
+    if not isinstance(posted, list):
+        return posted
+    copies = group_copies(tpl, text)
+    return [
+        f
+        for f in posted
+        if not (isinstance(f, dict) and isinstance(f.get("orig"), str) and f["orig"] in copies)
+    ]
+
+
+def _check_field(f: dict[str, Any], base: FieldSpec | None, tpl: Template) -> list[tuple[str, str]]:
+    name = str(f.get("name", ""))[:60]
+    raw_label = f.get("label")
+    label = raw_label.strip() if isinstance(raw_label, str) else ""
+    who = f"項目「{label[:40].replace('<', '').replace('>', '') or name}」"
+    eff = _effective(f, base)
+    opts, parts, cells = eff["options"], eff["part_boxes"], eff["cells"]
+    eras, examples, pieces = eff["eras"], eff["examples"], eff["pieces"]
+    if (
+        not isinstance(pieces, list)
+        or len(pieces) > 8
+        or not isinstance(opts, list)
+        or not all(isinstance(o, dict) for o in opts)
+        or not isinstance(parts, dict)
+        or not isinstance(eras, list)
+        or not all(isinstance(e, str) for e in eras)
+        or not isinstance(examples, list)
+        or any(not isinstance(f.get(k), str | None) for k in ("orig", "copy_of"))
+    ):
+        return [(f"{who}: 送られたデータの形式が違います", f"field {name}: malformed field")]
+    problems: list[tuple[str, str]] = []
+    if not ID_RE.match(name):
+        problems.append(
+            (
+                f"{who}: 項目名（name）は半角英小文字で始め、英小文字・数字・_ だけにしてください",
+                f"field {name!r}: the name must be lower-case letters, digits and _",
+            )
+        )
+    problems += _text_problem(raw_label, ("ラベル", "label"), who, name)
+    problems += _text_problem(
+        f.get("label_en") or None, ("ラベル（英語）", "English label"), who, name, required=False
+    )
+    ftype = f.get("type")
+    kind = KINDS.get(str(ftype))
+    if kind is None:
+        problems.append((f"{who}: 種類 {ftype} はありません", f"field {name}: unknown type {ftype}"))
+    # comb cells
+    if cells is not None and (
+        isinstance(cells, bool) or not isinstance(cells, int) or not 1 <= cells <= MAX_CELLS
+    ):
+        problems.append(
+            (
+                f"{who}: マス数（cells）は1〜{MAX_CELLS}の整数です",
+                f"field {name}: cells must be 1 to {MAX_CELLS}",
+            )
+        )
+        cells = None
+    # options
+    if len(opts) > MAX_OPTIONS:
+        problems.append(
+            (f"{who}: 選択肢が多すぎます（{MAX_OPTIONS}まで）", f"field {name}: too many options")
+        )
+        opts = []
+    values: list[str] = []
+    for o in opts:
+        found = _text_problem(o.get("value"), ("選択肢の値", "option value"), who, name)
+        found += _text_problem(o.get("label"), ("選択肢の表示", "option label"), who, name)
+        problems += found
+        if not found:
+            values.append(o["value"].strip())
+    for dup in sorted({v for v in values if values.count(v) > 1}):
+        problems.append((f"{who}: 選択肢の値 {dup} が重複しています", f"field {name}: option {dup} twice"))
+    # eras
+    unknown = [e for e in eras if e not in ERA_NAMES]
+    if unknown or len(set(eras)) != len(eras):
+        problems.append(
+            (
+                f"{who}: 元号は {'・'.join(ERA_NAMES)} から重ならずに選びます",
+                f"field {name}: eras are some of {', '.join(ERA_NAMES)}, each once",
+            )
+        )
+    # examples
+    if len(examples) > MAX_EXAMPLES:
+        problems.append(
+            (f"{who}: 記入例が多すぎます（{MAX_EXAMPLES}まで）", f"field {name}: too many examples")
+        )
+    else:
+        for ex in examples:
+            problems += _text_problem(ex, ("記入例", "example"), who, name)
+    if kind is not None:
+        problems += _check_kind(f, kind, eff | {"cells": cells}, values, who, name)
+    rules = f.get("rules") or []
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        problems.append((f"{who}: ルールの形式が違います", f"field {name}: rules must be a list of text"))
+    else:
+        known_rules = set(rule_names())
+        for rule in rules:
+            if rule.partition(":")[0].strip() not in known_rules:
+                problems.append(
+                    (
+                        f"{who}: ルール {rule[:60]} はありません（使えるもの: {', '.join(sorted(known_rules))}）",
+                        f"field {name}: unknown rule {rule[:60]}",
+                    )
+                )
+    boxes: list[tuple[str, Any]] = [("枠", f.get("box"))]
+    boxes += [
+        (f"選択肢 {str(o.get('label', ''))[:40]} の枠", o.get("box"))
+        for o in opts
+        if o.get("box") is not None
+    ]
+    boxes += [(f"{str(k)[:20]} の枠", b) for k, b in parts.items()]
+    boxes += [(f"{i + 1}番目の区切りの枠", b) for i, b in enumerate(pieces)]
+    problems += _check_boxes(boxes, tpl, who, name)
+    return problems
+
+
+def _check_kind(
+    f: dict[str, Any], kind: Any, eff: dict[str, Any], values: list[str], who: str, name: str
+) -> list[tuple[str, str]]:
+    """What the field's kind asks of it: options, eras, cells, part boxes."""
+    problems: list[tuple[str, str]] = []
+    ftype, cells, parts, eras = f.get("type"), eff["cells"], eff["part_boxes"], eff["eras"]
+    if kind.has_options and len(eff["options"]) < 2:
+        problems.append(
+            (
+                f"{who}: 種類 {ftype} には選択肢が2つ以上必要です（右の「選択肢を追加」で追加します）",
+                f"field {name}: type {ftype} needs at least two options",
+            )
+        )
+    if kind.shape is Shape.DATE:
+        if not eras:
             problems.append(
                 (
-                    f"{who}: 項目名（name）は半角英小文字で始め、英小文字・数字・_ だけにしてください",
-                    f"field {name!r}: the name must be lower-case letters, digits and _",
+                    f"{who}: 日付には元号（eras）が必要です（右の「元号」で選びます）",
+                    f"field {name}: a date needs eras",
                 )
             )
-        if not label:
-            problems.append((f"{who}: ラベルを入力してください", f"field {name}: the label is empty"))
-        ftype = f.get("type")
-        kind = KINDS.get(str(ftype))
-        if kind is None:
-            problems.append((f"{who}: 種類 {ftype} はありません", f"field {name}: unknown type {ftype}"))
-        elif kind.has_options and len(f.get("options") or []) < 2:
+        stray = [v for v in values if v not in eras]
+        if stray:
             problems.append(
                 (
-                    f"{who}: 種類 {ftype} には選択肢が2つ以上必要です（選択肢は template.yaml で追加します）",
-                    f"field {name}: type {ftype} needs at least two options (add them in template.yaml)",
+                    f"{who}: 日付の選択肢の値は元号です（{', '.join(stray)} は「元号」で選ばれていません）",
+                    f"field {name}: a date's options are its eras ({', '.join(stray)} is not one)",
                 )
             )
-        else:
-            was = olds.get(str(f.get("orig")))
-            if kind.shape is Shape.DATE and not (was and was.eras):
-                problems.append(
-                    (
-                        f"{who}: 日付には元号（eras、例 [令和]）が必要です（template.yaml で追加します）",
-                        f"field {name}: a date needs eras (add them in template.yaml)",
-                    )
+        if cells not in (None, 2):
+            problems.append(
+                (
+                    f"{who}: 日付のマス数は年・月・日それぞれ2（1マス1桁）か空欄です",
+                    f"field {name}: a date's cells are 2 per part, or none",
                 )
-            if kind.shape is Shape.COMB and not (was and was.cells):
-                problems.append(
-                    (
-                        f"{who}: 種類 count にはマス数（cells）が必要です（数値なら種類 number を使います）",
-                        f"field {name}: a count needs cells (or use type number)",
-                    )
+            )
+        if parts and set(parts) != set(DATE_PARTS) | ({"era"} if eff["era_codes"] else set()):
+            problems.append(
+                (
+                    f"{who}: 日付の区切り枠は年・月・日の3つです（元号を番号で書く様式では元号の枠も）",
+                    f"field {name}: part_boxes are year, month and day (and era, with era_codes)",
                 )
-        rules = f.get("rules") or []
-        if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
-            problems.append((f"{who}: ルールの形式が違います", f"field {name}: rules must be a list of text"))
-        else:
-            for rule in rules:
-                if rule.partition(":")[0] not in known_rules:
-                    problems.append(
-                        (
-                            f"{who}: ルール {rule} はありません（使えるもの: {', '.join(sorted(known_rules))}）",
-                            f"field {name}: unknown rule {rule}",
-                        )
-                    )
-        boxes: list[tuple[str, Any]] = [("枠", f.get("box"))]
-        boxes += [(f"選択肢 {o.get('label', '')} の枠", o.get("box")) for o in opts if o.get("box")]
-        boxes += [(f"{k} の枠", b) for k, b in parts.items()]
-        for what, raw in boxes:
-            b = _box(raw)
-            if b is None:
-                problems.append(
-                    (f"{who}: {what}は [x, y, 幅, 高さ] の数値4つです", f"field {name}: bad box {raw}")
+            )
+    elif kind.address:
+        if parts and set(parts) != set(ADDRESS_PARTS):
+            problems.append(
+                (
+                    f"{who}: 住所の区切り枠は町名・番地・建物の3つです",
+                    f"field {name}: an address's part_boxes are town, block and building",
                 )
-            elif b[2] <= 0 or b[3] <= 0:
-                problems.append(
-                    (
-                        f"{who}: {what}の幅と高さは0より大きくしてください（幅 {b[2]:g} mm、高さ {b[3]:g} mm）",
-                        f"field {name}: a box needs a positive width and height",
-                    )
+            )
+    elif parts:
+        problems.append(
+            (
+                f"{who}: 区切り枠（part_boxes）は日付と住所だけのものです",
+                f"field {name}: only a date or an address has part_boxes",
+            )
+        )
+    if kind.shape is Shape.COMB and not cells:
+        problems.append(
+            (
+                f"{who}: 種類 {ftype} にはマス数（cells）が必要です（数値なら種類 number を使います）",
+                f"field {name}: a {ftype} needs cells (or use type number)",
+            )
+        )
+    if kind.comb is Comb.POSTAL and cells not in (None, 7):
+        problems.append(
+            (f"{who}: 郵便番号のマス数は7か空欄です", f"field {name}: a postal code has 7 cells, or none")
+        )
+    return problems
+
+
+def _check_boxes(boxes: list[tuple[str, Any]], tpl: Template, who: str, name: str) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    pw, ph = tpl.page.width_mm, tpl.page.height_mm
+    for what, raw in boxes:
+        b = _box(raw)
+        if b is None:
+            problems.append(
+                (f"{who}: {what}は [x, y, 幅, 高さ] の数値4つです", f"field {name}: bad box {str(raw)[:80]}")
+            )
+        elif b[2] <= 0 or b[3] <= 0:
+            problems.append(
+                (
+                    f"{who}: {what}の幅と高さは0より大きくしてください（幅 {b[2]:g} mm、高さ {b[3]:g} mm）",
+                    f"field {name}: a box needs a positive width and height",
                 )
-            elif (
-                b[0] < -EDGE_MM or b[1] < -EDGE_MM or b[0] + b[2] > pw + EDGE_MM or b[1] + b[3] > ph + EDGE_MM
-            ):
-                problems.append(
-                    (
-                        f"{who}: {what}が用紙（{pw:g}×{ph:g} mm）からはみ出しています",
-                        f"field {name}: a box lies outside the {pw:g}×{ph:g} mm page",
-                    )
+            )
+        elif b[0] < -EDGE_MM or b[1] < -EDGE_MM or b[0] + b[2] > pw + EDGE_MM or b[1] + b[3] > ph + EDGE_MM:
+            problems.append(
+                (
+                    f"{who}: {what}が用紙（{pw:g}×{ph:g} mm）からはみ出しています",
+                    f"field {name}: a box lies outside the {pw:g}×{ph:g} mm page",
                 )
+            )
     return problems
 
 
@@ -264,14 +583,95 @@ def _put_box(m: Any, key: str, box: list[float], rt: bool) -> None:
     m[key] = _flow_list(new, rt)
 
 
+def _put_list(m: Any, key: str, values: list[str], rt: bool, *, same: bool = False) -> None:
+    """Set a one-line list, or remove the key for none; ``same``: the file's list is kept as it is."""
+    if not values:
+        if key in m:
+            del m[key]
+        return
+    old = m.get(key) or []
+    if same or [str(v) for v in old] == values:
+        return
+    # The file's style: a list written in double quotes stays so (["2016-04-12", …]).
+    m[key] = _flow_list(values, rt, quoted=any(getattr(v, "style", None) == '"' for v in old))
+
+
+def _merge_options(m: Any, sent: list[dict[str, Any]], rt: bool) -> None:
+    """The posted options over the file's: one matched by the value it had (``orig``) keeps what the
+    editor does not show (its English label, its quoting); a new one is written on one line."""
+    old = m.get("options")
+    olds = [o for o in old or [] if isinstance(o, dict)]
+    by_value = {str(o.get("value")): o for o in olds}
+    out: list[Any] = []
+    for o in sent:
+        om = by_value.pop(str(o["orig"]), None) if o.get("orig") is not None else None
+        if om is None:
+            om = _flow_map(rt)
+        _put(om, "value", str(o["value"]).strip())
+        _put(om, "label", str(o["label"]).strip())
+        box = _box(o.get("box"))
+        if box is not None:
+            _put_box(om, "box", box, rt)
+        elif "box" in om:
+            del om["box"]
+        out.append(om)
+    if not out:
+        if "options" in m:
+            del m["options"]
+        return
+    if len(out) == len(olds) and all(a is b for a, b in zip(out, olds, strict=True)):
+        return  # the same options in the same order (changed in place, if at all)
+    if rt and old is not None and hasattr(old, "ca"):
+        old.ca.items.clear()  # a comment belongs to the option it was written beside, which may be gone
+        del old[:]
+        old.extend(out)
+    else:
+        m["options"] = out
+
+
+def _merge_parts(m: Any, parts: dict[str, Any], rt: bool) -> None:
+    if not parts:
+        if "part_boxes" in m:
+            del m["part_boxes"]
+        return
+    pm = m.get("part_boxes")
+    if not isinstance(pm, dict):
+        pm = _new_map(rt)
+        m["part_boxes"] = pm
+    for key in [k for k in pm if k not in parts]:
+        del pm[key]
+    for key, b in parts.items():
+        _put_box(pm, key, b, rt)
+
+
+def _merge_pieces(m: Any, pieces: list[Any], rt: bool) -> None:
+    new = [[_num(v) for v in b] for b in pieces]
+    old = m.get("pieces") or []
+    if [[float(v) for v in b] for b in old] == [[float(v) for v in b] for b in new]:
+        return
+    if new:
+        m["pieces"] = [_flow_list(b, rt) for b in new]
+    elif "pieces" in m:
+        del m["pieces"]
+
+
 def merge_fields(old: list[Any], posted: list[dict[str, Any]], rt: bool) -> list[Any]:
     """The posted fields written over the file's own field mappings: what the editor does not show
-    (eras, cells, hints, examples…), the order of keys and untouched values stay as they were."""
-    by_name = {str(m.get("name")): m for m in old if isinstance(m, dict)}
+    (hints, units, label boxes…), the order of keys and untouched values stay as they were. A field
+    posted as a copy (``copy_of``: a duplicate, or the second half of a split) starts from a copy of
+    that field's mapping, without its comments and its label box."""
+    originals: dict[str, Any] = {str(m.get("name")): m for m in old if isinstance(m, dict)}
+    by_name = dict(originals)
     out: list[Any] = []
     for p in posted:
         orig = p.get("orig")
         m = by_name.pop(str(orig), None) if orig else None
+        if m is None and p.get("copy_of") in originals:
+            m = copy.deepcopy(originals[p["copy_of"]])
+            if rt:
+                m.ca.items.clear()
+                m.ca.comment = None
+            m.pop("label_box", None)
         if m is None:
             m = _new_map(rt)
         _put(m, "name", p["name"])
@@ -293,14 +693,22 @@ def merge_fields(old: list[Any], posted: list[dict[str, Any]], rt: bool) -> list
                 m["rules"] = _flow_list(rules, rt, quoted=True)
         elif "rules" in m:
             del m["rules"]
-        for opt, sent in zip(m.get("options") or [], p.get("options") or [], strict=False):
-            if isinstance(opt, dict) and sent.get("box"):
-                _put_box(opt, "box", sent["box"], rt)
-        parts = m.get("part_boxes")
-        if isinstance(parts, dict):
-            for key, b in (p.get("part_boxes") or {}).items():
-                if key in parts:
-                    _put_box(parts, key, b, rt)
+        if "cells" in p:
+            if p["cells"]:
+                _put(m, "cells", int(p["cells"]))
+            elif "cells" in m:
+                del m["cells"]
+        if "eras" in p:
+            eras = [e for e in ERA_NAMES if e in p["eras"]]  # in the order of history
+            _put_list(m, "eras", eras, rt, same={str(e) for e in m.get("eras") or []} == set(eras))
+        if "examples" in p:
+            _put_list(m, "examples", [str(e).strip() for e in p["examples"] if str(e).strip()], rt)
+        if "options" in p:
+            _merge_options(m, p["options"], rt)
+        if "part_boxes" in p:
+            _merge_parts(m, p["part_boxes"], rt)
+        if "pieces" in p:
+            _merge_pieces(m, p["pieces"], rt)
         out.append(m)
     if rt:  # the file's own list object, so comments attached to it stay
         # A comment line between two fields belongs to the list, at the index of the field after it:
@@ -323,6 +731,14 @@ def _new_map(rt: bool) -> Any:
     from formkit import yamlio
 
     return yamlio.block_map()
+
+
+def _flow_map(rt: bool) -> Any:
+    if not rt:
+        return {}
+    from formkit import yamlio
+
+    return yamlio.flow_map({})
 
 
 def _header(text: str) -> str:
@@ -371,6 +787,7 @@ def save_fields(form_id: str, posted: Any, base: str | None) -> tuple[Template, 
                 status=409,
             )
         old = parse_template(text, str(path))
+        posted = without_copies(posted, old, text)
         problems = check_posted(posted, old)
         if problems:
             raise EditRefused(

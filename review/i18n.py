@@ -192,9 +192,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tpl_edit": ("編集", "Edit"),
     "tpl_blank": ("白紙の様式", "Blank form"),
     "tpl_help": (
-        "枠をドラッグで移動、右下の角で大きさを変更、何もない所をドラッグで項目を追加。枠をクリックすると右で内容を直せます（矢印キーで0.1 mm、Shift+矢印で1 mm、Deleteで削除）",
+        "枠をドラッグで移動、右下の角で大きさを変更、何もない所をドラッグで項目を追加。枠をクリックすると右で内容を直せます"
+        "（矢印キーで0.1 mm、Shift+矢印で1 mm、Deleteで削除、Ctrl+Dで複製、+/- キーや Ctrl+ホイールで拡大縮小）。"
+        "既存様式では枠の辺が罫線に吸い付きます（Shift を押しながらドラッグすると吸い付きません）",
         "Drag a zone to move it, drag its corner to resize, drag on empty paper to add a field; click a zone to edit it "
-        "(arrow keys: 0.1 mm, Shift+arrows: 1 mm, Delete: remove)",
+        "(arrow keys: 0.1 mm, Shift+arrows: 1 mm, Delete: remove, Ctrl+D: duplicate, +/- or Ctrl+wheel: zoom). "
+        "On a legacy form edges snap to the ruled lines (hold Shift to drag freely)",
     ),
     "tpl_help_printed": (
         "印刷済みの用紙と枠の位置が変わるときは、version を上げて印刷し直してください",
@@ -217,6 +220,64 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tpl_save_failed": ("保存できませんでした", "Could not save"),
     "tpl_unsaved": ("保存していない変更があります", "There are unsaved changes"),
     "tpl_bad_request": ("送られたデータが読めません", "The data sent could not be read"),
+    "tpl_zoom": ("表示倍率", "Zoom"),
+    "tpl_zoom_fit": ("幅に合わせる", "Fit width"),
+    "tpl_zoom_in": ("拡大（+ キー、Ctrl+ホイール）", "Zoom in (+ key, Ctrl+wheel)"),
+    "tpl_zoom_out": ("縮小（- キー、Ctrl+ホイール）", "Zoom out (- key, Ctrl+wheel)"),
+    "tpl_snap": (
+        "罫線に合わせる（Shift を押しながらドラッグで一時解除）",
+        "Snap to ruled lines (hold Shift to drag freely)",
+    ),
+    "tpl_cursor": ("カーソル位置", "Pointer at"),
+    "tpl_duplicate": ("複製（Ctrl+D）", "Duplicate (Ctrl+D)"),
+    "tpl_split": ("左右に分割", "Split in two"),
+    "tpl_split_at": ("分割位置 x（mm、空欄は中央）", "Split at x (mm; empty: the middle)"),
+    "tpl_split_refused": (
+        "選択肢・区切り枠のある項目や、日付・チェック・署名の項目は分割できません",
+        "A field with options, part boxes or pieces, or a date, tick or signature, cannot be split",
+    ),
+    "tpl_split_outside": (
+        "分割位置は枠の中（左右の端から1 mm以上内側）にしてください",
+        "The split position must lie inside the zone, at least 1 mm from either edge",
+    ),
+    "tpl_split_cells": ("マスが1つしかない項目は分割できません", "A field of one cell cannot be split"),
+    "tpl_cells": ("マス数（cells、空欄はマスなしで自由記入）", "Comb cells (empty: written freely)"),
+    "tpl_eras": ("元号", "Eras"),
+    "tpl_parts": ("年・月・日をそれぞれの枠で読む", "Read year, month and day in their own boxes"),
+    "tpl_part_year": ("年", "year"),
+    "tpl_part_month": ("月", "month"),
+    "tpl_part_day": ("日", "day"),
+    "tpl_part_era": ("元号", "era"),
+    "tpl_group_copy": (
+        "グループ「{label}」の{block}番目：{base} に合わせて作られます（{base} を直して保存すると動きます）",
+        "Block {block} of group {label}: made from {base} (edit {base} and save to move it)",
+    ),
+    "tpl_group_base": (
+        "グループ「{label}」の1番目の項目は、名前の変更・削除・分割ができません（template.yaml の groups で直します）",
+        "Block 1 of group {label}: it cannot be renamed, deleted or split (edit groups in template.yaml)",
+    ),
+    "tpl_options": ("選択肢", "Options"),
+    "tpl_options_help": (
+        "値は業務システムに入力される値、表示は用紙の文字です。既存様式では各選択肢の枠（橙の点線）を動かせます",
+        "The value is what is keyed, the label what the form prints; on a legacy form drag each option's box (orange)",
+    ),
+    "tpl_opt_value": ("値", "Value"),
+    "tpl_opt_label": ("表示", "Label"),
+    "tpl_opt_add": ("選択肢を追加", "Add an option"),
+    "tpl_opt_remove": ("この選択肢を削除", "Remove this option"),
+    "tpl_examples": (
+        "記入例（1行に1つ。見本の用紙に書かれます）",
+        "Examples (one per line; written on sample forms)",
+    ),
+    "tpl_on_print": ("印刷と重なっています", "Covers print"),
+    "tpl_on_print_detail": (
+        "この枠（{where}）の{pct}が用紙に印刷された文字です。そこに書かれた字は読み取れません（保存した時点の判定）",
+        "{pct} of this zone ({where}) is the form's printed text, where writing cannot be read (as last saved)",
+    ),
+    "tpl_on_print_mark": (
+        "選択肢の枠（{where}）の{pct}が用紙の印刷で、○や✓が見えません（保存した時点の判定）",
+        "{pct} of the option box ({where}) is the form's print: a circle or tick cannot be seen (as last saved)",
+    ),
 }
 
 

@@ -1,5 +1,7 @@
 """The authoring kit: the template editor in a real browser (author drags a zone, the YAML moves by the
-expected millimetres; reviewers are kept out; an invalid save writes nothing) and ``dejiru flow new``."""
+expected millimetres, at any zoom and on A3; duplicate, split, options, eras, cells, examples and part boxes
+save and reload; edges snap to the master's ruled lines; zones over print are marked; reviewers are kept
+out; an invalid save writes nothing) and ``dejiru flow new``."""
 
 from __future__ import annotations
 
@@ -168,6 +170,293 @@ def test_save_without_ruamel_keeps_header_and_values(tmp_path, monkeypatch) -> N
     assert with_ruamel.field("name").box.x == pytest.approx(38.8 + 2.5)
     assert "birth_date" not in [f.name for f in with_ruamel.fields]
     assert with_ruamel.field("memo").eras == [] and with_ruamel.fields[-1].name == "memo"
+
+
+# --- the editor's tools: zoom, duplicate and split, options/eras/cells/examples, snapping, print --------
+
+LEGACY = "inu_touroku"
+
+
+def open_editor(browser, url: str, form: str, width: int = 1400, height: int = 1300):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    login(page, url, "aki")
+    page.wait_for_url("**/templates")
+    page.goto(f"{url}/templates/{form}/edit")
+    page.wait_for_function("(i => i && i.complete && i.naturalWidth > 0)(document.getElementById('eimg'))")
+    return page
+
+
+def page_data(page) -> dict:
+    return page.evaluate("JSON.parse(document.getElementById('tpl-data').textContent)")
+
+
+def pick(page, name: str) -> None:
+    """Select a field by its zone's top-left corner (where a part box lies over it, that selects it too)."""
+    page.locator(f".ez:not(.sub)[data-field={name}]").click(position={"x": 3, "y": 3}, force=True)
+    assert page.input_value("#ep-name") == name
+
+
+def save(page) -> None:
+    page.click("#tpl-save")
+    page.wait_for_selector("#tpl-msg.notice, #tpl-msg.error")
+    assert "保存しました" in page.inner_text("#tpl-msg"), page.inner_text("#tpl-msg")
+
+
+def sheet_scale(page, page_w: float) -> float:
+    box = page.locator("#esheet").bounding_box()
+    assert box is not None
+    return box["width"] / page_w
+
+
+@pytest.mark.slow
+def test_zoom_resizes_the_sheet_and_a_drag_at_200_percent_moves_by_millimetres(editor, browser) -> None:
+    srv, _, path = editor
+    before = field(path, "phone")
+    page = open_editor(browser, srv.url, FORM)
+    assert page.inner_text("#ez-level") == "100 %"  # A4 fits: the blank form's own pixels
+    base = sheet_scale(page, 210)
+    assert base == pytest.approx(4.0, abs=0.01)
+    page.click("#ez-200")
+    assert page.inner_text("#ez-level") == "200 %"
+    assert sheet_scale(page, 210) == pytest.approx(2 * base, rel=0.01)
+    assert page.locator("#escroll").evaluate("e => e.scrollWidth > e.clientWidth")  # it scrolls
+    zone = page.locator(".ez:not(.sub)[data-field=phone]")
+    zone.scroll_into_view_if_needed()
+    box = zone.bounding_box()
+    assert box is not None and box["width"] == pytest.approx(before["box"][2] * 2 * base, abs=2)
+    drag(page, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, 80, 40)
+    save(page)
+    moved = field(path, "phone")["box"]
+    k = 2 * base
+    assert moved[0] == pytest.approx(before["box"][0] + 80 / k, abs=0.11)
+    assert moved[1] == pytest.approx(before["box"][1] + 40 / k, abs=0.11)
+    assert moved[2:] == before["box"][2:]
+
+    page.keyboard.press("-")  # keys and Ctrl+wheel zoom too
+    assert page.inner_text("#ez-level") == "160 %"
+    sheet = page.locator("#escroll").bounding_box()
+    assert sheet is not None
+    page.mouse.move(sheet["x"] + 200, sheet["y"] + 200)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -100)
+    page.keyboard.up("Control")
+    page.wait_for_function("document.getElementById('ez-level').textContent === '200 %'")
+    page.click("#ez-fit")
+    width = page.locator("#escroll").evaluate("e => e.clientWidth")
+    assert sheet_scale(page, 210) * 210 == pytest.approx(width - 4, abs=2)
+    page.close()
+
+
+@pytest.mark.slow
+def test_an_a3_form_opens_fitted_and_its_whole_width_is_editable(editor, browser) -> None:
+    srv, _, path = editor
+    a3 = path.parent.parent / "a3_form"
+    shutil.copytree(path.parent, a3)
+    text = path.read_text(encoding="utf-8").replace(f"id: {FORM}", "id: a3_form")
+    (a3 / "template.yaml").write_text(
+        text.replace("\nfields:", "\npage: {width_mm: 420, height_mm: 297}\nfields:", 1)
+    )
+    page = open_editor(browser, srv.url, "a3_form")
+    assert page.inner_text("#ez-level") != "100 %"  # 1680 px would not fit: fitted to the width
+    k = sheet_scale(page, 420)
+    sheet = page.locator("#esheet").bounding_box()
+    view = page.locator("#escroll").bounding_box()
+    assert sheet is not None and view is not None and sheet["x"] + sheet["width"] <= view["x"] + view["width"]
+    before = field(a3 / "template.yaml", "phone")["box"]
+    zone = page.locator(".ez:not(.sub)[data-field=phone]").bounding_box()
+    assert zone is not None
+    dx = (300 - before[0]) * k  # onto the right half of the sheet, past A4's width
+    drag(page, zone["x"] + 5, zone["y"] + 5, dx, 0)
+    save(page)
+    assert field(a3 / "template.yaml", "phone")["box"][0] == pytest.approx(300, abs=0.3)
+    page.close()
+
+
+@pytest.mark.slow
+def test_duplicate_and_split_save_a_valid_template(editor, browser) -> None:
+    srv, _, path = editor
+    legacy = path.parent.parent / LEGACY / "template.yaml"
+    name, coat = field(legacy, "dog_name"), field(legacy, "coat")
+    page = open_editor(browser, srv.url, LEGACY)
+    pick(page, "dog_name")
+    page.keyboard.press("Control+d")
+    assert page.input_value("#ep-name") == "dog_name_2"
+    pick(page, "dog_name")
+    page.click("#ep-duplicate")  # the button too; the next free name
+    assert page.input_value("#ep-name") == "dog_name_3"
+    page.click("#ep-delete")
+    pick(page, "dog_sex")
+    page.click("#ep-split")  # options: refused, nothing changes
+    assert "分割できません" in page.inner_text("#tpl-msg.error")
+    assert page.locator(".ez:not(.sub)[data-field^=dog_sex_]").count() == 0
+    pick(page, "coat")
+    page.fill("#ep-split-at", "300")
+    page.click("#ep-split")
+    assert "枠の中" in page.inner_text("#tpl-msg.error")
+    page.fill("#ep-split-at", "100")
+    page.click("#ep-split")
+    assert page.input_value("#ep-name") == "coat_1"
+    save(page)
+
+    from formkit.registry import load_template
+
+    tpl = load_template(LEGACY)  # the saved file is a valid template
+    names = [f.name for f in tpl.fields]
+    assert "coat" not in names and names.index("coat_2") == names.index("coat_1") + 1
+    assert names.index("dog_name_2") == names.index("dog_name") + 1 and "dog_name_3" not in names
+    copy = field(legacy, "dog_name_2")
+    assert copy["box"] == pytest.approx([name["box"][0] + 2, name["box"][1] + 2, *name["box"][2:]])
+    assert copy["examples"] == name["examples"] and copy["label"] == name["label"]
+    x, y, w, h = coat["box"]
+    assert field(legacy, "coat_1")["box"] == pytest.approx([x, y, 100 - x, h])
+    assert field(legacy, "coat_2")["box"] == pytest.approx([100, y, x + w - 100, h])
+    assert field(legacy, "coat_2")["examples"] == coat["examples"]  # what the panel does not show, kept
+    page.close()
+
+
+@pytest.mark.slow
+def test_options_eras_cells_examples_and_part_boxes_save_and_reload(editor, browser) -> None:
+    srv, _, path = editor
+    legacy = path.parent.parent / LEGACY / "template.yaml"
+    page = open_editor(browser, srv.url, LEGACY)
+    k = sheet_scale(page, 210)
+    pick(page, "dog_sex")
+    page.click("#ep-opt-add")
+    page.click("#ep-opt-add")
+    rows = page.locator("#ep-opts .eopt")
+    assert rows.count() == 4 and page.locator(".ez.sub[data-field=dog_sex]").count() == 4
+    rows.nth(3).locator(".eopt-del").click()  # add, then remove again
+    assert rows.count() == 3
+    rows.nth(2).locator("input[name=opt-value]").fill("unknown")
+    rows.nth(2).locator("input[name=opt-label]").fill("不明")
+    rows.nth(0).locator("input[name=opt-label]").fill("おす")
+    new_box = page.locator(".ez.sub[data-field=dog_sex][title=不明]").bounding_box()  # a sub-zone to drag
+    assert new_box is not None
+    drag(page, new_box["x"] + new_box["width"] / 2, new_box["y"] + new_box["height"] / 2, 40, 0)
+    pick(page, "dog_birth")
+    assert page.is_checked("#ep-eras input[value=平成]") and not page.is_checked("#ep-eras input[value=昭和]")
+    page.check("#ep-eras input[value=昭和]")
+    pick(page, "kana")
+    page.fill("#ep-cells", "20")
+    pick(page, "coat")
+    page.fill("#ep-examples", "白\n黒\n\n三毛")
+    pick(page, "request_date")
+    page.uncheck("#ep-parts")
+    assert page.locator(".ez.sub[data-field=request_date]").count() == 0
+    save(page)
+
+    sex = field(legacy, "dog_sex")
+    assert [(o["value"], o["label"], o.get("label_en")) for o in sex["options"]] == [
+        ("male", "おす", "Male"),  # matched by value: its English label stays
+        ("female", "メス", "Female"),
+        ("unknown", "不明", None),
+    ]
+    female = sex["options"][1]["box"]
+    assert sex["options"][2]["box"] == pytest.approx(
+        [female[0] + female[2] + 1 + 40 / k, female[1], female[2], female[3]], abs=0.11
+    )
+    assert field(legacy, "dog_birth")["eras"] == ["昭和", "平成", "令和"]
+    assert field(legacy, "kana")["cells"] == 20
+    assert field(legacy, "coat")["examples"] == ["白", "黒", "三毛"]
+    assert "part_boxes" not in field(legacy, "request_date")
+
+    page.reload()
+    page.wait_for_selector(".ez")
+    pick(page, "dog_sex")
+    assert [page.locator("#ep-opts .eopt input[name=opt-value]").nth(i).input_value() for i in range(3)] == [
+        "male",
+        "female",
+        "unknown",
+    ]
+    pick(page, "dog_birth")
+    assert page.is_checked("#ep-eras input[value=昭和]")
+    pick(page, "kana")
+    assert page.input_value("#ep-cells") == "20"
+    pick(page, "coat")
+    assert page.input_value("#ep-examples") == "白\n黒\n三毛"
+    pick(page, "request_date")
+    page.check("#ep-parts")  # year, month and day boxes again: thirds of the zone
+    assert page.locator(".ez.sub[data-field=request_date]").count() == 3
+    save(page)
+    x, y, w, h = field(legacy, "request_date")["box"]
+    parts = field(legacy, "request_date")["part_boxes"]
+    assert list(parts) == ["year", "month", "day"]
+    assert parts["month"] == pytest.approx([x + w / 3, y, w / 3, h], abs=0.06)
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_resized_edge_snaps_onto_a_ruled_line_unless_shift_is_held(editor, browser) -> None:
+    srv, _, path = editor
+    legacy = path.parent.parent / LEGACY / "template.yaml"
+    x, y, w, h = field(legacy, "phone")["box"]  # [62.2, 103.3, 127.5, 10.4]
+    page = open_editor(browser, srv.url, LEGACY)
+    lines = page_data(page)["lines"]
+    right = [v for v in lines["v"] if v[1] < y and v[2] > y + h and abs(v[0] - (x + w)) < 2]
+    below = [v for v in lines["h"] if v[1] < x and v[2] > x + w and abs(v[0] - (y + h)) < 1]
+    assert [v[0] for v in right] == [190.0] and [v[0] for v in below] == [114.0]  # the master's ruling
+    k = sheet_scale(page, 210)
+    for shift in (False, True):
+        pick(page, "phone")
+        handle = page.locator(".ez.sel:not(.sub) .eh").bounding_box()
+        assert handle is not None
+        hx, hy = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+        if shift:
+            page.keyboard.down("Shift")
+        drag(page, hx, hy, 1.3 * k, 0)  # the right edge to 1 mm past the line at 190
+        if shift:
+            page.keyboard.up("Shift")
+        box = [float(page.input_value(f"#ep-form input[name={c}]")) for c in "xywh"]
+        if not shift:
+            assert box == pytest.approx([x, y, 190.0 - x, 114.0 - y], abs=0.01)  # both edges on the lines
+            page.fill("#ep-form input[name=w]", str(w))
+            page.fill("#ep-form input[name=h]", str(h))
+        else:
+            assert box == pytest.approx([x, y, w + 1.3, h], abs=0.15)
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_zone_over_printed_text_is_marked(editor, browser) -> None:
+    srv = editor[0]
+    page = open_editor(browser, srv.url, LEGACY)
+    assert page.locator(".ez.warn").count() == 0  # the shipped zones leave the print alone
+    pick(page, "dog_name")
+    page.fill("#ep-form input[name=x]", "22")  # over its printed label 犬の名前
+    page.fill("#ep-form input[name=w]", "38")
+    save(page)
+    page.wait_for_selector(".ez.warn[data-field=dog_name] .ewarn")
+    assert "印刷と重なっています" in page.inner_text(".ez.warn[data-field=dog_name]")
+    assert "印刷された文字" in page.inner_text("#ep-warn")
+    page.reload()
+    page.wait_for_selector(".ez.warn[data-field=dog_name]")
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_groups_further_blocks_follow_block_one_and_are_not_written_out(editor, browser) -> None:
+    srv, _, path = editor
+    grouped = path.parent.parent / "hihokensha_shikaku_shutoku" / "template.yaml"
+    before = field(grouped, "kana")["box"]
+    page = open_editor(browser, srv.url, "hihokensha_shikaku_shutoku")
+    ghost = page.locator(".ez.ghost[data-field=kana_2]")
+    assert ghost.count() == 1 and "被保険者" in (ghost.get_attribute("title") or "")
+    k = sheet_scale(page, 210)
+    pick(page, "kana")
+    assert page.locator("#ep-name").evaluate("e => e.readOnly")  # block 1 keeps its name
+    page.click("#ep-delete")
+    assert "グループ「被保険者」" in page.inner_text("#tpl-msg.error")
+    pick(page, "kana")  # (the focus left the delete button: keys move the zone again)
+    page.keyboard.press("Shift+ArrowRight")
+    save(page)
+    names = [f["name"] for f in yaml.safe_load(grouped.read_text(encoding="utf-8"))["fields"]]
+    assert "kana" in names and not [n for n in names if n.startswith("kana_")]
+    assert field(grouped, "kana")["box"][0] == pytest.approx(before[0] + 1)
+    moved = page.locator(".ez.ghost[data-field=kana_2]").bounding_box()
+    sheet = page.locator("#esheet").bounding_box()
+    assert moved is not None and sheet is not None
+    assert (moved["x"] - sheet["x"]) / k == pytest.approx(before[0] + 1, abs=0.3)  # the copy followed
+    page.close()
 
 
 # --- dejiru flow new --------------------------------------------------------------------------------

@@ -14,18 +14,46 @@ from formkit.kinds import KINDS
 from formkit.registry import load_template, template_ids
 from review.auth import csrf_ok
 from review.editor import (
+    ERA_NAMES,
     MAX_BODY,
+    MAX_CELLS,
     PX_PER_MM,
     EditRefused,
     blank_png,
     digest,
     editor_fields,
+    editor_kinds,
+    print_warnings,
     save_fields,
+    snap_lines,
     template_file,
 )
 from review.web import Author, State, Tr, lang, not_found, page
 
 router = APIRouter()
+
+#: The screen texts the editor's script shows (review/i18n.py).
+SCRIPT_MESSAGES = (
+    "tpl_new_label",
+    "tpl_save_failed",
+    "tpl_unsaved",
+    "tpl_saving",
+    "tpl_opt_value",
+    "tpl_opt_label",
+    "tpl_opt_remove",
+    "tpl_split_refused",
+    "tpl_split_outside",
+    "tpl_split_cells",
+    "tpl_on_print",
+    "tpl_on_print_detail",
+    "tpl_on_print_mark",
+    "tpl_part_year",
+    "tpl_part_month",
+    "tpl_part_day",
+    "tpl_part_era",
+    "tpl_group_copy",
+    "tpl_group_base",
+)
 
 
 @router.get("/templates", response_class=HTMLResponse)
@@ -51,13 +79,20 @@ def template_edit(form_id: str, request: Request, me: Author, t: Tr) -> Response
     data = {
         "id": tpl.id,
         "page": {"w": tpl.page.width_mm, "h": tpl.page.height_mm},
-        "fields": editor_fields(tpl),
+        "fields": editor_fields(tpl, path.read_text(encoding="utf-8")),
         "types": list(KINDS),
+        "kinds": editor_kinds(),
+        "eras": list(ERA_NAMES),
+        "legacy": tpl.legacy,
+        "px_per_mm": PX_PER_MM,
+        "max_cells": MAX_CELLS,
+        "lines": snap_lines(tpl),
+        "covers": print_warnings(tpl),
         "base": digest(path),
         "save_url": f"/templates/{tpl.id}/save",
         "image_url": f"/templates/{tpl.id}/blank.png",
         "csrf": request.session.get("csrf", ""),
-        "messages": {k: t(k) for k in ("tpl_new_label", "tpl_save_failed", "tpl_unsaved", "tpl_saving")},
+        "messages": {k: t(k) for k in SCRIPT_MESSAGES},
     }
     return page(
         request,
@@ -65,6 +100,7 @@ def template_edit(form_id: str, request: Request, me: Author, t: Tr) -> Response
         tpl=tpl,
         data=data,
         types=data["types"],
+        eras=ERA_NAMES,
         width_px=round(tpl.page.width_mm * PX_PER_MM),
         height_px=round(tpl.page.height_mm * PX_PER_MM),
     )
@@ -106,13 +142,15 @@ async def template_save(form_id: str, request: Request, me: Author, state: State
         store.audit(name, "template.refused", detail=f"{form_id}: {err.en}"[:500])
         message = err.message(lang(request)) + (f"（{err.detail}）" if err.detail else "")
         return JSONResponse({"ok": False, "error": message}, status_code=err.status)
+    path = template_file(form_id)
     backup_note = f"backup {backup.name}" if backup else "unchanged"
     store.audit(name, "template.saved", detail=f"{form_id} ({len(tpl.fields)} fields, {backup_note})")
     return JSONResponse(
         {
             "ok": True,
             "message": t("tpl_saved"),
-            "base": digest(template_file(form_id)),
-            "fields": editor_fields(tpl),
+            "base": digest(path),
+            "fields": editor_fields(tpl, path.read_text(encoding="utf-8")),
+            "covers": print_warnings(tpl),
         }
     )

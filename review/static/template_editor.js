@@ -1,54 +1,180 @@
 // Template editor: drag a zone to move it, drag its corner to resize it, drag on empty paper to add a
-// field, click a zone to edit it in the side panel, Delete to remove it, arrow keys to nudge (Shift: 1 mm).
-// Millimetres in the data, pixels only on screen. No framework, no build step.
+// field, click a zone to edit it in the side panel, Delete to remove it, arrow keys to nudge (Shift: 1 mm),
+// Ctrl+D to duplicate. Zoom with the buttons, Ctrl+wheel or the +/- keys. On a legacy form edges snap to
+// the master's ruled lines within 1.5 mm (Shift while dragging: no snapping).
+// Millimetres in the data, pixels only on screen (zones are placed in % of the sheet, so a zoom only
+// resizes the sheet). No framework, no build step.
 (function () {
   "use strict";
   const sheet = document.getElementById("esheet");
   if (!sheet) return;
+  const wrap = document.getElementById("escroll");
   const data = JSON.parse(document.getElementById("tpl-data").textContent);
   const msgs = data.messages;
+  const kinds = data.kinds || {};
+  const lines = data.lines || { h: [], v: [] };
   const pageW = data.page.w;
   const pageH = data.page.h;
   let fields = data.fields;
+  let covers = data.covers || {};
   const form = document.getElementById("ep-form");
   const none = document.getElementById("ep-none");
   const out = document.getElementById("tpl-msg");
+  const optRows = document.getElementById("ep-opts");
+  const snapBox = document.getElementById("ez-snap");
+  const cursor = document.getElementById("ez-cursor");
   const MIN = 1; // mm: the smallest zone
+  const SNAP = 1.5; // mm: an edge this near a ruled line goes onto it
   let selected = null; // index into fields
   let drag = null;
   let dirty = false;
+  let zoom = 1;
+  let fitting = false; // the zoom follows the window's width
 
-  const k = () => sheet.clientWidth / pageW; // screen pixels per millimetre
+  const k = () => sheet.getBoundingClientRect().width / pageW; // screen pixels per millimetre
   const r1 = (v) => Math.round(v * 10) / 10;
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
+  const pct = (v, of) => (v / of) * 100 + "%";
   const at = (ev) => {
     const r = sheet.getBoundingClientRect();
     return [(ev.clientX - r.left) / k(), (ev.clientY - r.top) / k()];
   };
+  const kindOf = (f) => kinds[f.type] || {};
 
-  // The smaller boxes inside a field: an option's word or tick box, a date's year/month/day boxes.
+  // --- zoom ------------------------------------------------------------------------------------------
+
+  const level = document.getElementById("ez-level");
+  const fitZoom = () => Math.max(0.25, (wrap.clientWidth - 4) / (pageW * data.px_per_mm));
+
+  // Zoom to z (1: the blank form's own pixels), keeping the point under `anchor` (client x, y) in place.
+  function setZoom(z, anchor) {
+    z = clamp(z, 0.25, 4);
+    const w = wrap.getBoundingClientRect();
+    const ax = anchor ? anchor[0] : w.left + wrap.clientWidth / 2;
+    const ay = anchor ? anchor[1] : w.top + wrap.clientHeight / 2;
+    const before = sheet.getBoundingClientRect();
+    const mx = (ax - before.left) / k();
+    const my = (ay - before.top) / k();
+    zoom = z;
+    sheet.style.width = pageW * data.px_per_mm * z + "px";
+    sheet.style.height = pageH * data.px_per_mm * z + "px";
+    const after = sheet.getBoundingClientRect();
+    wrap.scrollLeft += after.left + mx * k() - ax;
+    wrap.scrollTop += after.top + my * k() - ay;
+    level.textContent = Math.round(z * 100) + " %";
+  }
+  const zoomTo = (z, anchor) => {
+    fitting = false;
+    setZoom(z, anchor);
+  };
+  const fit = () => {
+    fitting = true;
+    setZoom(fitZoom());
+  };
+  document.getElementById("ez-fit").addEventListener("click", fit);
+  document.getElementById("ez-100").addEventListener("click", () => zoomTo(1));
+  document.getElementById("ez-200").addEventListener("click", () => zoomTo(2));
+  document.getElementById("ez-in").addEventListener("click", () => zoomTo(zoom * 1.25));
+  document.getElementById("ez-out").addEventListener("click", () => zoomTo(zoom / 1.25));
+  wrap.addEventListener(
+    "wheel",
+    (ev) => {
+      if (!ev.ctrlKey) return;
+      ev.preventDefault();
+      zoomTo(zoom * (ev.deltaY < 0 ? 1.25 : 1 / 1.25), [ev.clientX, ev.clientY]);
+    },
+    { passive: false },
+  );
+  window.addEventListener("resize", () => {
+    if (fitting) setZoom(fitZoom());
+  });
+
+  // --- snapping to the ruled lines ------------------------------------------------------------------
+
+  // The ruled line nearest to one of `edges` (mm on one axis), among the lines of `list` ([pos, from,
+  // to]) that pass beside [lo, hi] on the other axis; null if none is within SNAP.
+  function nearest(list, edges, lo, hi) {
+    let best = null;
+    for (const line of list) {
+      if (line[2] < lo - SNAP || line[1] > hi + SNAP) continue;
+      for (const e of edges) {
+        const d = line[0] - e;
+        if (Math.abs(d) <= SNAP && (best === null || Math.abs(d) < Math.abs(best.d))) best = { d, line };
+      }
+    }
+    return best;
+  }
+
+  function guides(found) {
+    sheet.querySelectorAll(".eguide").forEach((el) => el.remove());
+    found.forEach(([axis, line]) => {
+      const el = document.createElement("div");
+      el.className = "eguide " + axis;
+      if (axis === "v") {
+        el.style.left = pct(line[0], pageW);
+        el.style.top = pct(line[1], pageH);
+        el.style.height = pct(line[2] - line[1], pageH);
+      } else {
+        el.style.top = pct(line[0], pageH);
+        el.style.left = pct(line[1], pageW);
+        el.style.width = pct(line[2] - line[1], pageW);
+      }
+      sheet.appendChild(el);
+    });
+  }
+
+  const snapping = (ev) => !ev.shiftKey && !!snapBox && snapBox.checked;
+
+  // --- drawing ---------------------------------------------------------------------------------------
+
+  const PARTS = { year: msgs.tpl_part_year, month: msgs.tpl_part_month, day: msgs.tpl_part_day, era: msgs.tpl_part_era };
+
+  // The smaller boxes inside a field: an option's word or tick box, a date's year/month/day boxes, the
+  // pieces of a value written between printed separators.
   function subs(f) {
     const list = [];
-    (f.options || []).forEach((o) => { if (o.box) list.push({ label: o.label, box: o.box }); });
-    Object.entries(f.part_boxes || {}).forEach(([key, b]) => list.push({ label: key, box: b }));
+    (f.options || []).forEach((o) => {
+      if (o.box) list.push({ label: o.label, box: o.box });
+    });
+    Object.entries(f.part_boxes || {}).forEach(([key, b]) => list.push({ label: PARTS[key] || key, box: b }));
+    (f.pieces || []).forEach((b, j) => list.push({ label: "#" + (j + 1), box: b }));
     return list;
+  }
+
+  const fmt = (text, values) => Object.entries(values).reduce((t, [key, v]) => t.replace("{" + key + "}", v), text);
+
+  function coverText(c) {
+    return fmt(c.mark ? msgs.tpl_on_print_mark : msgs.tpl_on_print_detail, {
+      pct: Math.round(c.share * 100) + "%",
+      where: c.where,
+    });
   }
 
   function zone(i, box, text, sub) {
     const el = document.createElement("div");
-    el.className = "ez" + (sub ? " sub" : "") + (i === selected ? " sel" : "");
-    el.dataset.field = fields[i].name;
+    const f = fields[i];
+    const cover = sub ? null : covers[f.name];
+    el.className = "ez" + (sub ? " sub" : "") + (i === selected ? " sel" : "") + (cover ? " warn" : "") +
+      (f.group ? " ghost" : "");
+    el.dataset.field = f.name;
     el.title = text;
-    const s = k();
-    el.style.left = box[0] * s + "px";
-    el.style.top = box[1] * s + "px";
-    el.style.width = box[2] * s + "px";
-    el.style.height = box[3] * s + "px";
+    if (f.group) el.title += "\n" + fmt(msgs.tpl_group_copy, f.group);
+    if (cover) el.title += "\n" + coverText(cover);
+    el.style.left = pct(box[0], pageW);
+    el.style.top = pct(box[1], pageH);
+    el.style.width = pct(box[2], pageW);
+    el.style.height = pct(box[3], pageH);
     const tag = document.createElement("span");
     tag.textContent = text;
     const handle = document.createElement("div");
     handle.className = "eh";
     el.append(tag, handle);
+    if (cover) {
+      const badge = document.createElement("span");
+      badge.className = "ewarn";
+      badge.textContent = "⚠ " + msgs.tpl_on_print;
+      el.append(badge);
+    }
     el.ref = { i, box, sub };
     sheet.appendChild(el);
   }
@@ -61,19 +187,75 @@
     });
   }
 
+  // --- the side panel --------------------------------------------------------------------------------
+
+  function optionInput(name, value, title, i) {
+    const input = document.createElement("input");
+    input.name = name;
+    input.value = value;
+    input.title = title;
+    input.placeholder = title;
+    input.setAttribute("aria-label", title);
+    input.dataset.i = i;
+    return input;
+  }
+
+  function options(f) {
+    optRows.textContent = "";
+    (f.options || []).forEach((o, i) => {
+      const row = document.createElement("div");
+      row.className = "eopt";
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "eopt-del";
+      remove.textContent = "✕";
+      remove.title = msgs.tpl_opt_remove;
+      remove.setAttribute("aria-label", msgs.tpl_opt_remove);
+      remove.dataset.i = i;
+      row.append(
+        optionInput("opt-value", o.value, msgs.tpl_opt_value, i),
+        optionInput("opt-label", o.label, msgs.tpl_opt_label, i),
+        remove,
+      );
+      optRows.appendChild(row);
+    });
+  }
+
   function fill() {
     form.hidden = selected === null;
     none.hidden = selected !== null;
     if (selected === null) return;
     const f = fields[selected];
+    const kind = kindOf(f);
+    const date = kind.shape === "date";
     const el = form.elements;
     el.name.value = f.name;
+    el.name.readOnly = !!f.group_of; // block 1 of a group: its copies are named after it
+    el.name.title = f.group_of ? fmt(msgs.tpl_group_base, { label: f.group_of }) : "";
     el.label.value = f.label;
     el.label_en.value = f.label_en || "";
     el.type.value = f.type;
     el.required.checked = !!f.required;
     el.rules.value = (f.rules || []).join("\n");
-    ["x", "y", "w", "h"].forEach((c, j) => { el[c].value = f.box[j]; });
+    ["x", "y", "w", "h"].forEach((c, j) => {
+      el[c].value = f.box[j];
+    });
+    el.cells.value = f.cells == null ? "" : f.cells;
+    document.getElementById("ep-cells-row").hidden = !kind.cells && f.cells == null;
+    document.getElementById("ep-eras").hidden = !date;
+    form.querySelectorAll("input[name=era]").forEach((c) => {
+      c.checked = (f.eras || []).includes(c.value);
+    });
+    document.getElementById("ep-parts-row").hidden = !(date && data.legacy) || !!f.era_codes;
+    el.parts.checked = Object.keys(f.part_boxes || {}).length > 0;
+    document.getElementById("ep-options").hidden =
+      !(kind.options || (date && data.legacy)) && !(f.options || []).length;
+    options(f);
+    el.examples.value = (f.examples || []).join("\n");
+    const warn = document.getElementById("ep-warn");
+    const cover = covers[f.name];
+    warn.hidden = !cover;
+    warn.textContent = cover ? "⚠ " + coverText(cover) : "";
   }
 
   function select(i) {
@@ -88,6 +270,23 @@
     out.className = "";
   }
 
+  function say(text) {
+    out.className = "error";
+    out.textContent = text;
+  }
+
+  // `want` if no field has it, else the same stem with the next free number (name_2, name_3…).
+  function freeName(want) {
+    const names = new Set(fields.map((f) => f.name));
+    if (!names.has(want)) return want;
+    const m = want.match(/^(.*)_(\d+)$/);
+    const stem = m ? m[1] : want;
+    let n = m ? Number(m[2]) : 1;
+    do n++;
+    while (names.has(stem + "_" + n));
+    return stem + "_" + n;
+  }
+
   function newName() {
     const names = new Set(fields.map((f) => f.name));
     let n = fields.length + 1;
@@ -95,9 +294,122 @@
     return "field_" + n;
   }
 
+  // A copy of a field for the server: it starts from the file's own field (hint, unit… kept).
+  function copyOf(f) {
+    const c = JSON.parse(JSON.stringify(f));
+    c.orig = null;
+    c.copy_of = f.orig || f.copy_of || null;
+    return c;
+  }
+
+  function duplicate() {
+    if (selected === null) return;
+    const f = fields[selected];
+    const c = copyOf(f);
+    c.name = freeName(f.name + "_2");
+    const dx = f.box[0] + f.box[2] + 2 <= pageW ? 2 : -2;
+    const dy = f.box[1] + f.box[3] + 2 <= pageH ? 2 : -2;
+    [c.box, ...subs(c).map((s) => s.box)].forEach((b) => {
+      b[0] = r1(b[0] + dx);
+      b[1] = r1(b[1] + dy);
+    });
+    fields.splice(selected + 1, 0, c);
+    selected += 1;
+    changed();
+    draw();
+    fill();
+  }
+
+  // Two fields side by side where one was: at the x typed (page mm), else in the middle; a comb's
+  // cells are shared out and the cut goes on a cell boundary.
+  function split() {
+    if (selected === null) return;
+    const f = fields[selected];
+    const shape = kindOf(f).shape;
+    if (f.group_of) {
+      say(fmt(msgs.tpl_group_base, { label: f.group_of }));
+      return;
+    }
+    if (
+      (f.options || []).length || Object.keys(f.part_boxes || {}).length || (f.pieces || []).length ||
+      !["line", "comb"].includes(shape)
+    ) {
+      say(msgs.tpl_split_refused);
+      return;
+    }
+    const [x, y, w, h] = f.box;
+    const typed = document.getElementById("ep-split-at").value.trim();
+    let cut = typed === "" ? x + w / 2 : parseFloat(typed);
+    if (!Number.isFinite(cut) || cut < x + MIN || cut > x + w - MIN) {
+      say(msgs.tpl_split_outside);
+      return;
+    }
+    let cells = null;
+    if (f.cells) {
+      if (f.cells < 2) {
+        say(msgs.tpl_split_cells);
+        return;
+      }
+      const left = clamp(Math.round((f.cells * (cut - x)) / w), 1, f.cells - 1);
+      cells = [left, f.cells - left];
+      cut = x + (w * left) / f.cells;
+    }
+    cut = r1(cut);
+    const right = copyOf(f);
+    const stem = f.name;
+    f.name = freeName(stem + "_1");
+    right.name = freeName(stem + "_2");
+    f.box = [x, y, r1(cut - x), h];
+    right.box = [cut, y, r1(x + w - cut), h];
+    if (cells) [f.cells, right.cells] = cells;
+    fields.splice(selected + 1, 0, right);
+    changed();
+    draw();
+    fill();
+  }
+
+  function addOption() {
+    if (selected === null) return;
+    const f = fields[selected];
+    f.options = f.options || [];
+    const taken = new Set(f.options.map((o) => o.value));
+    let value;
+    if (kindOf(f).shape === "date") {
+      value = [...(f.eras || [])].reverse().find((e) => !taken.has(e)) || "";
+    } else {
+      let n = f.options.length + 1;
+      while (taken.has(String(n))) n++;
+      value = String(n);
+    }
+    const o = { orig: null, value, label: value, box: null };
+    if (data.legacy) {
+      // Beside the last option's box, or in the field's top-left corner.
+      const last = f.options.filter((p) => p.box).slice(-1)[0];
+      const b = f.box;
+      const nb = last
+        ? [last.box[0] + last.box[2] + 1, last.box[1], last.box[2], last.box[3]]
+        : [b[0] + 1, b[1] + 0.5, Math.max(MIN, Math.min(10, b[2] / 4)), Math.max(MIN, b[3] - 1)];
+      nb[0] = clamp(nb[0], 0, pageW - nb[2]);
+      o.box = nb.map(r1);
+    }
+    f.options.push(o);
+    changed();
+    draw();
+    fill();
+  }
+
+  function removeOption(i) {
+    fields[selected].options.splice(i, 1);
+    changed();
+    draw();
+    fill();
+  }
+
+  // --- pointer ---------------------------------------------------------------------------------------
+
   sheet.addEventListener("pointerdown", (ev) => {
     if (ev.button !== 0) return;
-    const el = ev.target.closest(".ez");
+    const el = ev.target.closest(".ez:not(.ghost)"); // a group's further block is paper here
     const p = at(ev);
     if (document.activeElement instanceof HTMLElement) document.activeElement.blur(); // keys nudge the zone
     if (el) {
@@ -109,6 +421,12 @@
       };
       if (i !== selected) select(i);
     } else {
+      if (snapping(ev)) {
+        const sx = nearest(lines.v, [p[0]], p[1], p[1]);
+        const sy = nearest(lines.h, [p[1]], p[0], p[0]);
+        if (sx) p[0] = sx.line[0];
+        if (sy) p[1] = sy.line[0];
+      }
       drag = { mode: "new", start: p, moved: false };
     }
     sheet.setPointerCapture(ev.pointerId);
@@ -116,36 +434,81 @@
   });
 
   sheet.addEventListener("pointermove", (ev) => {
-    if (!drag) return;
     const p = at(ev);
+    if (cursor) cursor.textContent = `x ${p[0].toFixed(1)}  y ${p[1].toFixed(1)} mm`;
+    if (!drag) return;
     let dx = r1(p[0] - drag.start[0]);
     let dy = r1(p[1] - drag.start[1]);
     if (!drag.moved && Math.abs(dx) < 0.5 && Math.abs(dy) < 0.5) return; // a click, not a drag
     drag.moved = true;
+    const snap = snapping(ev);
+    const found = [];
     if (drag.mode === "move") {
       const o = drag.orig[0];
-      dx = clamp(dx, -o[0], pageW - o[0] - o[2]);
-      dy = clamp(dy, -o[1], pageH - o[1] - o[3]);
+      const fx = (d) => clamp(d, -o[0], pageW - o[0] - o[2]);
+      const fy = (d) => clamp(d, -o[1], pageH - o[1] - o[3]);
+      dx = fx(dx);
+      dy = fy(dy);
+      if (snap) {
+        const sx = nearest(lines.v, [o[0] + dx, o[0] + o[2] + dx], o[1] + dy, o[1] + o[3] + dy);
+        const sy = nearest(lines.h, [o[1] + dy, o[1] + o[3] + dy], o[0] + dx, o[0] + o[2] + dx);
+        if (sx) {
+          dx = fx(dx + sx.d);
+          found.push(["v", sx.line]);
+        }
+        if (sy) {
+          dy = fy(dy + sy.d);
+          found.push(["h", sy.line]);
+        }
+      }
       drag.moving.forEach((b, j) => {
         b[0] = r1(drag.orig[j][0] + dx);
         b[1] = r1(drag.orig[j][1] + dy);
       });
     } else if (drag.mode === "resize") {
       const o = drag.orig[0];
-      drag.box[2] = r1(clamp(o[2] + dx, MIN, pageW - o[0]));
-      drag.box[3] = r1(clamp(o[3] + dy, MIN, pageH - o[1]));
+      let x2 = o[0] + clamp(o[2] + dx, MIN, pageW - o[0]);
+      let y2 = o[1] + clamp(o[3] + dy, MIN, pageH - o[1]);
+      if (snap) {
+        const sx = nearest(lines.v, [x2], o[1], y2);
+        const sy = nearest(lines.h, [y2], o[0], x2);
+        if (sx && sx.line[0] - o[0] >= MIN) {
+          x2 = sx.line[0];
+          found.push(["v", sx.line]);
+        }
+        if (sy && sy.line[0] - o[1] >= MIN) {
+          y2 = sy.line[0];
+          found.push(["h", sy.line]);
+        }
+      }
+      drag.box[2] = r1(x2 - o[0]);
+      drag.box[3] = r1(y2 - o[1]);
     } else {
       if (!drag.box) {
         const f = {
           orig: null, name: newName(), label: msgs.tpl_new_label, label_en: "", type: "text",
-          required: false, rules: [], box: [0, 0, MIN, MIN], options: [], part_boxes: {},
+          required: false, rules: [], box: [0, 0, MIN, MIN], cells: null, eras: [], examples: [],
+          options: [], part_boxes: {}, pieces: [],
         };
         fields.push(f);
         drag.box = f.box;
         selected = fields.length - 1;
       }
-      const x = clamp(p[0], 0, pageW);
-      const y = clamp(p[1], 0, pageH);
+      let x = clamp(p[0], 0, pageW);
+      let y = clamp(p[1], 0, pageH);
+      if (snap) {
+        const s = drag.start;
+        const sx = nearest(lines.v, [x], Math.min(y, s[1]), Math.max(y, s[1]));
+        const sy = nearest(lines.h, [y], Math.min(x, s[0]), Math.max(x, s[0]));
+        if (sx) {
+          x = sx.line[0];
+          found.push(["v", sx.line]);
+        }
+        if (sy) {
+          y = sy.line[0];
+          found.push(["h", sy.line]);
+        }
+      }
       drag.box[0] = r1(Math.min(x, drag.start[0]));
       drag.box[1] = r1(Math.min(y, drag.start[1]));
       drag.box[2] = r1(Math.max(Math.abs(x - drag.start[0]), MIN));
@@ -153,22 +516,27 @@
     }
     changed();
     draw();
+    guides(found);
   });
 
   const stop = () => {
     if (!drag) return;
     if (drag.mode === "new" && !drag.moved) selected = null; // a click on empty paper
     drag = null;
+    guides([]);
     draw();
     fill();
   };
   sheet.addEventListener("pointerup", stop);
   sheet.addEventListener("pointercancel", stop);
 
+  // --- the panel's inputs ----------------------------------------------------------------------------
+
   form.addEventListener("input", (ev) => {
     if (selected === null) return;
     const f = fields[selected];
     const el = ev.target;
+    if (!el.name) return;
     const v = el.type === "checkbox" ? el.checked : el.value;
     if (["x", "y", "w", "h"].includes(el.name)) {
       const n = parseFloat(v);
@@ -176,8 +544,30 @@
       f.box["xywh".indexOf(el.name)] = r1(n);
     } else if (el.name === "rules") {
       f.rules = v.split("\n").map((s) => s.trim()).filter(Boolean);
+    } else if (el.name === "examples") {
+      f.examples = v.split("\n").map((s) => s.trim()).filter(Boolean);
     } else if (el.name === "name") {
       f.name = v.trim();
+    } else if (el.name === "cells") {
+      const n = Number(v);
+      f.cells = v.trim() !== "" && Number.isInteger(n) && n > 0 ? n : null;
+    } else if (el.name === "era") {
+      f.eras = [...form.querySelectorAll("input[name=era]:checked")].map((c) => c.value);
+    } else if (el.name === "parts") {
+      const [x, y, w, h] = f.box;
+      const third = w / 3;
+      f.part_boxes = v
+        ? {
+          year: [x, y, third, h].map(r1),
+          month: [x + third, y, third, h].map(r1),
+          day: [x + 2 * third, y, third, h].map(r1),
+        }
+        : {};
+    } else if (el.name === "opt-value" || el.name === "opt-label") {
+      f.options[Number(el.dataset.i)][el.name.slice(4)] = v;
+    } else if (el.name === "type") {
+      f.type = v;
+      fill(); // the inputs this kind has
     } else {
       f[el.name] = v;
     }
@@ -185,9 +575,20 @@
     draw();
   });
   form.addEventListener("submit", (ev) => ev.preventDefault());
+  optRows.addEventListener("click", (ev) => {
+    const button = ev.target.closest(".eopt-del");
+    if (button) removeOption(Number(button.dataset.i));
+  });
+  document.getElementById("ep-opt-add").addEventListener("click", addOption);
+  document.getElementById("ep-duplicate").addEventListener("click", duplicate);
+  document.getElementById("ep-split").addEventListener("click", split);
 
   function remove() {
     if (selected === null) return;
+    if (fields[selected].group_of) {
+      say(fmt(msgs.tpl_group_base, { label: fields[selected].group_of }));
+      return;
+    }
     fields.splice(selected, 1);
     selected = null;
     changed();
@@ -197,7 +598,19 @@
   document.getElementById("ep-delete").addEventListener("click", remove);
 
   document.addEventListener("keydown", (ev) => {
-    if (selected === null || ev.target.closest("input, textarea, select, button")) return;
+    if (ev.target.closest("input, textarea, select")) return;
+    if (!ev.ctrlKey && !ev.metaKey && !ev.altKey && ["+", "=", "-"].includes(ev.key)) {
+      ev.preventDefault();
+      zoomTo(ev.key === "-" ? zoom / 1.25 : zoom * 1.25);
+      return;
+    }
+    if (selected === null) return;
+    if ((ev.ctrlKey || ev.metaKey) && (ev.key === "d" || ev.key === "D")) {
+      ev.preventDefault(); // not the browser's bookmark
+      duplicate();
+      return;
+    }
+    if (ev.target.closest("button")) return;
     if (ev.key === "Delete" || ev.key === "Backspace") {
       ev.preventDefault();
       remove();
@@ -217,6 +630,8 @@
     fill();
   });
 
+  // --- saving ----------------------------------------------------------------------------------------
+
   document.getElementById("tpl-save").addEventListener("click", async () => {
     out.className = "";
     out.textContent = msgs.tpl_saving;
@@ -226,7 +641,8 @@
       res = await fetch(data.save_url, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": data.csrf },
-        body: JSON.stringify({ base: data.base, fields }),
+        // A group's further blocks are made from block 1 on the server: not sent.
+        body: JSON.stringify({ base: data.base, fields: fields.filter((f) => !f.group) }),
         credentials: "same-origin",
       });
       body = await res.json();
@@ -237,6 +653,7 @@
       data.base = body.base;
       const name = selected === null ? null : fields[selected].name;
       fields = body.fields;
+      covers = body.covers || {};
       selected = name === null ? null : fields.findIndex((f) => f.name === name);
       if (selected === -1) selected = null;
       dirty = false;
@@ -256,8 +673,11 @@
     ev.preventDefault();
     ev.returnValue = msgs.tpl_unsaved;
   });
-  window.addEventListener("resize", draw);
 
+  // A4 at the blank form's own size where it fits, anything wider (A3) to the width of the window.
+  const start = fitZoom();
+  if (start < 1) fit();
+  else setZoom(1);
   draw();
   fill();
 })();
