@@ -686,6 +686,22 @@ def check_target(tpl: Template) -> list[Finding]:
                 if flt not in FILTERS
             ]
     out += check_option_values(tpl, texts, path.name)
+    for g in tpl.groups:
+        # The bot keys one record a document: a block it does not name is read, reviewed and then
+        # never keyed, with nobody told. Until each block is keyed on its own, say so before printing.
+        copies = [f"{b}_{i}" for i in range(2, g.count + 1) for b in g.fields if b in used]
+        lost = [c for c in copies if c not in used]
+        if lost:
+            out.append(
+                error(
+                    "group_not_keyed",
+                    f"{g.label}の {g.count} 組のうち、ボット定義 {path.name} が入力するのは1組目だけです"
+                    f"（{', '.join(lost[:4])}… が入力されません）。各組の項目を定義に書くか、組の数を減らしてください",
+                    f"bot mapping {path.name} keys only the first of the {g.count} {g.name} blocks "
+                    f"({', '.join(lost[:4])}… would never be keyed): map each block's fields or drop the group",
+                    g.name,
+                )
+            )
     for f in tpl.fields:
         if f.required and f.kind.keyed and f.name not in used:
             out.append(

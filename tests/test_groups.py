@@ -85,3 +85,15 @@ def test_every_insured_person_on_the_form_is_read() -> None:
                 blocks.setdefault(str(i), []).append(reading.fields[name + suffix].value == want)
     shares = {b: sum(v) / len(v) for b, v in blocks.items()}
     assert min(shares.values()) >= 0.8, shares  # persons 2-4 read as person 1 does
+
+
+def test_a_block_the_bot_would_never_key_is_an_error_before_printing() -> None:
+    from authoring.lint import lint_template
+
+    base = load_template("juminhyo_request")  # keyed into demo_legacy, its name among what is keyed
+    data = base.model_dump()
+    data["groups"] = [{"name": "person", "label": "請求者", "fields": ["name"], "count": 2, "step": [0, 200]}]
+    grouped = Template.model_validate(data)
+    codes = [(f.code, f.field) for f in lint_template(grouped, others=[]) if f.is_error]
+    assert ("group_not_keyed", "person") in codes
+    assert "group_not_keyed" not in [f.code for f in lint_template(base, others=[])]
