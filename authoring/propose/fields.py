@@ -34,6 +34,7 @@ from authoring.propose.lines import (
     dotted_lines,
     horizontal_lines,
     ink_shares,
+    respaced,
     ruled_cells,
     tick_squares,
 )
@@ -59,6 +60,7 @@ MARK_MARGIN_MM = 0.3
 
 def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Proposed]:
     """Proposed fields for a blank form page (grey image, its resolution, its printed text lines)."""
+    texts = respaced(texts, gray, px_per_mm)
     boxes = ruled_cells(gray, px_per_mm)
     cells = [classify(b, texts, s) for b, s in zip(boxes, ink_shares(gray, px_per_mm, boxes), strict=True)]
     squares, cells = _tick_boxes(gray, px_per_mm, cells)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from authoring.propose.model import Text
+from authoring.propose.words import is_unit
 from formkit.model import Box
 from ocr.imaging import RULE_MM, ruled_lines
 
@@ -161,3 +163,43 @@ def dotted_columns(
         else:
             groups.append([x])
     return [(x0 + sum(g) / len(g)) / k for g in groups]
+
+
+#: Within one line OCR read, blank at least this wide between inked columns is a blank to write in.
+SPACED_GAP_MM = 2.5
+
+
+def respaced(texts: list[Text], gray: np.ndarray, px_per_mm: float) -> list[Text]:
+    """OCR reads 「年　　月　　日」 as one line 「年 月 日」: such a line is cut where the print leaves a
+    blank, one word a stretch of ink, when the words and the stretches agree in number and one of the
+    words is a unit or a bracket (a date's or a count's blanks). Labels printed letter-spaced (氏　名)
+    stay whole."""
+    ink = (gray < INK_LEVEL) & ~ruling(gray, px_per_mm)
+    k = px_per_mm
+    out: list[Text] = []
+    for t in texts:
+        words = t.text.split() or [t.text]
+        chars = [c for c in t.text if not c.isspace()]
+        x0, y0 = max(round(t.box.x * k), 0), max(round(t.box.y * k), 0)
+        cols = ink[y0 : round(t.box.y2 * k), x0 : round(t.box.x2 * k)].any(axis=0)
+        runs = _ink_runs(cols, round(SPACED_GAP_MM * k))
+        tokens = words if len(words) == len(runs) else chars if len(chars) == len(runs) else []
+        if len(runs) < 2 or not tokens or not any(is_unit(w) for w in tokens):
+            out.append(t)
+            continue
+        out += [
+            Text(w, Box(x=(x0 + a) / k, y=t.box.y, w=(b - a) / k, h=t.box.h))
+            for w, (a, b) in zip(tokens, runs, strict=True)
+        ]
+    return out
+
+
+def _ink_runs(cols: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Stretches of inked columns, apart where at least ``gap`` blank columns lie between."""
+    runs: list[tuple[int, int]] = []
+    for x in np.flatnonzero(cols):
+        if runs and x - runs[-1][1] <= gap:
+            runs[-1] = (runs[-1][0], int(x) + 1)
+        else:
+            runs.append((int(x), int(x) + 1))
+    return runs

@@ -42,6 +42,8 @@ LINE_ROOM_MM = 7.0
 CLOSERS = tuple("年月日歳才級頃円時分回枚通人件番号)）-－ー")
 #: Words that open a blank after them.
 OPENERS = ("(", "（", ":", "：", "名", "先", "所", "-", "－", "ー")
+#: A list's number alone before a blank (「1.　　　　」, 「(2)　　」): the blank is the answer.
+LIST_NUMBER = re.compile(r"[(（]?\d{1,2}[.)．）]|[(（]\d{1,2}[)）]")
 #: Printed between the pieces of one value (電話「（　）　－　」).
 SEPARATORS = set("()（）-－ー")
 
@@ -98,7 +100,9 @@ def gap_slots(
             left = prev.box.x2 if prev is not None else (within.x if within is not None else None)
             if left is None and w[:1] == "年":  # 「　年　月　日」 alone on the page: room for the year
                 left = t.box.x - YEAR_MM
-            opens = prev is not None and words[i - 1].endswith(OPENERS)
+            opens = prev is not None and (
+                words[i - 1].endswith(OPENERS) or bool(LIST_NUMBER.fullmatch(words[i - 1]))
+            )
             # Between two units of a date (年　月) a narrower gap will do: it holds one or two digits.
             units = closes and prev is not None and words[i - 1][:1] in "年月"
             if (
@@ -113,7 +117,8 @@ def gap_slots(
             continue
         room = end - last.box.x2
         label = within is None and len(w) <= LABEL_CHARS and w.endswith(LABEL_ENDS) and last.box.h <= big
-        if (w.endswith(OPENERS) and room >= 2 * GAP_MM) or (label and room >= LABEL_ROOM_MM):
+        opener = w.endswith(OPENERS) or bool(LIST_NUMBER.fullmatch(w))
+        if (opener and room >= 2 * GAP_MM) or (label and room >= LABEL_ROOM_MM):
             out.append(_Slot(_row_box(row, last.box.x2 + 0.3, end - 0.5, within), w, ""))
     return out
 
