@@ -183,3 +183,22 @@ def test_a_phone_blank_with_printed_brackets_is_drafted_in_pieces() -> None:
     assert 45 <= area.x <= 47 and 58 <= area.x2 <= 60 and 60 <= rest.x <= 62 and rest.x2 >= 115
     tpl = parse_template(propose.to_yaml("tel", "試験", "master.png", fields))
     assert len(tpl.field(phone.name).pieces) == 2 and tpl.field(phone.name).joiner == "-"
+
+
+def test_a_line_read_as_one_is_cut_at_the_blanks_of_its_print() -> None:
+    from authoring.propose.lines import respaced
+
+    img = _blank()
+    for x in (100, 115, 130):  # three printed characters, 10 mm of paper between them
+        cv2.rectangle(img, (round(x * K), round(21 * K)), (round((x + 4) * K), round(25 * K)), 0, -1)
+    (year, month, day) = respaced([T("年 月 日", 100, 20.5, 34, 5)], img, K)
+    assert (year.text, month.text, day.text) == ("年", "月", "日")
+    assert abs(month.box.x - 115) < 0.3 and abs(month.box.x2 - 119) < 0.3
+    assert len(respaced([T("氏 名", 100, 20.5, 34, 5)], img, K)) == 1  # a label printed letter-spaced
+
+
+def test_a_list_number_alone_opens_a_blank() -> None:
+    cell = Box(x=10, y=10, w=150, h=10)
+    found = gap_slots([T("1.", 12, 13, 4), T("2.", 90, 13, 4)], cell)
+    assert [(s.before, round(s.box.x), round(s.box.x2)) for s in found] == [("1.", 16, 90), ("2.", 94, 160)]
+    assert gap_slots([T("1", 12, 13, 3), T("2", 30, 13, 3)], cell) == []  # options 「1　2」, not a list
