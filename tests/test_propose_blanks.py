@@ -202,3 +202,14 @@ def test_a_list_number_alone_opens_a_blank() -> None:
     found = gap_slots([T("1.", 12, 13, 4), T("2.", 90, 13, 4)], cell)
     assert [(s.before, round(s.box.x), round(s.box.x2)) for s in found] == [("1.", 16, 90), ("2.", 94, 160)]
     assert gap_slots([T("1", 12, 13, 3), T("2", 30, 13, 3)], cell) == []  # options 「1　2」, not a list
+
+
+def test_a_dotted_line_across_a_cell_parts_it_into_rows() -> None:
+    img = _cells([(10, 20, 30, 10), (10, 30, 30, 10), (40, 20, 100, 20)])
+    for x in np.arange(40.5, 139.5, 1.0):  # dots across the blank cell at y = 30
+        cv2.line(img, (round(x * K), round(30 * K)), (round((x + 0.5) * K), round(30 * K)), 0, 1)
+    texts = [T("主たる傷病名", 12, 23, 20), T("傷病名コード", 12, 33, 20)]
+    fields = sorted(propose.propose(img, K, texts), key=lambda f: f.box.y)
+    assert [f.label for f in fields] == ["主たる傷病名", "傷病名コード"]
+    top, low = fields
+    assert abs(top.box.y2 - 30) < 0.8 and abs(low.box.y - 30) < 0.8 and abs(low.box.y2 - 40) < 1.0

@@ -21,6 +21,7 @@ from authoring.propose.cells import (
     iou,
     is_comb,
     is_square,
+    overlap,
     right_of,
     runs,
     same_row,
@@ -86,7 +87,45 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
     for f in kept:
         if f.type is FieldType.PHONE and not f.pieces and (pieces := _phone_pieces(f.box, text, px_per_mm)):
             f.pieces, f.box = pieces, union(pieces)
-    return [part for f in kept for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
+    across = [part for f in kept for part in _split_across(f, dotted, cells, texts, page.taken)]
+    return [part for f in across for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
+
+
+def _split_across(
+    f: Proposed, dotted: list[Box], cells: list[Cell], texts: list[Text], taken: set[str]
+) -> list[Proposed]:
+    """A field to write in that a dotted line runs right across (two rows of a table the form parts with
+    dots, 「主たる傷病名／傷病名コード」) is one field a row, the lower ones named by their row's label."""
+    if (
+        f.options
+        or f.part_boxes
+        or f.cells
+        or f.lines
+        or f.pieces
+        or f.type in (FieldType.CHECKBOX, FieldType.DATE)
+    ):
+        return [f]
+    b = f.box
+    cuts = sorted(
+        d.y + d.h / 2
+        for d in dotted
+        if b.y + SPLIT_ROW_MM < d.y + d.h / 2 < b.y2 - SPLIT_ROW_MM
+        and overlap(d.x, d.x2, b.x, b.x2) >= 0.8 * b.w
+    )
+    if not cuts:
+        return [f]
+    edges = [b.y, *cuts, b.y2]
+    out = []
+    for i, (y0, y1) in enumerate(itertools.pairwise(edges)):
+        box = Box(x=b.x, y=y0, w=b.w, h=y1 - y0)
+        label = f.label if i == 0 else (left_label(box, cells, texts) or f"{f.label}（{i + 1}）")
+        name = f.name if i == 0 else guess_name(label, taken)
+        out.append(Proposed(name, label, f.type if i == 0 else guess_type(label), box))
+    return out
+
+
+#: A dotted line parts a field into rows when each row is at least this high.
+SPLIT_ROW_MM = 3.0
 
 
 #: The office's own boxes: the applicant writes nothing there, so nothing is read there.

@@ -44,30 +44,29 @@ def horizontal_lines(gray: np.ndarray, px_per_mm: float) -> list[Box]:
 
 
 def dotted_lines(gray: np.ndarray, px_per_mm: float) -> list[Box]:
-    """Dotted and dashed lines across the page (writing lines of a free-text answer), as thin boxes
-    (mm): ink closed over gaps up to DOT_GAP_MM that then runs DOTTED_MM long on one thin band, less
-    the solid lines. A row of text closes into a band as tall as its letters, which is no line."""
+    """Dotted and dashed lines across the page (writing lines of a free-text answer, a row the form
+    parts with dots), as thin boxes (mm): ink closed over gaps up to DOT_GAP_MM that runs DOTTED_MM
+    long on one thin band once the solid lines (and a solid line it continues) are taken out. A row
+    of text closes into a band as tall as its letters, which is no line."""
     ink = (gray < INK_LEVEL).astype(np.uint8)
     gap = max(3, round(DOT_GAP_MM * px_per_mm))
     closed = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
-    n = max(3, round(DOTTED_MM * px_per_mm))
-    long = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
     solid = cv2.morphologyEx(
         ink,
         cv2.MORPH_OPEN,
         cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, round(LINE_MM * px_per_mm)), 1)),
     )
+    solid = cv2.dilate(solid, np.ones((3, gap), np.uint8))
+    n = max(3, round(DOTTED_MM * px_per_mm))
+    line = cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1))
+    long = cv2.morphologyEx(closed & (1 - solid), cv2.MORPH_OPEN, line)
     count, _, stats, _ = cv2.connectedComponentsWithStats(long, connectivity=8)
     k = px_per_mm
-    out = []
-    for i in range(1, count):
-        x, y, w, h, _ = (int(v) for v in stats[i])
-        if h > 0.8 * k:
-            continue
-        if solid[y : y + h, x : x + w].sum() >= 0.5 * ink[y : y + h, x : x + w].sum():
-            continue  # a solid line (horizontal_lines has it), not a dotted one
-        out.append(Box(x=x / k, y=y / k, w=w / k, h=max(h, 1) / k))
-    return out
+    return [
+        Box(x=x / k, y=y / k, w=w / k, h=max(h, 1) / k)
+        for x, y, w, h, _ in ((int(v) for v in stats[i]) for i in range(1, count))
+        if h <= 0.8 * k
+    ]
 
 
 def ruled_cells(gray: np.ndarray, px_per_mm: float) -> list[Box]:
