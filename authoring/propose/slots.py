@@ -174,18 +174,22 @@ ROOM_H_MM = 12.0
 ROOM_W_MM = 30.0
 
 
-def room_below(cell: Cell, texts: list[Text]) -> _Slot | None:
-    """A cell holding a heading at its top and blank room under it (「⑦ ⑥の具体的程度、状態等」
-    over an empty box): the room is where the answer goes, labelled by the heading."""
-    mine = [t for t in texts if inside(t, cell.box)]
-    if not mine:
-        return None
-    bottom = max(t.box.y2 for t in mine)
-    box = Box(x=cell.box.x + 0.5, y=bottom + 0.5, w=cell.box.w - 1.0, h=cell.box.y2 - bottom - 1.0)
-    if box.h < ROOM_H_MM or box.w < ROOM_W_MM:
-        return None
-    heading = min(mine, key=lambda t: (round(t.box.y), t.box.x))
-    return _Slot(box, clean(heading.text), "")
+def room_below(cell: Cell, texts: list[Text]) -> list[_Slot]:
+    """Blank room under a heading in its cell (「⑦ ⑥の具体的程度、状態等」 over an empty box, or a
+    box's worth of paper between two headings of one tall cell): where the answer goes, labelled by
+    the heading above it."""
+    mine = sorted((t for t in texts if inside(t, cell.box)), key=lambda t: t.box.y)
+    out: list[_Slot] = []
+    for i in range(len(mine)):
+        top = max(u.box.y2 for u in mine[: i + 1])
+        bottom = mine[i + 1].box.y if i + 1 < len(mine) else cell.box.y2
+        box = Box(x=cell.box.x + 0.5, y=top + 0.5, w=cell.box.w - 1.0, h=bottom - top - 1.0)
+        if box.h >= ROOM_H_MM and box.w >= ROOM_W_MM:
+            heading = min(
+                (u for u in mine[: i + 1] if top - u.box.y2 <= 12.0), key=lambda u: (u.box.y, u.box.x)
+            )
+            out.append(_Slot(box, clean(heading.text), ""))
+    return out
 
 
 def _dates(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
@@ -231,7 +235,7 @@ def slots(
         found += gap_slots([t for t in texts if inside(t, c.box)], c.box, trailing=not beside)
     right = max([b.x2 for b in [*boxes, *lines]], default=None)
     found += gap_slots([t for t in texts if not any(inside(t, b) for b in boxes)], None, right_edge=right)
-    found += [r for c in cells if c.kind == "label" and (r := room_below(c, texts)) is not None]
+    found += [r for c in cells if c.kind == "label" for r in room_below(c, texts)]
     found = [
         s
         for s in found
