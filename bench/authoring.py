@@ -19,7 +19,8 @@ with IoU ≥ 0.5 (one to one, best overlaps first). Printed per form and page, a
 * recall: truth boxes found ÷ truth boxes; precision: units that found one ÷ units proposed;
 * inside: truth boxes lying (≥ 80 %) inside some unit without being found: cut at the wrong size;
 * kind: of the found pairs, how many agree on write-in versus mark-an-option;
-* named: units whose field got a name from its label (not ``field_NN``).
+* named: units whose field got a name from its label (not ``field_NN``);
+* titles: first pages whose proposed title the publisher's title (``metadata.json``) holds.
 
 ``--texts-cache`` keeps the OCR of each blank page in a folder, to try a change of the proposer in
 seconds; the figures to report are from a run without it.
@@ -32,6 +33,7 @@ import json
 import pickle
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,9 @@ class PageScore:
     kind_ok: int
     named: int
     seconds: float
+    #: The proposed title, and whether the form's published title holds it (first pages only).
+    title: str = ""
+    title_ok: bool | None = None
 
     @property
     def recall(self) -> float:
@@ -199,12 +204,27 @@ def score_form(folder: Path, cache: Path | None = None) -> list[PageScore]:
         if not truth:
             continue  # a page of instructions: nothing to fill in
         t0 = time.perf_counter()
-        image, _ = propose.load_blank(folder / "source.pdf", n)
+        image, size = propose.load_blank(folder / "source.pdf", n)
         texts = _texts(folder / "source.pdf", n, image, cache)
-        fields = propose.propose(propose.to_gray(image), propose.BLANK_PX_PER_MM, texts)
+        gray = propose.to_gray(image)
+        fields = propose.propose(gray, propose.BLANK_PX_PER_MM, texts)
         seconds = time.perf_counter() - t0
-        out.append(score(folder.name, n, proposed_units(fields, truth), truth, seconds))
+        page = score(folder.name, n, proposed_units(fields, truth), truth, seconds)
+        if n == 1:
+            page.title = propose.guess_title(texts, size, propose.ruled_cells(gray, propose.BLANK_PX_PER_MM))
+            page.title_ok = bool(page.title) and _norm(page.title) in _norm(published_title(folder))
+        out.append(page)
     return out
+
+
+def published_title(folder: Path) -> str:
+    """The form's title as its publisher names it (``metadata.json``), where the folder has one."""
+    meta = folder / "metadata.json"
+    return str(json.loads(meta.read_text(encoding="utf-8")).get("title", "")) if meta.exists() else ""
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", text))
 
 
 def report(scores: list[PageScore]) -> str:
@@ -234,6 +254,11 @@ def report(scores: list[PageScore]) -> str:
     macro_r = sum(s.recall for s in scores) / max(len(scores), 1)
     macro_p = sum(s.precision for s in scores) / max(len(scores), 1)
     lines.append(f"per page on average: recall {macro_r:.1%}, precision {macro_p:.1%}")
+    firsts = [s for s in scores if s.title_ok is not None]
+    lines.append(
+        f"titles: {sum(bool(s.title_ok) for s in firsts)} of {len(firsts)} first pages within the published title "
+        f"({'; '.join(f'{s.form[:20]}: {s.title or chr(8212)}' for s in firsts if not s.title_ok) or 'all'})"
+    )
     return "\n".join(lines)
 
 

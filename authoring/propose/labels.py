@@ -95,23 +95,39 @@ def guess_name(label: str, taken: set[str]) -> str:
     return base
 
 
+#: A form's title ends in one of these (〜申請書, 〜届, 〜個人票, 〜証明書, 〜意見書).
+TITLE_ENDS = ("書", "届", "票", "簿", "表", "願", "証")
+
+
 def guess_title(
     texts: list[Text], page_mm: tuple[float, float] = A4_MM, cells: list[Box] | None = None
 ) -> str:
-    """The form's title: the largest one-line text near the top of the page and outside its ruled
-    cells, centred ones first."""
-    w, h = page_mm
+    """The form's title: near the top of the page, outside its ruled cells, one that ends like a
+    form's name (申請書, 届, 個人票) before one that does not, then the largest print; a subtitle in
+    brackets printed right after it is kept with it (「診断書（精神障害者保健福祉手帳用）」). No date
+    and no bracketed line on its own."""
+    _, h = page_mm
     top = [
         t
         for t in texts
-        if t.box.y < h * 0.15
+        if t.box.y < h * 0.2
         and not any(inside(t, c) for c in cells or [])
-        and len(clean(t.text)) >= 3
-        and t.box.w >= 0.6 * t.box.h * len(clean(t.text))
+        and len(clean(t.text)) >= 2
+        and not clean(t.text).startswith(("(", "（"))
+        and not re.search(r"\d|年.*月", clean(t.text))
     ]
     if not top:
         return ""
-    return clean(max(top, key=lambda t: t.box.h * (1.0 if abs(t.cx - w / 2) < w / 4 else 0.5)).text)
+    best = max(top, key=lambda t: (clean(t.text).rstrip(")）").endswith(TITLE_ENDS), t.box.h))
+    title = clean(best.text)
+    after = [
+        t
+        for t in texts
+        if 0 <= t.box.x - best.box.x2 <= 3.0
+        and abs(t.cy - best.cy) <= best.box.h / 2
+        and clean(t.text).startswith(("(", "（"))
+    ]
+    return title + clean(after[0].text) if after else title
 
 
 # --- which label names a place ----------------------------------------------------------------------------
