@@ -213,3 +213,14 @@ def test_a_dotted_line_across_a_cell_parts_it_into_rows() -> None:
     assert [f.label for f in fields] == ["主たる傷病名", "傷病名コード"]
     top, low = fields
     assert abs(top.box.y2 - 30) < 0.8 and abs(low.box.y - 30) < 0.8 and abs(low.box.y2 - 40) < 1.0
+
+
+def test_the_title_is_the_form_s_name_not_the_biggest_line() -> None:
+    texts = [
+        T("主治医意見書", 10, 27, 30, 5.3),
+        T("記入日平成年月", 146, 27.5, 43, 5.6),  # bigger, but a date line
+        T("参考資料", 175, 10, 19, 4.8),
+    ]
+    assert propose.guess_title(texts) == "主治医意見書"
+    sub = [T("診断書", 48, 7, 37, 6.6), T("(精神障害者保健福祉手帳用)", 86.5, 7.5, 74, 5.7)]
+    assert propose.guess_title(sub, (420, 297)) == "診断書(精神障害者保健福祉手帳用)"
