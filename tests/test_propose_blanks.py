@@ -224,3 +224,21 @@ def test_the_title_is_the_form_s_name_not_the_biggest_line() -> None:
     assert propose.guess_title(texts) == "主治医意見書"
     sub = [T("診断書", 48, 7, 37, 6.6), T("(精神障害者保健福祉手帳用)", 86.5, 7.5, 74, 5.7)]
     assert propose.guess_title(sub, (420, 297)) == "診断書(精神障害者保健福祉手帳用)"
+
+
+def test_a_block_printed_several_times_is_drafted_once_with_a_group() -> None:
+    rects, texts = [], []
+    for i in range(3):  # three person blocks, 30 mm apart: 氏名 / 住所 / 電話 each
+        y = 20 + 30 * i
+        for j, label in enumerate(("氏名", "住所", "職業")):
+            rects += [(10, y + 9 * j, 30, 9), (40, y + 9 * j, 100, 9)]
+            texts.append(T(label, 14, y + 9 * j + 2.5, 8))
+    fields = propose.propose(_cells(rects), K, texts)
+    assert len(fields) == 9
+    text = propose.to_yaml("people", "試験", "master.png", fields)
+    tpl = parse_template(text)
+    assert len(tpl.fields) == 9 and tpl.groups[0].count == 3 and abs(tpl.groups[0].step[1] - 30) < 0.5
+    assert text.count("- name:") == 3 + 1  # three fields written out, and the group's own name
+    third = tpl.field(f"{tpl.groups[0].fields[0]}_3")
+    first = tpl.field(tpl.groups[0].fields[0])
+    assert abs(third.box.y - first.box.y - 60) < 0.6

@@ -3,6 +3,7 @@ any label OCR read (``:``, ``#``, quotes, a line break) is written so that it lo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from authoring.propose.blank import A4_MM
@@ -69,5 +70,79 @@ def to_yaml(
         doc["source"] = yamlio.quoted(source)
     if abs(page_mm[0] - A4_MM[0]) > 1.0 or abs(page_mm[1] - A4_MM[1]) > 1.0:
         doc["page"] = yamlio.flow_map({"width_mm": round(page_mm[0], 1), "height_mm": round(page_mm[1], 1)})
-    doc["fields"] = [_field(f) for f in fields]
+    first, groups = repeated_blocks(fields)
+    doc["fields"] = [_field(f) for f in first]
+    if groups:
+        doc["groups"] = [
+            yamlio.block_map(
+                {
+                    "name": f"block_{i}",
+                    "label": yamlio.quoted(f"{i}組目" if len(groups) > 1 else "組"),
+                    "fields": yamlio.flow_list(g.fields),
+                    "count": g.count,
+                    "step": yamlio.flow_list([round(g.step[0], 2), round(g.step[1], 2)]),
+                }
+            )
+            for i, g in enumerate(groups, start=1)
+        ]
     return yamlio.dump(doc, header=HEADER)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Fields the form prints several times, one under another: the first block's field names, how
+    many blocks, and the step (mm) from one to the next."""
+
+    fields: list[str]
+    count: int
+    step: tuple[float, float]
+
+
+#: A copy lies where the first block's field moved by the step puts it, to this much (mm).
+BLOCK_TOL_MM = 1.0
+
+
+def repeated_blocks(fields: list[Proposed]) -> tuple[list[Proposed], list[Block]]:
+    """The proposal with repeated blocks folded (資格取得届's four insured persons: the first block's
+    fields and a group, instead of four sets of fields named name, name_01, ...). A block repeats
+    when at least three of its fields recur with the same label, type and size, each copy (its
+    options, parts and pieces too) where the first moved by one common step puts it; a field that does
+    not recur at every step stays as it is."""
+    by_key: dict[tuple[str, str, int, int], list[Proposed]] = {}
+    for f in fields:
+        by_key.setdefault((f.label, f.type.value, round(f.box.w), round(f.box.h)), []).append(f)
+    runs = [sorted(same, key=lambda f: (f.box.y, f.box.x)) for same in by_key.values() if len(same) >= 2]
+    steps: dict[tuple[int, float], list[float]] = {}
+    for same in runs:
+        step = (same[-1].box.y - same[0].box.y) / (len(same) - 1)
+        if step > 0 and _same_shape(same, step):
+            steps.setdefault((len(same), round(step)), []).append(step)
+    if not steps:
+        return fields, []
+    (count, _), found = max(steps.items(), key=lambda kv: len(kv[1]))
+    step = sorted(found)[len(found) // 2]
+    members = [same for same in runs if len(same) == count and _same_shape(same, step)]
+    if len(members) < 3:
+        return fields, []
+    copies = {id(f) for same in members for f in same[1:]}
+    first = [f for f in fields if id(f) not in copies]
+    return first, [Block([same[0].name for same in members], count, (0.0, step))]
+
+
+def _same_shape(same: list[Proposed], step: float) -> bool:
+    """Options, part boxes and pieces of each copy lie where the first's moved by the step put them."""
+    first = same[0]
+
+    def boxes(f: Proposed) -> list[Box]:
+        return [f.box, *(o.box for o in f.options), *f.part_boxes.values(), *f.pieces]
+
+    for i, f in enumerate(same):
+        a, b = boxes(first), boxes(f)
+        if len(a) != len(b):
+            return False
+        if any(
+            abs(q.x - p.x) > BLOCK_TOL_MM or abs(q.y - p.y - i * step) > BLOCK_TOL_MM
+            for p, q in zip(a, b, strict=True)
+        ):
+            return False
+    return True
