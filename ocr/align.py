@@ -35,6 +35,10 @@ MIN_PRINT_MATCH = 0.65
 #: Dark ink where the blank form has only paper, relative to the amount of print (see print_match).
 #: Measured: aligned scans ≤ 0.01 (harsh profile), a 2 mm misalignment 0.07, 10 mm 0.29.
 MAX_STRAY_INK = 0.05
+#: The sheet's outer edge (mm) where dark is not counted as stray ink: beyond a skewed or photographed
+#: sheet lies the scanner lid or the desk, and a sliver of it along the whole edge, a fraction of a
+#: pixel wide, outweighs all the print of a sparse form.
+STRAY_EDGE_MM = 1.5
 
 
 @dataclass(frozen=True)
@@ -188,9 +192,10 @@ def print_match(aligned_rgb: np.ndarray, tpl: Template, px_per_mm: float = PX_PE
     """How well the aligned page agrees with the blank form, at 4 px/mm.
 
     Returns (found, stray): the share of the form's black print that is dark on the page (1 px
-    tolerance), and the dark ink outside anything the form printed or any field zone, relative to the
-    amount of print. A shifted or wrong page loses ``found`` and, more tellingly, gains ``stray``:
-    its printed labels land where the form has blank paper.
+    tolerance), and the dark ink outside anything the form printed or any field zone (or the sheet's
+    outer edge, ``STRAY_EDGE_MM``), relative to the amount of print. A shifted or wrong page loses
+    ``found`` and, more tellingly, gains ``stray``: its printed labels land where the form has blank
+    paper.
     """
     small = 4.0
     f = small / px_per_mm
@@ -205,6 +210,9 @@ def print_match(aligned_rgb: np.ndarray, tpl: Template, px_per_mm: float = PX_PE
     found = float((darkest[black] < 170).mean())
     allowed = cv2.dilate((master < 235).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     allowed |= _zones_mask(tpl, page.shape, small)
+    edge = max(1, round(STRAY_EDGE_MM * small))
+    allowed[:edge] = allowed[-edge:] = True
+    allowed[:, :edge] = allowed[:, -edge:] = True
     stray = float(((page < 110) & ~allowed).sum()) / float(black.sum())
     return found, stray
 
