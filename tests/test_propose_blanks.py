@@ -242,3 +242,18 @@ def test_a_block_printed_several_times_is_drafted_once_with_a_group() -> None:
     third = tpl.field(f"{tpl.groups[0].fields[0]}_3")
     first = tpl.field(tpl.groups[0].fields[0])
     assert abs(third.box.y - first.box.y - 60) < 0.6
+
+
+def test_eras_read_as_one_line_in_a_date_cell_are_eras_to_circle() -> None:
+    img = _cells([(10, 20, 30, 10), (40, 20, 120, 10)])
+    texts = [
+        T("生年月日", 12, 23, 16),
+        T("令和・平成", 42, 23, 22),  # OCR reads the two eras as one line
+        T("年", 90, 23, 4),
+        T("月", 110, 23, 4),
+        T("日", 130, 23, 4),
+    ]
+    (date,) = [f for f in propose.propose(img, K, texts) if f.type is FieldType.DATE]
+    assert [o.value for o in date.options] == ["令和", "平成"] and set(date.eras) == {"令和", "平成"}
+    year = date.part_boxes["year"]
+    assert year.x >= max(o.box.x2 for o in date.options) and year.x2 <= 90  # after the circles, before 年

@@ -7,7 +7,7 @@ from __future__ import annotations
 from authoring.propose.cells import LINE_GAP_MM, Cell, cell_of, union
 from authoring.propose.model import Option, Text
 from authoring.propose.options import circle_area
-from authoring.propose.words import ERA_NAMES, clean, era_of
+from authoring.propose.words import ERA_NAMES, clean, era_items, era_of
 from formkit.model import Box
 
 PARTS = ("year", "month", "day")
@@ -20,6 +20,8 @@ def date_field(
     and the units (年 月 日) printed in or between them."""
     texts = sorted([t for c in run for t in c.texts] + between, key=lambda t: t.box.x)
     era_words = [(era_of(t.text), t) for t in texts if era_of(t.text)]
+    # 「令和・平成」 read as one line: each era where it is printed
+    era_words += [(e, Text(e, b)) for t in texts if not era_of(t.text) for e, b in era_items(t)]
     eras = [e for e in ERA_NAMES if any(w == e for w, _ in era_words) or any(w == e for _, w in ticks)]
     if ticks:  # eras with tick boxes (□明治 □大正 ...)
         options = [Option(w, w, b) for b, w in ticks]
@@ -29,7 +31,8 @@ def date_field(
         ]
     if not eras:
         eras = ["昭和", "平成", "令和"] if "生" in label else ["令和"]
-    start = max([run[0].box.x] + [t.box.x2 for _, t in era_words])
+    # The year is written after the eras and the circles drawn round them.
+    start = max([run[0].box.x] + [t.box.x2 for _, t in era_words] + [o.box.x2 + 0.3 for o in options])
     parts, per_part = _part_boxes(run, texts, start)
     cells = 2 if per_part == {2} else None
     return eras, parts, options if len(options) >= 2 else [], cells
