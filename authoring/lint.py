@@ -689,8 +689,7 @@ def check_target(tpl: Template) -> list[Finding]:
     for g in tpl.groups:
         # The bot keys one record a document: a block it does not name is read, reviewed and then
         # never keyed, with nobody told. Until each block is keyed on its own, say so before printing.
-        copies = [f"{b}_{i}" for i in range(2, g.count + 1) for b in g.fields if b in used]
-        lost = [c for c in copies if c not in used]
+        lost = [name for _, base, name in g.copies() if base in used and name not in used]
         if lost:
             out.append(
                 error(

@@ -143,7 +143,7 @@ def redesign(legacy: Template, new_id: str, code: int) -> tuple[Template, list[s
             f"{legacy.id} はもう OCR 向けの様式です（見直すのは既存様式 kind: legacy です）",
             f"{legacy.id} is already a redesigned form (only a legacy template can be redesigned)",
         )
-    in_group = {f"{b}_{i}" for g in legacy.groups for b in g.fields for i in range(2, g.count + 1)}
+    in_group = {name for g in legacy.groups for _, _, name in g.copies()}
     grouped = {b for g in legacy.groups for b in g.fields}
     single = [f for f in legacy.fields if f.name not in in_group and f.name not in grouped]
     fields, y = _rows(single, TOP_MM, legacy.id)
@@ -187,7 +187,7 @@ def to_yaml(tpl: Template) -> str:
     """The template as ``template.yaml``: boxes as [x, y, w, h] lists, defaults left out."""
     data = tpl.model_dump(mode="json", exclude_defaults=True)
     data["kind"] = tpl.kind
-    copies = {f"{b}_{i}" for g in tpl.groups for b in g.fields for i in range(2, g.count + 1)}
+    copies = {name for g in tpl.groups for _, _, name in g.copies()}
     fields = []
     for spec, raw in zip(tpl.fields, data.get("fields", []), strict=True):
         if spec.name in copies:

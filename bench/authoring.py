@@ -37,6 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from formkit.layout import split_across
 from formkit.model import Box, FieldType
 
 #: A box people drew is found by a proposed unit overlapping it at least this much (IoU).
@@ -113,14 +114,15 @@ def proposed_units(fields: list, truth: list[Unit]) -> list[Unit]:
             ways.append([Unit(f.name, b, False) for b in f.part_boxes.values()] + eras)
             if f.cells:
                 ways.append(
-                    [Unit(f.name, c, False) for b in f.part_boxes.values() for c in _cells(b, f.cells)] + eras
+                    [Unit(f.name, c, False) for b in f.part_boxes.values() for c in split_across(b, f.cells)]
+                    + eras
                 )
         elif f.pieces:  # written in pieces between printed separators
             ways.append([Unit(f.name, b, False) for b in f.pieces])
         elif f.lines:  # several writing lines: people may have drawn each line
             ways.append([Unit(f.name, b, False) for b in _bands(f.box, f.lines)])
         elif f.cells:  # a comb: people may have drawn each cell
-            ways.append([Unit(f.name, c, False) for c in _cells(f.box, f.cells)])
+            ways.append([Unit(f.name, c, False) for c in split_across(f.box, f.cells)])
         out += max(ways, key=lambda w: (_best(w, truth), -len(w)))
     return out
 
@@ -128,11 +130,6 @@ def proposed_units(fields: list, truth: list[Unit]) -> list[Unit]:
 def _bands(box: Box, n: int) -> list[Box]:
     h = box.h / n
     return [Box(x=box.x, y=box.y + i * h, w=box.w, h=h) for i in range(n)]
-
-
-def _cells(box: Box, n: int) -> list[Box]:
-    w = box.w / n
-    return [Box(x=box.x + i * w, y=box.y, w=w, h=box.h) for i in range(n)]
 
 
 def _best(units: list[Unit], truth: list[Unit]) -> int:

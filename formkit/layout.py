@@ -105,7 +105,8 @@ def example_stamp_box(tpl: Template) -> Box:
     return Box(x=17, y=16, w=34, h=14)
 
 
-def _split(box: Box, n: int) -> list[Box]:
+def split_across(box: Box, n: int) -> list[Box]:
+    """``box`` cut into ``n`` equal cells side by side."""
     cw = box.w / n
     return [Box(x=box.x + i * cw, y=box.y, w=cw, h=box.h) for i in range(n)]
 
@@ -226,7 +227,8 @@ def layout_field(spec: FieldSpec) -> FieldLayout:
         parts, texts = _address(spec)
     elif kind.shape is Shape.DATE and spec.part_boxes:
         parts = {
-            k: _split(b, spec.cells) if spec.cells and k != "era" else [b] for k, b in spec.part_boxes.items()
+            k: split_across(b, spec.cells) if spec.cells and k != "era" else [b]
+            for k, b in spec.part_boxes.items()
         }
         marks = _option_marks(spec)
     elif kind.shape is Shape.DATE:

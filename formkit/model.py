@@ -262,6 +262,10 @@ class FieldGroup(BaseModel):
     #: From one block to the next, in mm: (across, down).
     step: tuple[float, float]
 
+    def copies(self) -> list[tuple[int, str, str]]:
+        """Blocks 2..N, field by field: (block, the field of block 1, the copy's name)."""
+        return [(i, base, f"{base}_{i}") for i in range(2, self.count + 1) for base in self.fields]
+
 
 def _moved(box: Any, dx: float, dy: float) -> Any:
     """A box as written in a template (a list, a mapping or a Box) moved by (dx, dy)."""
@@ -283,31 +287,29 @@ def expand_groups(data: dict[str, Any]) -> dict[str, Any]:
         missing = [n for n in g.fields if n not in by_name]
         if missing:
             raise ValueError(f"group {g.name}: no field named {', '.join(missing)}")
-        for i in range(2, g.count + 1):
+        for i, base, name in g.copies():
             dx, dy = g.step[0] * (i - 1), g.step[1] * (i - 1)
-            for base in g.fields:
-                name = f"{base}_{i}"
-                if name in by_name:
-                    continue  # written out by hand: that one wins
-                f = dict(by_name[base])
-                f["name"] = name
-                f["label"] = f"{f['label']}（{g.label}{i}）"
-                if f.get("label_en"):
-                    f["label_en"] = f"{f['label_en']} ({g.name} {i})"
-                f["box"] = _moved(f["box"], dx, dy)
-                f["label_box"] = _moved(f.get("label_box"), dx, dy)
-                f["part_boxes"] = {k: _moved(b, dx, dy) for k, b in (f.get("part_boxes") or {}).items()}
-                f["pieces"] = [_moved(b, dx, dy) for b in f.get("pieces") or []]
-                f["options"] = [
-                    {
-                        **(o.model_dump() if isinstance(o, BaseModel) else dict(o)),
-                        "box": _moved(_opt_box(o), dx, dy),
-                    }
-                    for o in f.get("options") or []
-                ]
-                f["rules"] = [_renamed(r, g.fields, i) for r in f.get("rules") or []]
-                raw.append(f)
-                by_name[name] = f
+            if name in by_name:
+                continue  # written out by hand: that one wins
+            f = dict(by_name[base])
+            f["name"] = name
+            f["label"] = f"{f['label']}（{g.label}{i}）"
+            if f.get("label_en"):
+                f["label_en"] = f"{f['label_en']} ({g.name} {i})"
+            f["box"] = _moved(f["box"], dx, dy)
+            f["label_box"] = _moved(f.get("label_box"), dx, dy)
+            f["part_boxes"] = {k: _moved(b, dx, dy) for k, b in (f.get("part_boxes") or {}).items()}
+            f["pieces"] = [_moved(b, dx, dy) for b in f.get("pieces") or []]
+            f["options"] = [
+                {
+                    **(o.model_dump() if isinstance(o, BaseModel) else dict(o)),
+                    "box": _moved(_opt_box(o), dx, dy),
+                }
+                for o in f.get("options") or []
+            ]
+            f["rules"] = [_renamed(r, g.fields, i) for r in f.get("rules") or []]
+            raw.append(f)
+            by_name[name] = f
     return {**data, "fields": raw, "groups": groups}
 
 

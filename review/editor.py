@@ -125,10 +125,9 @@ def group_copies(tpl: Template, text: str) -> dict[str, dict[str, Any]]:
     written = {str(f.get("name")) for f in raw.get("fields") or [] if isinstance(f, dict)}
     out: dict[str, dict[str, Any]] = {}
     for g in tpl.groups:
-        for i in range(2, g.count + 1):
-            for base in g.fields:
-                if f"{base}_{i}" not in written:
-                    out[f"{base}_{i}"] = {"name": g.name, "label": g.label, "block": i, "base": base}
+        for i, base, name in g.copies():
+            if name not in written:
+                out[name] = {"name": g.name, "label": g.label, "block": i, "base": base}
     return out
 
 

@@ -13,6 +13,7 @@ Pure functions on the proposer's plain data (mm); :func:`slots` is the step :fun
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from authoring.propose.cells import Cell, overlap, right_of
@@ -298,47 +299,54 @@ def slots(
 STACK_GAP_MM = 3.0
 
 
+def _chains(
+    items: list[_Slot], key: Callable[[_Slot], tuple[float, float]], joins: Callable[[_Slot, _Slot], bool]
+) -> list[list[_Slot]]:
+    """``items`` in ``key`` order, each run of two or more where every one ``joins`` the one before."""
+    chains: list[list[_Slot]] = []
+    for s in sorted(items, key=key):
+        if chains and joins(chains[-1][-1], s):
+            chains[-1].append(s)
+        else:
+            chains.append([s])
+    return [c for c in chains if len(c) >= 2]
+
+
+def _rest(found: list[_Slot], chains: list[list[_Slot]]) -> list[_Slot]:
+    used = {id(s) for c in chains for s in c}
+    return [s for s in found if id(s) not in used]
+
+
 def _pieces(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
     """Blanks side by side in one row with only a separator printed between them (「（　）　－　」):
     one value written in pieces; and the other slots."""
-    row = sorted(found, key=lambda s: (round(s.box.y), s.box.x))
-    runs: list[list[_Slot]] = []
-    for s in row:
-        last = runs[-1][-1] if runs else None
-        if (
-            last is not None
-            and abs(s.box.y - last.box.y) <= 1.5
-            and last.after
+
+    def joins(last: _Slot, s: _Slot) -> bool:
+        return (
+            abs(s.box.y - last.box.y) <= 1.5
+            and bool(last.after)
             and last.after == s.before
             and set(s.before) <= SEPARATORS
-        ):
-            runs[-1].append(s)
-        else:
-            runs.append([s])
-    runs = [r for r in runs if len(r) >= 2]
-    used = {id(s) for r in runs for s in r}
-    return runs, [s for s in found if id(s) not in used]
+        )
+
+    runs = _chains(found, lambda s: (round(s.box.y), s.box.x), joins)
+    return runs, _rest(found, runs)
 
 
 def _stacks(found: list[_Slot]) -> tuple[list[list[_Slot]], list[_Slot]]:
     """Unlabelled writing lines stacked one under another, as wide and as far left as one another
     (the lines under 「⑤ 発病から初診までの経過」): one answer each stack; and the other slots."""
-    free = sorted((s for s in found if not s.before and not s.after), key=lambda s: (s.box.y, s.box.x))
-    stacks: list[list[_Slot]] = []
-    for s in free:
-        top = stacks[-1][-1].box if stacks else None
-        if (
-            top is not None
-            and abs(s.box.x - top.x) <= 1.5
-            and abs(s.box.w - top.w) <= 3.0
-            and 0 <= s.box.y - top.y2 <= STACK_GAP_MM
-        ):
-            stacks[-1].append(s)
-        else:
-            stacks.append([s])
-    stacks = [st for st in stacks if len(st) >= 2]
-    stacked = {id(s) for st in stacks for s in st}
-    return stacks, [s for s in found if id(s) not in stacked]
+
+    def joins(top: _Slot, s: _Slot) -> bool:
+        return (
+            abs(s.box.x - top.box.x) <= 1.5
+            and abs(s.box.w - top.box.w) <= 3.0
+            and 0 <= s.box.y - top.box.y2 <= STACK_GAP_MM
+        )
+
+    free = [s for s in found if not s.before and not s.after]
+    stacks = _chains(free, lambda s: (s.box.y, s.box.x), joins)
+    return stacks, _rest(found, stacks)
 
 
 def _heading(box: Box, texts: list[Text]) -> str:
