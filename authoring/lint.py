@@ -686,18 +686,32 @@ def check_target(tpl: Template) -> list[Finding]:
                 if flt not in FILTERS
             ]
     out += check_option_values(tpl, texts, path.name)
+    if form.each is not None and form.each not in {g.name for g in tpl.groups}:
+        out.append(
+            error(
+                "mapping_unknown_group",
+                f"ボット定義 {path.name} の each: {form.each} は様式 {tpl.id} の繰り返し欄（groups:）にありません",
+                f"bot mapping {path.name} keys each block of {form.each}, which form {tpl.id} does not have",
+                form.each,
+            )
+        )
     for g in tpl.groups:
-        # The bot keys one record a document: a block it does not name is read, reviewed and then
-        # never keyed, with nobody told. Until each block is keyed on its own, say so before printing.
+        if g.name == form.each:  # each filled block is keyed as its own record by the same steps
+            used |= {name for _, base, name in g.copies() if base in used}
+            continue
+        # The bot keys one record a document: a block it does not name would be read, reviewed and
+        # then never keyed, with nobody told.
         lost = [name for _, base, name in g.copies() if base in used and name not in used]
         if lost:
             out.append(
                 error(
                     "group_not_keyed",
                     f"{g.label}の {g.count} 組のうち、ボット定義 {path.name} が入力するのは1組目だけです"
-                    f"（{', '.join(lost[:4])}… が入力されません）。各組の項目を定義に書くか、組の数を減らしてください",
+                    f"（{', '.join(lost[:4])}… が入力されません）。組ごとに1件として入力するなら each: {g.name} を"
+                    "書き、1件にまとめるなら各組の項目を定義に書いてください",
                     f"bot mapping {path.name} keys only the first of the {g.count} {g.name} blocks "
-                    f"({', '.join(lost[:4])}… would never be keyed): map each block's fields or drop the group",
+                    f"({', '.join(lost[:4])}… would never be keyed): add each: {g.name} to key every block "
+                    "as its own record, or map each block's fields",
                     g.name,
                 )
             )

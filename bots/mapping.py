@@ -102,6 +102,10 @@ class Create(BaseModel):
 class FormMapping(BaseModel):
     search: Search
     create: Create
+    #: A repeated block the system takes as records of their own (a ``groups`` entry of the template:
+    #: 資格取得届's insured persons): each filled block is keyed on its own, with its own reference, by
+    #: these steps naming block 1's fields. Absent: the whole document is one record.
+    each: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
 
 class Mapping(BaseModel):

@@ -315,6 +315,13 @@ class TargetScreenChanged(KeyingError):
     code = "keying_screen_changed"
 
 
+class NothingToKey(KeyingError):
+    """An approved document whose mapping keys each repeated block on its own, with every block blank:
+    no record to type, so a person decides (a form sent in empty, or a block read as blank)."""
+
+    code = "keying_nothing_to_key"
+
+
 # --- configuration: this machine or its settings ------------------------------------------------------
 
 

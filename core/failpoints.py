@@ -25,6 +25,7 @@ POINTS = {
     "key.before_target": "the keying job is marked running, the bot has not typed",
     "key.after_target": "the target system saved the record, its receipt is not yet stored",
     "key.job_done": "in one unit: the keying job is done with its receipt, the document is not yet KEYED",
+    "key.record_done": "one record of a document keyed as several (each: a group) is done, the next not typed",
 }
 
 

@@ -7,6 +7,7 @@ can never drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -264,7 +265,42 @@ class FieldGroup(BaseModel):
 
     def copies(self) -> list[tuple[int, str, str]]:
         """Blocks 2..N, field by field: (block, the field of block 1, the copy's name)."""
-        return [(i, base, f"{base}_{i}") for i in range(2, self.count + 1) for base in self.fields]
+        return [(i, base, name) for i in range(2, self.count + 1) for base, name in self.names(i).items()]
+
+    def names(self, block: int) -> dict[str, str]:
+        """Block ``block``'s fields: block 1's name → this block's name."""
+        return {base: base if block == 1 else f"{base}_{block}" for base in self.fields}
+
+    def written(self, values: Mapping[str, Any], block: int) -> bool:
+        """Somebody wrote in this block (a person's block left empty on a form for one person is not)."""
+        return any(not _blank(values.get(name)) for name in self.names(block).values())
+
+    def unused(self, values: Mapping[str, Any]) -> set[str]:
+        """The fields of blocks 2..N left wholly blank: their ``required`` does not hold (a form with
+        room for four persons sent for one). Block 1 is always asked for."""
+        return {
+            name
+            for i in range(2, self.count + 1)
+            if not self.written(values, i)
+            for name in self.names(i).values()
+        }
+
+    def records(self, values: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+        """A page's values as one record per block somebody wrote in (資格取得届: one per insured
+        person): the fields outside the group, plus the block's own under block 1's names, so one bot
+        mapping keys every block. A block left wholly blank is no record: nobody is there to key."""
+        ours = {name for i in range(1, self.count + 1) for name in self.names(i).values()}
+        shared = {k: v for k, v in values.items() if k not in ours}
+        return [
+            (i, shared | {base: values.get(name) for base, name in self.names(i).items()})
+            for i in range(1, self.count + 1)
+            if self.written(values, i)
+        ]
+
+
+def _blank(value: Any) -> bool:
+    """Nothing written: no text, no tick (0 is a value: a count of none)."""
+    return value is None or value is False or value == "" or value == []
 
 
 def _moved(box: Any, dx: float, dy: float) -> Any:

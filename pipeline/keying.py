@@ -25,13 +25,15 @@ from core.errors import (
     BusinessRuleRejected,
     DejiruError,
     KeyingError,
+    NothingToKey,
     SessionExpired,
     TargetScreenChanged,
+    TemplateError,
     Transient,
 )
 from formkit.registry import load_template
 from pipeline.context import Context
-from records.models import DocStatus, KeyStatus, now
+from records.models import DocStatus, Document, KeyingJob, KeyStatus, now
 from records.store import Store
 
 log = logging.getLogger(__name__)
@@ -58,23 +60,67 @@ def approved_documents(ctx: Context, target: str) -> list[int]:
     ]
 
 
+def records_of(form_id: str, target: str, values: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """What keying a document types, as (block, record): the whole document as one record (block 0),
+    or, where the form's bot mapping keys a repeated block on its own (``each:``), one record per
+    block somebody wrote in (block 1..N)."""
+    from bots.mapping import load_mapping
+
+    form = load_mapping(target).forms.get(form_id)
+    if form is None or form.each is None:
+        return [(0, values)]
+    group = next((g for g in load_template(form_id).groups if g.name == form.each), None)
+    if group is None:
+        raise TemplateError(
+            f"ボット定義 {target} が様式 {form_id} にない繰り返し欄 {form.each} を組ごとに入力しようとしています",
+            f"bot mapping {target} keys each block of {form.each}, which form {form_id} does not have",
+        )
+    return group.records(values)
+
+
 def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
-    """Key one approved document; returns the job status. Raises Transient for the caller to retry."""
+    """Key one approved document, each of its records once; returns the status. Raises Transient for
+    the caller to retry: records already keyed stay keyed, the next attempt goes on from the first
+    record not yet in."""
     store = ctx.store
     doc = store.document(doc_id)
     target = target_of(ctx, doc_id)
     if target is None or doc.form_id is None:
         return "skipped"
-    job = store.keying_job(doc_id, target)
-    assert job.id is not None
-    if job.status == KeyStatus.DONE:
+    todo = [
+        (store.keying_job(doc_id, target, block), record)
+        for block, record in records_of(doc.form_id, target, store.values(doc_id))
+    ]
+    if todo and all(job.status == KeyStatus.DONE for job, _ in todo):
         if doc.status == DocStatus.APPROVED:
-            _heal_keyed(ctx, doc_id, target, job.receipt)
+            _heal_keyed(ctx, doc_id, target, ", ".join(str(job.receipt) for job, _ in todo))
         return KeyStatus.DONE
     if doc.status != DocStatus.APPROVED:
         return "skipped"
+    if not todo:
+        _to_person(ctx, doc, target, None, NothingToKey(_NOTHING_JA, _NOTHING_EN))
+        return KeyStatus.FAILED
+    left = [(job, record) for job, record in todo if job.status != KeyStatus.DONE]
+    for n, (job, record) in enumerate(left, 1):
+        if not _key_record(ctx, doc, target, job, record, bot, last=n == len(left)):
+            return KeyStatus.FAILED
+    log.info("document %s keyed into %s (%d record(s))", doc_id, target, len(todo))
+    return KeyStatus.DONE
+
+
+_NOTHING_JA = "繰り返し欄のどの組にも記入がなく、入力する記録がありません。用紙を確かめてください"
+_NOTHING_EN = "every repeated block is blank: there is no record to key; check the paper"
+
+
+def _key_record(
+    ctx: Context, doc: Document, target: str, job: KeyingJob, record: dict[str, Any], bot: Keyer, last: bool
+) -> bool:
+    """Key one record of a document. True once it is in; False if it went to a person (the document
+    then waits in the exception queue). The last record's receipt, the document ``KEYED`` and the
+    event are one unit, so the document is never keyed without all its records done."""
+    store = ctx.store
+    assert job.id is not None and doc.id is not None and doc.form_id is not None
     store.update_job(job.id, status=KeyStatus.RUNNING, attempts=job.attempts + 1, started_at=now())
-    record = store.values(doc_id)
     failpoints.hit("key.before_target")
     try:
         try:
@@ -83,25 +129,14 @@ def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
             bot.restart()
             result = bot.key(doc.form_id, record, job.reference)
     except (BusinessRuleRejected, TargetScreenChanged) as err:
-        with store.unit() as uow:
-            uow.update_job(job.id, status=KeyStatus.FAILED, last_error=err.code, finished_at=now())
-            uow.add_exception(
-                code=err.code,
-                ja=err.ja,
-                en=err.en,
-                detail=err.detail,
-                document_id=doc_id,
-                source_name=doc.original_name,
-                evidence=err.evidence,
-            )
-            uow.set_status(doc_id, DocStatus.EXCEPTION, error_code=err.code, error_ja=err.ja, error_en=err.en)
-            uow.audit("bot:" + target, "keying.failed", doc_id, detail=err.code)
-        return KeyStatus.FAILED
+        _to_person(ctx, doc, target, job, err)
+        return False
     except KeyingError as err:
         evidence = json.dumps(err.evidence) if err.evidence else job.last_evidence
         store.update_job(job.id, status=KeyStatus.PENDING, last_error=err.code, last_evidence=evidence)
         raise Transient(err.ja, err.en, detail=err.detail).with_evidence(err.evidence) from err
     failpoints.hit("key.after_target")
+    block = f" [{job.block}]" if job.block else ""
     with store.unit() as uow:
         uow.update_job(
             job.id,
@@ -112,17 +147,39 @@ def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
             last_evidence=None,
         )
         failpoints.hit("key.job_done")
-        uow.set_status(doc_id, DocStatus.KEYED)
+        if last:
+            uow.set_status(doc.id, DocStatus.KEYED)
         uow.audit(
             "bot:" + target,
             "keying.done",
-            doc_id,
-            detail=f"{result.receipt}{' (found existing)' if result.existed else ''}",
+            doc.id,
+            detail=f"{result.receipt}{block}{' (found existing)' if result.existed else ''}",
         )
-    log.info("document %s keyed into %s", doc_id, target)
     # The failed attempts' screenshots and traces told of a moment that passed: the record is in.
     shutil.rmtree(ctx.settings.evidence / job.reference, ignore_errors=True)
-    return KeyStatus.DONE
+    if not last:
+        failpoints.hit("key.record_done")
+    return True
+
+
+def _to_person(ctx: Context, doc: Document, target: str, job: KeyingJob | None, err: KeyingError) -> None:
+    """The target would not take a record (or there is none): the job failed, the document waits in
+    the exception queue with the reason, in one unit."""
+    assert doc.id is not None
+    with ctx.store.unit() as uow:
+        if job is not None and job.id is not None:
+            uow.update_job(job.id, status=KeyStatus.FAILED, last_error=err.code, finished_at=now())
+        uow.add_exception(
+            code=err.code,
+            ja=err.ja,
+            en=err.en,
+            detail=err.detail,
+            document_id=doc.id,
+            source_name=doc.original_name,
+            evidence=err.evidence,
+        )
+        uow.set_status(doc.id, DocStatus.EXCEPTION, error_code=err.code, error_ja=err.ja, error_en=err.en)
+        uow.audit("bot:" + target, "keying.failed", doc.id, detail=err.code)
 
 
 def _heal_keyed(ctx: Context, doc_id: int, target: str, receipt: str | None) -> None:
@@ -167,8 +224,8 @@ def wait_or_give_up(
     target = target_of(ctx, doc_id) or "?"
     if isinstance(err, Transient):
         with ctx.unit() as ctx_:
-            job = ctx_.store.keying_job(doc_id, target)
-            if job.id is not None and waits(job.waiting_since, at, window):
+            job = current_job(ctx_.store, doc_id, target)
+            if job is not None and job.id is not None and waits(job.waiting_since, at, window):
                 if job.waiting_since is None:
                     ctx_.store.update_job(job.id, waiting_since=at)
                     ctx_.store.audit("bot:" + target, "keying.waiting", doc_id, detail=err.code)
@@ -186,8 +243,8 @@ def give_up(ctx: Context, doc_id: int, err: Exception) -> None:
         else ("入力ロボットが何度試しても登録できませんでした", "the keying bot failed after all retries")
     )
     with ctx.unit() as ctx:
-        job = ctx.store.keying_job(doc_id, target)
-        if job.id is not None:
+        job = current_job(ctx.store, doc_id, target)
+        if job is not None and job.id is not None:
             ctx.store.update_job(job.id, status=KeyStatus.FAILED, finished_at=now())
         ctx.store.add_exception(
             code="keying_gave_up",
@@ -200,6 +257,22 @@ def give_up(ctx: Context, doc_id: int, err: Exception) -> None:
         ctx.store.set_status(
             doc_id, DocStatus.EXCEPTION, error_code="keying_gave_up", error_ja=ja, error_en=en
         )
+
+
+def current_job(store: Store, doc_id: int, target: str) -> KeyingJob | None:
+    """The record of a document keying is at: the first not yet done (a document keyed as one record
+    has one), made if keying failed before it began (the browser would not start). None when every
+    record is done, or when the form or its mapping no longer says what the records are."""
+    doc = store.document(doc_id)
+    try:
+        blocks = [b for b, _ in records_of(doc.form_id, target, store.values(doc_id))] if doc.form_id else [0]
+    except DejiruError:
+        blocks = sorted(j.block for j in store.keying_jobs(doc_id) if j.target == target)
+    for block in blocks:
+        job = store.keying_job(doc_id, target, block)
+        if job.status != KeyStatus.DONE:
+            return job
+    return None
 
 
 def target_waits(store: Store) -> list[dict[str, str]]:

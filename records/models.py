@@ -162,12 +162,18 @@ class KeyStatus(StrEnum):
 
 
 class KeyingJob(SQLModel, table=True):
-    """The keying ledger: one row per document and target system, never two."""
+    """The keying ledger: one row per document, target system and record, never two.
 
-    __table_args__ = (UniqueConstraint("document_id", "target"),)
+    A document is one record (``block`` 0), or, where its bot mapping keys a repeated block on its own
+    (``each:``, 資格取得届's four insured persons), one record per filled block (``block`` 1..N)."""
+
+    __table_args__ = (
+        UniqueConstraint("document_id", "target", "block", name="uq_keyingjob_document_target_block"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True)
     target: str = Field(index=True)
+    block: int = 0
     #: Our reference, written into the target so search-before-create finds it after a crash.
     reference: str = Field(unique=True)
     status: str = Field(default=KeyStatus.PENDING, index=True, max_length=20)

@@ -51,6 +51,17 @@ def _token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: A block's mark in its reference: one character, so ``DJ00001234-2`` fits the 12 characters a
+#: legacy system's reference field commonly takes, for up to 35 blocks.
+BLOCK_MARKS = "123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def reference(doc_id: int, block: int = 0) -> str:
+    """Our reference for a record, written into the target so search-before-create finds it: the
+    document's number, and a mark for a block keyed as its own record."""
+    return f"DJ{doc_id:08d}" if block == 0 else f"DJ{doc_id:08d}-{BLOCK_MARKS[block - 1]}"
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -657,22 +668,34 @@ class Store:
 
     # --- keying ----------------------------------------------------------------------------------------
 
-    def keying_job(self, doc_id: int, target: str) -> KeyingJob:
-        """The one ledger row for this document and target (made on first call)."""
+    def keying_job(self, doc_id: int, target: str, block: int = 0) -> KeyingJob:
+        """The one ledger row for this document, target and record (made on first call)."""
+        where = (KeyingJob.document_id == doc_id, KeyingJob.target == target, KeyingJob.block == block)
         with self._session() as s:
-            job = s.exec(
-                select(KeyingJob).where(KeyingJob.document_id == doc_id, KeyingJob.target == target)
-            ).first()
+            job = s.exec(select(KeyingJob).where(*where)).first()
             if job is not None:
                 return job
-            job = KeyingJob(document_id=doc_id, target=target, reference=f"DJ{doc_id:08d}")
+            job = KeyingJob(
+                document_id=doc_id, target=target, block=block, reference=reference(doc_id, block)
+            )
             if self._insert(s, job):
                 return job
         with self._session() as s:
-            found = s.exec(
-                select(KeyingJob).where(KeyingJob.document_id == doc_id, KeyingJob.target == target)
-            ).one()
+            found = s.exec(select(KeyingJob).where(*where)).one()
             return found
+
+    def receipts(self) -> dict[int, str]:
+        """Each keyed document's receipt numbers as staff see them: one per record, in block order."""
+        out: dict[int, list[str]] = {}
+        with self._session() as s:
+            jobs = s.exec(
+                select(KeyingJob)
+                .where(col(KeyingJob.receipt).is_not(None))
+                .order_by(col(KeyingJob.document_id), col(KeyingJob.block))
+            ).all()
+            for j in jobs:
+                out.setdefault(j.document_id, []).append(str(j.receipt))
+        return {doc: "、".join(r) for doc, r in out.items()}
 
     def keying_jobs(
         self, doc_id: int | None = None, statuses: Iterable[KeyStatus] | None = None

@@ -72,9 +72,15 @@ CHAINS = [
 ]
 
 
+#: Points the demo's one-record scan never meets: between the records of a document keyed as several
+#: (``test_crash_units.test_killed_between_two_records_of_one_document``, on both databases).
+ELSEWHERE = {"key.record_done"}
+
+
 def test_chains_cover_every_failpoint_on_the_way() -> None:
     chained = [p for chain in CHAINS for p in chain]
-    assert sorted(chained) == sorted(p for p in POINTS if p.split(".")[0] in {"intake", "read", "key"})
+    on_the_way = [p for p in POINTS if p.split(".")[0] in {"intake", "read", "key"} and p not in ELSEWHERE]
+    assert sorted(chained) == sorted(on_the_way)
     assert len(set(chained)) == len(chained)
 
 

@@ -25,6 +25,7 @@ from records.models import AuditLabel, DocStatus, KeyStatus
 from records.store import FieldInput, Store
 
 FORM = "juminhyo_request"  # keyed into demo_legacy; no double-entry field
+GROUPED = "hihokensha_shikaku_shutoku"  # four insured persons, each keyed as its own record
 TARGET = "demo_legacy"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -104,16 +105,18 @@ def fields(**values: Any) -> list[FieldInput]:
     ]
 
 
-def document(store: Store, status: DocStatus, first_reader: str | None = None) -> int:
+def document(
+    store: Store, status: DocStatus, first_reader: str | None = None, form: str = FORM, **values: Any
+) -> int:
     doc, _ = store.add_document("c0" * 32, "scan.png", "/archive/scan.png", 1)
     assert doc.id is not None
     store.save_reading(
         doc.id,
-        form_id=FORM,
+        form_id=form,
         form_version=1,
         engine="test",
         pages=[],
-        fields=fields(name="山田太郎", copies=2),
+        fields=fields(**(values or {"name": "山田太郎", "copies": 2})),
         status=status,
         straight_through=status != DocStatus.REVIEW,
         first_reader=first_reader,
@@ -169,6 +172,51 @@ def test_a_job_done_beside_an_approved_document_is_marked_keyed(
     assert key_document(context(url, settings), doc_id, target) == KeyStatus.DONE
     assert store.document(doc_id).status == DocStatus.KEYED and target.records() == {}
     assert actions(store, doc_id) == ["keying.done"]
+
+
+def test_killed_between_two_records_of_one_document(url: str, settings: Any, tmp_path: Path) -> None:
+    """資格取得届 with two persons, keyed one record each (its mapping's ``each: insured``): killed after
+    the first person's record is in and stored, a restart keys only the second, and the document is
+    KEYED once both are."""
+    from pipeline.keying import key_document
+
+    store = Store(url)
+    doc_id = document(
+        store, DocStatus.APPROVED, form=GROUPED, name="山田太郎", name_2="佐藤花子", kana_2="サトウ"
+    )
+    target = FakeTarget(tmp_path / "target.json")
+
+    killed_at("key.record_done", url, "key", doc_id, str(target.path))
+    first, *_ = store.keying_jobs(doc_id)
+    assert (first.block, first.status, first.reference) == (1, KeyStatus.DONE, f"DJ{doc_id:08d}-1")
+    assert list(target.records()) == [first.reference]
+    assert store.document(doc_id).status == DocStatus.APPROVED  # not keyed while a person is missing
+
+    assert key_document(context(url, settings), doc_id, target) == KeyStatus.DONE
+    jobs = store.keying_jobs(doc_id)
+    assert [(j.block, j.status) for j in jobs] == [(1, KeyStatus.DONE), (2, KeyStatus.DONE)]
+    assert sorted(target.records()) == [f"DJ{doc_id:08d}-1", f"DJ{doc_id:08d}-2"]  # each once
+    assert store.document(doc_id).status == DocStatus.KEYED
+    assert actions(store, doc_id) == ["keying.done", "keying.done"]
+
+
+def test_killed_before_the_last_record_is_marked(url: str, settings: Any, tmp_path: Path) -> None:
+    """The last person's record is in the target, its receipt and the document's KEYED are one unit:
+    killed inside it, neither is stored; the restart finds the record by its reference."""
+    from pipeline.keying import key_document
+
+    store = Store(url)
+    doc_id = document(store, DocStatus.APPROVED, form=GROUPED, name="山田太郎")  # one person only
+    target = FakeTarget(tmp_path / "target.json")
+    killed_at("key.job_done", url, "key", doc_id, str(target.path))
+    (job,) = store.keying_jobs(doc_id)  # blocks 2-4 are blank: no record, no job
+    assert (job.block, job.status) == (1, KeyStatus.RUNNING)
+    assert store.document(doc_id).status == DocStatus.APPROVED
+
+    store.recover()
+    assert key_document(context(url, settings), doc_id, target) == KeyStatus.DONE
+    assert list(target.records()) == [f"DJ{doc_id:08d}-1"]
+    assert store.document(doc_id).status == DocStatus.KEYED
 
 
 def test_killed_between_settling_labels_and_approving(url: str, settings: Any) -> None:

@@ -103,9 +103,12 @@ def check_values(
 ) -> dict[str, list[Reason]]:
     """Every check for a set of (normalised) values: used after reading and after a reviewer's edit."""
     ctx = dict(values) | {"__today__": today or clock.today()}
+    unused = {name for g in tpl.groups for name in g.unused(values)}
     out: dict[str, list[Reason]] = {}
     for spec in tpl.fields:
         value = values.get(spec.name)
+        if spec.name in unused:
+            spec = spec.model_copy(update={"required": False})
         out[spec.name] = (
             type_checks(spec, value) + run_rules(spec, value, ctx) + address_checks(tpl, spec, value, values)
         )

@@ -71,7 +71,7 @@ def queue(
     to_review = store.fields_to_review([d.id for d in docs if d.id is not None])
     rows = [{"doc": d, "review": to_review.get(d.id or 0, [])} for d in docs]
     keyed = store.documents([DocStatus.KEYED, DocStatus.APPROVED], limit=20, newest_first=True)
-    receipts = {j.document_id: j.receipt for j in store.keying_jobs() if j.receipt}
+    receipts = store.receipts()
     return page(
         request,
         "queue.html",

@@ -55,7 +55,7 @@ def silent_figures(counts: dict[str, list[dict[str, Any]]]) -> dict[str, list[di
 @router.get("/search", response_class=HTMLResponse)
 def search(request: Request, me: Reviewer, state: State, q: str = "") -> Response:
     docs = state.store.find(q) if q.strip() else []
-    receipts = {j.document_id: j.receipt for j in state.store.keying_jobs() if j.receipt}
+    receipts = state.store.receipts()
     return page(request, "search.html", q=q, docs=docs, receipts=receipts)
 
 
