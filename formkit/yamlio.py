@@ -124,3 +124,8 @@ def flow_map(items: Mapping[str, Any]) -> CommentedMap:
 def block_map(items: Mapping[str, Any] | None = None) -> CommentedMap:
     """A mapping written one key a line, that can carry comments (``yaml_set_comment_before_after_key``)."""
     return CommentedMap(items or {})
+
+
+def block_seq(items: Iterable[Any] = ()) -> CommentedSeq:
+    """A list written one item a line (a template's ``groups:``), that can carry comments."""
+    return CommentedSeq(list(items))

@@ -2,7 +2,10 @@
 blank form in the browser and edits each field's label, type, required flag, rules, comb cells, options
 (with their boxes on a legacy form), eras, year/month/day boxes and examples; it may duplicate and split
 a zone, zoom, and snap edges to the ruled lines of the blank form (:func:`snap_lines`). Zones of a legacy
-form that cover its printed text are marked (:func:`print_warnings`).
+form that cover its printed text are marked (:func:`print_warnings`). Several zones selected together are
+aligned and spaced in the browser alone; groups (a block printed several times, ``FieldGroup``) are made
+and edited in the panel and checked here (:func:`check_groups`) before the model sees them. A sample scan
+is read with the unsaved template by review/editor_try.py, through :func:`edited_template`.
 
 Saving validates the whole template with the same pydantic model the reader uses; an invalid template is
 refused with a Japanese message and nothing is written. A valid one replaces ``template.yaml`` (the
@@ -148,6 +151,23 @@ def editor_fields(tpl: Template, text: str | None = None) -> list[dict[str, Any]
     return out
 
 
+def editor_groups(tpl: Template) -> list[dict[str, Any]]:
+    """The template's groups as the editor's script edits them (``orig``: the name it had in the file,
+    so a renamed group keeps its place and comments). The script draws each group's further blocks
+    from these, so a changed count or step shows at once, before anything is saved."""
+    return [
+        {
+            "orig": g.name,
+            "name": g.name,
+            "label": g.label,
+            "fields": list(g.fields),
+            "count": g.count,
+            "step": [_num(g.step[0]), _num(g.step[1])],
+        }
+        for g in tpl.groups
+    ]
+
+
 def editor_kinds() -> dict[str, dict[str, Any]]:
     """What the editor's side panel needs to know of each kind: which inputs a field of it has."""
     return {
@@ -291,8 +311,12 @@ def _base(f: dict[str, Any], olds: dict[str, FieldSpec]) -> FieldSpec | None:
     return None
 
 
-def check_posted(posted: Any, tpl: Template) -> list[tuple[str, str]]:
-    """Problems in the edited fields, each in Japanese and English, before the model sees them."""
+def check_posted(
+    posted: Any, tpl: Template, groups: Any = None, text: str | None = None
+) -> list[tuple[str, str]]:
+    """Problems in the edited fields and groups, each in Japanese and English, before the model sees
+    them. ``groups`` None: the file's groups stay (a save from an older page, or a script's); ``text``
+    is the file, which says which copies of a group it writes out by hand."""
     if not isinstance(posted, list) or not all(isinstance(f, dict) for f in posted):
         return [("送られたデータの形式が違います", "the data sent is not a list of fields")]
     if not posted:
@@ -307,17 +331,198 @@ def check_posted(posted: Any, tpl: Template) -> list[tuple[str, str]]:
     origs = [f.get("orig") for f in posted if f.get("orig")]
     if len(origs) != len(set(map(str, origs))):
         return [("送られたデータの形式が違います（同じ項目が2回あります）", "a field was sent twice")]
-    for g in tpl.groups:
-        for missing in [n for n in g.fields if n not in names]:
-            problems.append(
-                (
-                    f"項目 {missing} はグループ「{g.label}」（{g.name}）の1番目なので、削除・改名・分割できません"
-                    "（グループは template.yaml の groups で直します）",
-                    f"field {missing} is block 1 of group {g.name}: it cannot be deleted, renamed or split",
-                )
-            )
     for f in posted:
         problems += _check_field(f, _base(f, olds), tpl)
+    if groups is None:
+        groups = editor_groups(tpl)
+    problems += check_groups(groups, posted, tpl, text)
+    return problems
+
+
+# --- groups ------------------------------------------------------------------------------------------
+
+#: What the editor may make of groups: a form prints at most a few dozen blocks, and every copy is a
+#: field the reader reads on every page, so more is a forged request (a memory bomb), not a form.
+MAX_GROUPS = 20
+MAX_EXPANDED = 600
+GROUP_KEYS = {"orig", "name", "label", "fields", "count", "step"}
+_GROUP_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _written_copies(tpl: Template, text: str | None) -> set[str]:
+    """The copies of the file's groups that the file writes out by hand (they win over the generated
+    ones, ``FieldGroup``): such a field may keep its name although a group makes the same name. Without
+    the file's text every copy counts as written (a caller that posts the expanded fields back)."""
+    if text is None:
+        return {name for g in tpl.groups for _, _, name in g.copies()}
+    raw = yaml.safe_load(text) or {}
+    written = {str(f.get("name")) for f in raw.get("fields") or [] if isinstance(f, dict)}
+    return {name for g in tpl.groups for _, _, name in g.copies() if name in written}
+
+
+def _moved_boxes(f: dict[str, Any], base: FieldSpec | None, dx: float, dy: float) -> list[tuple[str, Any]]:
+    """Every box of a posted field (its own, its options', parts', pieces' and label's) moved by
+    (dx, dy): what a group's copy of it will have."""
+    eff = _effective(f, base)
+    raw: list[tuple[str, Any]] = [("枠", f.get("box"))]
+    raw += [
+        (f"選択肢 {str(o.get('label', ''))[:40]} の枠", o.get("box")) for o in eff["options"] if o.get("box")
+    ]
+    raw += [(f"{str(k)[:20]} の枠", b) for k, b in eff["part_boxes"].items()]
+    raw += [(f"{i + 1}番目の区切りの枠", b) for i, b in enumerate(eff["pieces"])]
+    if base is not None and base.label_box is not None and f.get("orig") == base.name:
+        raw.append(("ラベルの枠", base.label_box.as_list()))
+    out: list[tuple[str, Any]] = []
+    for what, b in raw:
+        box = _box(b)
+        out.append((what, None if box is None else [box[0] + dx, box[1] + dy, box[2], box[3]]))
+    return out
+
+
+def check_groups(
+    groups: Any, posted: list[dict[str, Any]], tpl: Template, text: str | None = None
+) -> list[tuple[str, str]]:
+    """Problems in the posted groups (FieldGroup's rules, before the model sees them): a name of
+    lower-case letters, a label, 2 to 30 blocks, fields that exist and belong to one group only, a
+    finite step that keeps every copy on the page, and copies whose names no real field has."""
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        return [("送られたグループの形式が違います", "the groups sent are not a list of groups")]
+    if len(groups) > MAX_GROUPS:
+        return [(f"グループが多すぎます（{MAX_GROUPS}まで）", f"more than {MAX_GROUPS} groups")]
+    problems: list[tuple[str, str]] = []
+    by_name = {str(f.get("name", "")): f for f in posted}
+    olds = {s.name: s for s in tpl.fields}
+    overrides = _written_copies(tpl, text)
+    pw, ph = tpl.page.width_mm, tpl.page.height_mm
+    owner: dict[str, str] = {}
+    seen: set[str] = set()
+    copies: dict[str, str] = {}
+    total = len(posted)
+    for g in groups:
+        name, label = g.get("name"), g.get("label")
+        shown = str(label)[:40].replace("<", "").replace(">", "") if isinstance(label, str) else ""
+        who = f"グループ「{shown or str(name)[:40]}」"
+        members, count, step = g.get("fields"), g.get("count"), g.get("step")
+        if (
+            set(g) - GROUP_KEYS
+            or not isinstance(g.get("orig"), str | None)
+            or not isinstance(members, list)
+            or not all(isinstance(m, str) for m in members)
+            or len(members) > MAX_FIELDS
+        ):
+            problems.append(
+                (f"{who}: 送られたデータの形式が違います", f"group {str(name)[:40]}: malformed group")
+            )
+            continue
+        if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
+            problems.append(
+                (
+                    f"{who}: グループ名（name）は半角英小文字で始め、英小文字・数字・_ だけ（40文字まで）にしてください",
+                    f"group {str(name)[:40]!r}: the name must be lower-case letters, digits and _ (40 at most)",
+                )
+            )
+            continue
+        if name in seen:
+            problems.append((f"グループ名 {name} が重複しています", f"group name {name} is used twice"))
+        seen.add(name)
+        problems += _text_problem(label, ("グループの表示名", "label"), who, name)
+        if isinstance(count, bool) or not isinstance(count, int) or not 2 <= count <= 30:
+            problems.append(
+                (
+                    f"{who}: 繰り返しの数（count）は2〜30の整数です",
+                    f"group {name}: the count must be a whole number from 2 to 30",
+                )
+            )
+            continue
+        good = (
+            isinstance(step, list)
+            and len(step) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in step)
+            and all(math.isfinite(float(v)) and abs(float(v)) <= max(pw, ph) for v in step)
+        )
+        if not good:
+            problems.append(
+                (
+                    f"{who}: ずらす量（step）は横・縦の mm の数値2つです",
+                    f"group {name}: the step is two finite numbers of mm (across, down)",
+                )
+            )
+            continue
+        if not members:
+            problems.append((f"{who}: 項目が1つもありません", f"group {name} has no fields"))
+            continue
+        total += len(members) * (count - 1)
+        before = len(problems)
+        for m in members:
+            if m not in by_name:
+                problems.append(
+                    (
+                        f"{who}（{name}）: 項目 {m[:60]} がありません（グループの項目は、グループから外してから名前の変更・削除・分割をします）",
+                        f"group {name}: no field named {m[:60]} (take a field out of its group before renaming, "
+                        "deleting or splitting it)",
+                    )
+                )
+            elif m in owner:
+                problems.append(
+                    (
+                        f"{who}: 項目 {m} はもうグループ {owner[m]} に入っています（1つの項目は1つのグループだけ）",
+                        f"group {name}: field {m} is already in group {owner[m]}",
+                    )
+                )
+            else:
+                owner[m] = name
+        if len(problems) > before:
+            continue  # a missing or shared field: no copies of it to place
+        dx, dy = float(step[0]) * (count - 1), float(step[1]) * (count - 1)
+        outside = False
+        for m in members:
+            f = by_name[m]
+            for what, b in _moved_boxes(f, _base(f, olds), dx, dy):
+                if b is None:
+                    continue  # a bad box is the field's own problem, said above
+                if (
+                    b[0] < -EDGE_MM
+                    or b[1] < -EDGE_MM
+                    or b[0] + b[2] > pw + EDGE_MM
+                    or b[1] + b[3] > ph + EDGE_MM
+                ):
+                    problems.append(
+                        (
+                            f"{who}: {count}番目の項目 {m} の{what}が用紙（{pw:g}×{ph:g} mm）からはみ出します"
+                            "（繰り返しの数かずらす量を小さくします）",
+                            f"group {name}: block {count}'s copy of {m} lies outside the {pw:g}×{ph:g} mm page",
+                        )
+                    )
+                    outside = True
+                    break
+            if outside:
+                break
+        for i in range(2, count + 1):
+            for m in members:
+                copy = f"{m}_{i}"
+                real = by_name.get(copy)
+                if real is not None and not (copy in overrides and real.get("orig") == copy):
+                    problems.append(
+                        (
+                            f"{who}: {i}番目の項目の名前 {copy} は、もうある項目の名前です（項目名を変えるか、数を減らします）",
+                            f"group {name}: block {i}'s copy of {m} would be named {copy}, which a field has",
+                        )
+                    )
+                elif copy in copies:
+                    problems.append(
+                        (
+                            f"{who}: {i}番目の項目の名前 {copy} がグループ {copies[copy]} の項目と同じになります",
+                            f"group {name}: the copy {copy} is also made by group {copies[copy]}",
+                        )
+                    )
+                copies.setdefault(copy, name)
+    if total > MAX_EXPANDED:
+        problems.append(
+            (
+                f"グループの繰り返しを含めた項目が多すぎます（{total}、{MAX_EXPANDED}まで）",
+                f"with the groups' copies the template has {total} fields (at most {MAX_EXPANDED})",
+            )
+        )
     return problems
 
 
@@ -749,17 +954,71 @@ def _header(text: str) -> str:
     return "".join(lines)
 
 
-def render_yaml(text: str, posted: list[dict[str, Any]]) -> str:
-    """The template file's text with the edited fields in place."""
+def merge_groups(old: Any, posted: list[dict[str, Any]], rt: bool) -> list[Any]:
+    """The posted groups written over the file's: one matched by the name it had (``orig``) keeps its
+    comments and spelling; a value that did not change is not rewritten."""
+    by_name = {str(m.get("name")): m for m in old or [] if isinstance(m, dict)}
+    out: list[Any] = []
+    for g in posted:
+        m = by_name.pop(str(g["orig"]), None) if g.get("orig") else None
+        if m is None:
+            m = _new_map(rt)
+        _put(m, "name", g["name"])
+        _put(m, "label", str(g["label"]).strip())
+        if [str(v) for v in m.get("fields") or []] != list(g["fields"]):
+            m["fields"] = _flow_list(list(g["fields"]), rt)
+        _put(m, "count", int(g["count"]))
+        step = [_num(v) for v in g["step"]]
+        was = m.get("step")
+        if not (isinstance(was, list) and [float(v) for v in was] == [float(v) for v in step]):
+            m["step"] = _flow_list(step, rt)
+        out.append(m)
+    if rt and old is not None and hasattr(old, "ca"):
+        old.ca.items.clear()  # a comment belongs to the group it was written beside, which may be gone
+        del old[:]
+        old.extend(out)
+        return old  # the file's own list, so comments attached to it stay
+    return out
+
+
+def _set_groups(data: Any, groups: list[Any], rt: bool) -> None:
+    """``groups`` in the template's data: removed when there are none, else after ``fields`` (where
+    the hand-written files keep them)."""
+    if not groups:
+        data.pop("groups", None)
+        return
+    if "groups" in data:
+        if data["groups"] is not groups:
+            data["groups"] = groups
+        return
+    keys = list(data)
+    at = keys.index("fields") + 1 if "fields" in keys else len(keys)
+    if rt:
+        from formkit import yamlio
+
+        data.insert(at, "groups", yamlio.block_seq(groups))
+    else:
+        items = list(data.items())
+        items.insert(at, ("groups", groups))
+        data.clear()
+        data.update(items)
+
+
+def render_yaml(text: str, posted: list[dict[str, Any]], groups: list[dict[str, Any]] | None = None) -> str:
+    """The template file's text with the edited fields (and, when sent, groups) in place."""
     y = _yaml()
     if y is not None:
         data = y.load(text)
         data["fields"] = merge_fields(data["fields"], posted, rt=True)
+        if groups is not None:
+            _set_groups(data, merge_groups(data.get("groups"), groups, rt=True), rt=True)
         buf = io.StringIO()
         y.dump(data, buf)
         return buf.getvalue()
     data = yaml.safe_load(text)
     data["fields"] = merge_fields(data["fields"], posted, rt=False)
+    if groups is not None:
+        _set_groups(data, merge_groups(data.get("groups"), groups, rt=False), rt=False)
     return _header(text) + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=4096)
 
 
@@ -773,9 +1032,46 @@ def _backup_path(path: Path) -> Path:
     return backup
 
 
-def save_fields(form_id: str, posted: Any, base: str | None) -> tuple[Template, Path | None]:
-    """Validate and write the edited fields; returns the new template and the backup of the old file
-    (None when nothing changed and nothing was written)."""
+def edited_template(path: Path, text: str, posted: Any, groups: Any = None) -> tuple[Template, str]:
+    """The template the editor's fields and groups make of the file's ``text``, checked as a save
+    checks it, and its new text; nothing is written (a save writes it, a sample read only reads with
+    it). ``groups`` None keeps the file's groups. Raises :class:`EditRefused` with every problem."""
+    old = parse_template(text, str(path))
+    posted = without_copies(posted, old, text)
+    problems = check_posted(posted, old, groups, text)
+    if problems:
+        raise EditRefused(
+            "テンプレートに誤りがあるため保存しませんでした：" + "／".join(ja for ja, _ in problems),
+            "not saved, the template has errors: " + "; ".join(en for _, en in problems),
+        )
+    new_text = render_yaml(text, posted, groups)
+    try:
+        tpl = parse_template(new_text, str(path))
+    except TemplateError as err:
+        raise EditRefused(
+            "テンプレートに誤りがあるため保存しませんでした（ファイルは変更していません）",
+            "not saved, the template is invalid (the file is unchanged)",
+            detail=err.detail,
+        ) from err
+    was_sensitive = {f.name for f in old.fields if f.sensitive}
+    exposed = sorted(f.name for f in tpl.fields if not f.sensitive and f.name in was_sensitive)
+    if exposed:
+        # Masking 個人番号 is not a layout choice: the editor never takes it away (a field deleted
+        # and added again under the same name would lose it too).
+        raise EditRefused(
+            f"個人情報として隠している項目（{', '.join(exposed)}）の sensitive は外せません",
+            f"fields masked as personal data ({', '.join(exposed)}) must stay sensitive",
+            status=403,
+        )
+    return tpl, new_text
+
+
+def save_fields(
+    form_id: str, posted: Any, base: str | None, groups: Any = None
+) -> tuple[Template, Path | None]:
+    """Validate and write the edited fields (and groups, when sent: None keeps the file's); returns
+    the new template and the backup of the old file (None when nothing changed and nothing was
+    written)."""
     path = template_file(form_id)
     with _save_lock:
         text = path.read_text(encoding="utf-8")
@@ -785,33 +1081,7 @@ def save_fields(form_id: str, posted: Any, base: str | None) -> tuple[Template, 
                 "someone saved this template after you opened it: reload and try again",
                 status=409,
             )
-        old = parse_template(text, str(path))
-        posted = without_copies(posted, old, text)
-        problems = check_posted(posted, old)
-        if problems:
-            raise EditRefused(
-                "テンプレートに誤りがあるため保存しませんでした：" + "／".join(ja for ja, _ in problems),
-                "not saved, the template has errors: " + "; ".join(en for _, en in problems),
-            )
-        new_text = render_yaml(text, posted)
-        try:
-            tpl = parse_template(new_text, str(path))
-        except TemplateError as err:
-            raise EditRefused(
-                "テンプレートに誤りがあるため保存しませんでした（ファイルは変更していません）",
-                "not saved, the template is invalid (the file is unchanged)",
-                detail=err.detail,
-            ) from err
-        was_sensitive = {f.name for f in old.fields if f.sensitive}
-        exposed = sorted(f.name for f in tpl.fields if not f.sensitive and f.name in was_sensitive)
-        if exposed:
-            # Masking 個人番号 is not a layout choice: the editor never takes it away (a field deleted
-            # and added again under the same name would lose it too).
-            raise EditRefused(
-                f"個人情報として隠している項目（{', '.join(exposed)}）の sensitive は外せません",
-                f"fields masked as personal data ({', '.join(exposed)}) must stay sensitive",
-                status=403,
-            )
+        tpl, new_text = edited_template(path, text, posted, groups)
         if new_text == text:
             return tpl, None  # nothing changed: the file (and its comments) stay as they are
         backup = _backup_path(path)

@@ -193,10 +193,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tpl_blank": ("白紙の様式", "Blank form"),
     "tpl_help": (
         "枠をドラッグで移動、右下の角で大きさを変更、何もない所をドラッグで項目を追加。枠をクリックすると右で内容を直せます"
-        "（矢印キーで0.1 mm、Shift+矢印で1 mm、Deleteで削除、Ctrl+Dで複製、+/- キーや Ctrl+ホイールで拡大縮小）。"
+        "（矢印キーで0.1 mm、Shift+矢印で1 mm、Deleteで削除、Ctrl+Dで複製、+/- キーや Ctrl+ホイールで拡大縮小、"
+        "Shift+クリックで複数選択して右で揃える）。"
         "既存様式では枠の辺が罫線に吸い付きます（Shift を押しながらドラッグすると吸い付きません）",
         "Drag a zone to move it, drag its corner to resize, drag on empty paper to add a field; click a zone to edit it "
-        "(arrow keys: 0.1 mm, Shift+arrows: 1 mm, Delete: remove, Ctrl+D: duplicate, +/- or Ctrl+wheel: zoom). "
+        "(arrow keys: 0.1 mm, Shift+arrows: 1 mm, Delete: remove, Ctrl+D: duplicate, +/- or Ctrl+wheel: zoom, "
+        "Shift+click: select several and align them on the right). "
         "On a legacy form edges snap to the ruled lines (hold Shift to drag freely)",
     ),
     "tpl_help_printed": (
@@ -253,9 +255,70 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Block {block} of group {label}: made from {base} (edit {base} and save to move it)",
     ),
     "tpl_group_base": (
-        "グループ「{label}」の1番目の項目は、名前の変更・削除・分割ができません（template.yaml の groups で直します）",
-        "Block 1 of group {label}: it cannot be renamed, deleted or split (edit groups in template.yaml)",
+        "グループ「{label}」の1番目の項目は、名前の変更・削除・分割ができません（先に右の「この項目をグループから外す」で外します）",
+        "Block 1 of group {label}: it cannot be renamed, deleted or split (first take it out of the group, on the right)",
     ),
+    "tpl_multi": (
+        "{n}個の枠を選択中（Shift+クリックで追加・解除、ドラッグで一緒に移動）",
+        "{n} zones selected (Shift+click adds or removes one; drag to move them together)",
+    ),
+    "tpl_align": ("揃える（最初に選んだ枠に合わせる）", "Align (to the zone selected first)"),
+    "tpl_align_left": ("左端（L）", "Left edges (L)"),
+    "tpl_align_top": ("上端（T）", "Top edges (T)"),
+    "tpl_same_w": ("同じ幅（W）", "Same width (W)"),
+    "tpl_same_h": ("同じ高さ（H）", "Same height (H)"),
+    "tpl_space_x": ("横に等間隔（X）", "Space evenly across (X)"),
+    "tpl_space_y": ("縦に等間隔（Y）", "Space evenly down (Y)"),
+    "tpl_group": ("グループ（繰り返す欄）", "Group (repeated blocks)"),
+    "tpl_group_help": (
+        "同じ欄が何度も印刷される様式（被保険者1〜4など）では、1番目の欄の項目をグループにすると、"
+        "2番目からは「ずらす量」ずつ動かした写し（点線、名前は 項目名_2…）が自動で作られます",
+        "Where a form prints the same block several times, group block 1's fields: blocks 2 on are "
+        "made from them, each moved by the step (dotted, named field_2…)",
+    ),
+    "tpl_group_of": (
+        "グループ「{label}」：{n}項目 × {count}回",
+        "Group {label}: {n} fields × {count} blocks",
+    ),
+    "tpl_group_name": ("グループ名（英小文字）", "Group name (lower-case)"),
+    "tpl_group_label": ("表示名", "Label"),
+    "tpl_group_count": ("繰り返しの数（2〜30）", "Blocks (2-30)"),
+    "tpl_group_step_x": ("横にずらす量（mm）", "Step across (mm)"),
+    "tpl_group_step_y": ("縦にずらす量（mm）", "Step down (mm)"),
+    "tpl_group_fields": ("1番目の欄の項目", "Fields of block 1"),
+    "tpl_group_make": ("選んだ枠でグループを作る", "Make a group of the selected zones"),
+    "tpl_group_add": ("選んだ枠をこのグループに加える", "Add the selected zones to this group"),
+    "tpl_group_leave": ("この項目をグループから外す", "Take this field out of the group"),
+    "tpl_group_delete": ("グループを削除（項目は残ります）", "Delete the group (its fields stay)"),
+    "tpl_group_new_name": ("繰り返し", "Repeated"),
+    "tpl_group_bad": (
+        "グループ名は半角英小文字で始め、英小文字・数字・_ だけにしてください",
+        "A group name is lower-case letters, digits and _",
+    ),
+    "tpl_group_taken": (
+        "選んだ枠の項目はもう別のグループに入っているか、グループの写しです",
+        "A selected zone's field is already in a group, or is a group's copy",
+    ),
+    "tpl_try": ("見本で試し読み", "Read a sample"),
+    "tpl_try_pick": ("見本の画像", "Sample scan"),
+    "tpl_try_run": ("読み取る", "Read"),
+    "tpl_try_clear": ("結果を消す", "Clear"),
+    "tpl_try_help": (
+        "保存していない枠のままで読み取ります。読み取った値は個人情報です（個人番号は下4桁だけ表示）",
+        "Reads with the zones as they are now, saved or not. The values are personal data (個人番号: last 4 digits only)",
+    ),
+    "tpl_try_none": (
+        "この様式の見本がありません（dejiru samples --form {id} --out form_templates/{id}/samples で作れます）",
+        "This form has no samples (make some with dejiru samples --form {id} --out form_templates/{id}/samples)",
+    ),
+    "tpl_try_reading": ("読み取っています…（数秒かかります）", "Reading… (a few seconds)"),
+    "tpl_try_failed": ("読み取れませんでした", "Could not read the sample"),
+    "tpl_try_done": (
+        "{n}項目を読み取りました（要確認 {r}）。赤い枠が要確認です",
+        "Read {n} fields ({r} to review); red zones need review",
+    ),
+    "tpl_try_review": ("要確認", "Needs review"),
+    "tpl_try_conf": ("確からしさ", "Confidence"),
     "tpl_options": ("選択肢", "Options"),
     "tpl_options_help": (
         "値は業務システムに入力される値、表示は用紙の文字です。既存様式では各選択肢の枠（橙の点線）を動かせます",

@@ -459,6 +459,181 @@ def test_a_groups_further_blocks_follow_block_one_and_are_not_written_out(editor
     page.close()
 
 
+# --- several zones aligned, groups edited, a sample read with the unsaved zones ---------------------
+
+
+def shift_click(page, name: str) -> None:
+    page.locator(f".ez:not(.sub)[data-field={name}]").click(
+        position={"x": 3, "y": 3}, force=True, modifiers=["Shift"]
+    )
+
+
+@pytest.mark.slow
+def test_several_zones_align_to_the_first_and_space_evenly(editor, browser) -> None:
+    srv, _, path = editor
+    page = open_editor(browser, srv.url, FORM)
+    pick(page, "copies")
+    page.fill("#ep-form input[name=x]", "20")  # three zones at three different x for spacing across
+    pick(page, "phone")  # [136, 95, 59, 8]: the one the others align to
+    assert page.locator("#ep-multi").is_hidden()
+    shift_click(page, "scope")  # [106, 155, 89, 9]
+    shift_click(page, "relation")  # [142, 166, 53, 9]
+    assert page.locator(".ez.chosen").count() == 2 and page.input_value("#ep-name") == "phone"
+    assert "3個の枠を選択中" in page.inner_text("#ep-multi-n")
+    page.keyboard.press("l")  # left edges
+    page.keyboard.press("y")  # evenly down: gaps of (166 + 9 - 95 - 8 - 9 - 9) / 2 = 27 mm
+    page.click("#ea-width")
+    page.click("#ea-height")
+    shift_click(page, "relation")  # out of the selection again, and back in
+    assert page.locator(".ez.chosen").count() == 1
+    shift_click(page, "relation")
+    pick(page, "copies")  # a plain click: one zone again
+    assert page.locator(".ez.chosen").count() == 0 and page.locator("#ep-multi").is_hidden()
+    shift_click(page, "honseki")  # [51, 166, 60, 9]
+    shift_click(page, "relation")
+    page.click("#ea-top")
+    page.click("#ea-across")  # gaps of (195 - 20 - 29 - 60 - 59) / 2 = 13.5 mm
+    save(page)
+    boxes = {n: field(path, n)["box"] for n in ("phone", "scope", "relation", "copies", "honseki")}
+    assert boxes["phone"] == [136, 95, 59, 8]
+    assert boxes["scope"] == pytest.approx([136, 130, 59, 8])
+    assert boxes["relation"] == pytest.approx([136, 155, 59, 8])
+    assert boxes["copies"] == pytest.approx([20, 155, 29, 9])
+    assert boxes["honseki"] == pytest.approx([62.5, 155, 60, 9])
+    page.close()
+
+
+@pytest.mark.slow
+def test_groups_are_made_edited_and_deleted_in_the_panel(editor, browser) -> None:
+    srv, _, path = editor
+    legacy = path.parent.parent / LEGACY / "template.yaml"
+    kana = field(legacy, "kana")["box"]
+    page = open_editor(browser, srv.url, LEGACY)
+    k = sheet_scale(page, 210)
+
+    def ghost_y(name: str) -> float:
+        box = page.locator(f".ez.ghost:not(.sub)[data-field={name}]").bounding_box()
+        sheet = page.locator("#esheet").bounding_box()  # (the view may have scrolled)
+        assert box is not None and sheet is not None
+        return (box["y"] - sheet["y"]) / k
+
+    pick(page, "kana")
+    shift_click(page, "name")
+    assert page.locator("#eg-make").is_visible() and page.locator("#eg-leave").is_hidden()
+    page.fill("#eg-name", "owner")
+    page.fill("#eg-label", "飼い主")
+    page.fill("#eg-dy", "25")
+    page.click("#eg-make")
+    assert page.locator(".ez.ghost[data-field=kana_2]").count() == 1
+    assert ghost_y("kana_2") == pytest.approx(kana[1] + 25, abs=0.3)
+    assert "飼い主" in (page.locator(".ez.ghost[data-field=name_2]").get_attribute("title") or "")
+    page.fill("#eg-count", "3")  # the copies redraw at once
+    assert page.locator(".ez.ghost[data-field=kana_3]").count() == 1
+    page.fill("#eg-dy", "24")
+    assert ghost_y("kana_3") == pytest.approx(kana[1] + 48, abs=0.3)
+    assert page.locator("#ep-name").evaluate("e => e.readOnly")  # block 1 keeps its name
+    save(page)
+    saved = yaml.safe_load(legacy.read_text(encoding="utf-8"))
+    assert saved["groups"] == [
+        {"name": "owner", "label": "飼い主", "fields": ["kana", "name"], "count": 3, "step": [0, 24]}
+    ]
+    assert not [f for f in saved["fields"] if f["name"] in ("kana_2", "name_3")]  # copies not written
+
+    pick(page, "name")
+    page.click("#eg-leave")  # out of the group: its copies go
+    assert page.locator(".ez.ghost[data-field=name_2]").count() == 0
+    assert page.locator(".ez.ghost[data-field=kana_2]").count() == 1
+    pick(page, "kana")
+    shift_click(page, "name")
+    page.click("#eg-add")  # and in again
+    assert page.locator(".ez.ghost[data-field=name_3]").count() == 1
+    page.fill("#eg-count", "31")  # refused by the server, nothing written
+    before = legacy.read_bytes()
+    page.click("#tpl-save")
+    page.wait_for_selector("#tpl-msg.error")
+    assert "繰り返しの数" in page.inner_text("#tpl-msg") and legacy.read_bytes() == before
+    page.fill("#eg-count", "2")
+    page.click("#eg-delete")
+    assert page.locator(".ez.ghost").count() == 0
+    save(page)
+    assert "groups" not in yaml.safe_load(legacy.read_text(encoding="utf-8"))
+
+    # The shipped group of four insured persons: down to two blocks, redrawn at once.
+    grouped = path.parent.parent / "hihokensha_shikaku_shutoku" / "template.yaml"
+    page = open_editor(browser, srv.url, "hihokensha_shikaku_shutoku")
+    assert page.locator(".ez.ghost:not(.sub)[data-field=kana_4]").count() == 1
+    pick(page, "kana")
+    assert page.input_value("#eg-count") == "4" and page.input_value("#eg-dy") == "42.95"
+    page.fill("#eg-count", "2")
+    assert page.locator(".ez.ghost[data-field=kana_3]").count() == 0
+    assert page.locator(".ez.ghost:not(.sub)[data-field=kana_2]").count() == 1
+    save(page)
+    assert yaml.safe_load(grouped.read_text(encoding="utf-8"))["groups"][0]["count"] == 2
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_sample_is_read_with_the_unsaved_zones(editor, browser, caplog) -> None:
+    """Real reader: values and confidences on the zones, a doubtful zone in red, 個人番号 masked,
+    nothing written and no value in the log."""
+    import logging
+
+    from PIL import Image
+
+    from formkit.registry import load_template
+    from synth.samples import make_sample
+
+    srv, ctx, path = editor
+    caplog.set_level(logging.INFO)
+    legacy = path.parent.parent / LEGACY / "template.yaml"
+    img, truth = make_sample(load_template(LEGACY), 7, profile="clean")
+    (legacy.parent / "samples").mkdir()
+    Image.fromarray(img).save(legacy.parent / "samples" / "inu_7.png")
+    masked = path.parent.parent / "hihokensha_shikaku_shutoku"
+    img2, truth2 = make_sample(load_template(masked.name), 3, profile="clean")
+    (masked / "samples").mkdir()
+    Image.fromarray(img2).save(masked / "samples" / "shutoku_3.png")
+    before = legacy.read_bytes()
+
+    page = open_editor(browser, srv.url, LEGACY)
+    assert page.locator("#et-sample option").all_inner_texts() == ["inu_7.png"]
+    pick(page, "coat")
+    page.fill("#ep-name", "coat_colour")  # unsaved: the read uses it
+    pick(page, "dog_name")
+    page.fill("#ep-form input[name=y]", "285")  # onto blank paper: an empty required field
+    page.fill("#ep-form input[name=h]", "8")
+    page.click("#et-run")
+    assert page.locator("#et-run").is_disabled() and page.locator("#esheet[aria-busy=true]").count() == 1
+    page.wait_for_selector("#et-msg.notice, #et-msg.error", timeout=180_000)
+    assert "項目を読み取りました" in page.inner_text("#et-msg"), page.inner_text("#et-msg")
+    assert not page.locator("#et-run").is_disabled()
+    phone = page.inner_text(".ez:not(.sub)[data-field=phone] .eread")
+    assert truth["fields"]["phone"] in phone and "%" in phone
+    assert page.locator(".ez.rok:not(.sub)[data-field=phone]").count() == 1
+    assert page.locator(".ez:not(.sub)[data-field=coat_colour] .eread").count() == 1
+    assert page.locator(".ez.rdoubt:not(.sub)[data-field=dog_name]").count() == 1
+    pick(page, "dog_name")
+    assert "要確認" in page.inner_text("#ep-read.rdoubt")
+    page.click("#et-clear")
+    assert page.locator(".eread").count() == 0
+    assert legacy.read_bytes() == before and not list(legacy.parent.glob("template.yaml.bak-*"))
+    tried = [e for e in ctx.store.audit_events() if e.action == "template.tried"]
+    assert len(tried) == 1 and tried[0].detail == f"{LEGACY}: inu_7.png"
+    page.close()
+
+    page = open_editor(browser, srv.url, masked.name)
+    page.click("#et-run")
+    page.wait_for_selector("#et-msg.notice, #et-msg.error", timeout=180_000)
+    number = str(truth2["fields"]["individual_number"])
+    shown = page.inner_text(".ez:not(.sub)[data-field=individual_number] .eread")
+    assert shown.startswith("********") and number not in page.content()
+    page.close()
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "inu_7.png" in logged
+    for value in (truth["fields"]["phone"], truth["fields"]["name"], number):
+        assert str(value) not in logged
+
+
 # --- dejiru flow new --------------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """The template editor's routes (authors): the list of forms, the editor page, the blank form as its
-background, and the save. What an edit may do, and how it is written, is review/editor.py's."""
+background, the save, and a sample read with the unsaved template. What an edit may do, and how it is written, is review/editor.py's."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from core.errors import DejiruError
 from formkit.kinds import KINDS
@@ -21,13 +22,16 @@ from review.editor import (
     EditRefused,
     blank_png,
     digest,
+    edited_template,
     editor_fields,
+    editor_groups,
     editor_kinds,
     print_warnings,
     save_fields,
     snap_lines,
     template_file,
 )
+from review.editor_try import read_sample, sample_file, sample_names
 from review.web import Author, State, Tr, lang, not_found, page
 
 router = APIRouter()
@@ -53,6 +57,16 @@ SCRIPT_MESSAGES = (
     "tpl_part_era",
     "tpl_group_copy",
     "tpl_group_base",
+    "tpl_multi",
+    "tpl_group_of",
+    "tpl_group_new_name",
+    "tpl_group_bad",
+    "tpl_group_taken",
+    "tpl_try_reading",
+    "tpl_try_failed",
+    "tpl_try_done",
+    "tpl_try_review",
+    "tpl_try_conf",
 )
 
 
@@ -80,6 +94,7 @@ def template_edit(form_id: str, request: Request, me: Author, t: Tr) -> Response
         "id": tpl.id,
         "page": {"w": tpl.page.width_mm, "h": tpl.page.height_mm},
         "fields": editor_fields(tpl, path.read_text(encoding="utf-8")),
+        "groups": editor_groups(tpl),
         "types": list(KINDS),
         "kinds": editor_kinds(),
         "eras": list(ERA_NAMES),
@@ -90,6 +105,8 @@ def template_edit(form_id: str, request: Request, me: Author, t: Tr) -> Response
         "covers": print_warnings(tpl),
         "base": digest(path),
         "save_url": f"/templates/{tpl.id}/save",
+        "try_url": f"/templates/{tpl.id}/try",
+        "samples": sample_names(tpl.id),
         "image_url": f"/templates/{tpl.id}/blank.png",
         "csrf": request.session.get("csrf", ""),
         "messages": {k: t(k) for k in SCRIPT_MESSAGES},
@@ -137,7 +154,8 @@ async def template_save(form_id: str, request: Request, me: Author, state: State
     except ValueError:
         return JSONResponse({"ok": False, "error": t("tpl_bad_request")}, status_code=400)
     try:
-        tpl, backup = save_fields(form_id, sent.get("fields"), sent.get("base"))
+        # No "groups" (an older page, a script): the file's groups stay as they are.
+        tpl, backup = save_fields(form_id, sent.get("fields"), sent.get("base"), sent.get("groups"))
     except EditRefused as err:
         store.audit(name, "template.refused", detail=f"{form_id}: {err.en}"[:500])
         message = err.message(lang(request)) + (f"（{err.detail}）" if err.detail else "")
@@ -151,6 +169,45 @@ async def template_save(form_id: str, request: Request, me: Author, state: State
             "message": t("tpl_saved"),
             "base": digest(path),
             "fields": editor_fields(tpl, path.read_text(encoding="utf-8")),
+            "groups": editor_groups(tpl),
             "covers": print_warnings(tpl),
         }
     )
+
+
+@router.post("/templates/{form_id}/try")
+async def template_try(form_id: str, request: Request, me: Author, state: State, t: Tr) -> Response:
+    """Read one of the form's samples with the template as the editor has it (unsaved changes
+    included): the same login, role and CSRF token as a save, nothing written. The answer holds the
+    sample's values (masked 個人番号): personal data, never logged (review/editor_try.py)."""
+    if not csrf_ok(request.session.get("csrf"), request.headers.get("X-CSRF-Token")):
+        return JSONResponse({"ok": False, "error": t("csrf")}, status_code=403)
+    store, name = state.store, me.username
+    body = await request.body()
+    try:
+        path = template_file(form_id)
+    except KeyError:
+        return JSONResponse({"ok": False, "error": t("not_found")}, status_code=404)
+    try:
+        if len(body) > MAX_BODY:
+            raise ValueError("too large")
+        sent = json.loads(body)
+        if not isinstance(sent, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        return JSONResponse({"ok": False, "error": t("tpl_bad_request")}, status_code=400)
+    try:
+        sample = sample_file(form_id, sent.get("sample"))
+        tpl, _ = edited_template(
+            path, path.read_text(encoding="utf-8"), sent.get("fields"), sent.get("groups")
+        )
+    except EditRefused as err:
+        store.audit(name, "template.try_refused", detail=f"{form_id}: {err.en}"[:500])
+        message = err.message(lang(request)) + (f"（{err.detail}）" if err.detail else "")
+        message = message.replace("保存しませんでした", "読み取りませんでした").replace(
+            "not saved", "not read"
+        )
+        return JSONResponse({"ok": False, "error": message}, status_code=err.status)
+    result = await run_in_threadpool(read_sample, tpl, sample, lang(request), state.settings.engine)
+    store.audit(name, "template.tried", detail=f"{form_id}: {sample.name}")  # which sample, no values
+    return JSONResponse(result)

@@ -2,6 +2,10 @@
 // field, click a zone to edit it in the side panel, Delete to remove it, arrow keys to nudge (Shift: 1 mm),
 // Ctrl+D to duplicate. Zoom with the buttons, Ctrl+wheel or the +/- keys. On a legacy form edges snap to
 // the master's ruled lines within 1.5 mm (Shift while dragging: no snapping).
+// Shift+click adds a zone to the selection (or takes it out): several zones move together and align
+// to the one selected first (L, T, W, H, X, Y or the panel's buttons). Groups (a block printed several
+// times) are edited in the panel; their further blocks are drawn here from block 1, dotted, at once.
+// A sample scan of the form can be read with the zones as they are (values and confidences on the zones).
 // Millimetres in the data, pixels only on screen (zones are placed in % of the sheet, so a zoom only
 // resizes the sheet). No framework, no build step.
 (function () {
@@ -15,8 +19,11 @@
   const lines = data.lines || { h: [], v: [] };
   const pageW = data.page.w;
   const pageH = data.page.h;
-  let fields = data.fields;
+  // A group's further blocks are drawn from `groups` (copies()), not kept as fields.
+  let fields = data.fields.filter((f) => !f.group);
+  let groups = data.groups || [];
   let covers = data.covers || {};
+  let reads = {}; // the last sample read: field name -> {value, confidence, review, reasons}
   const form = document.getElementById("ep-form");
   const none = document.getElementById("ep-none");
   const out = document.getElementById("tpl-msg");
@@ -25,7 +32,8 @@
   const cursor = document.getElementById("ez-cursor");
   const MIN = 1; // mm: the smallest zone
   const SNAP = 1.5; // mm: an edge this near a ruled line goes onto it
-  let selected = null; // index into fields
+  let selected = null; // index into fields: the zone the panel shows, and the one others align to
+  let chosen = []; // every selected zone (Shift+click), `selected` first
   let drag = null;
   let dirty = false;
   let zoom = 1;
@@ -150,15 +158,29 @@
     });
   }
 
-  function zone(i, box, text, sub) {
+  // The sample's value and confidence on a zone; a doubtful one (needs review) in red, with why.
+  function readBadge(el, name) {
+    const r = reads[name];
+    if (!r) return;
+    el.classList.add(r.review ? "rdoubt" : "rok");
+    const badge = document.createElement("span");
+    badge.className = "eread";
+    badge.textContent = r.value + " · " + Math.round(r.confidence * 100) + "%";
+    el.append(badge);
+    el.title += "\n" + msgs.tpl_try_conf + " " + Math.round(r.confidence * 100) + "%: " + r.value;
+    if (r.review) el.title += "\n" + msgs.tpl_try_review + (r.reasons.length ? ": " + r.reasons.join(" / ") : "");
+  }
+
+  function zone(i, box, text, sub, ghost) {
     const el = document.createElement("div");
-    const f = fields[i];
-    const cover = sub ? null : covers[f.name];
-    el.className = "ez" + (sub ? " sub" : "") + (i === selected ? " sel" : "") + (cover ? " warn" : "") +
-      (f.group ? " ghost" : "");
+    const f = ghost || fields[i];
+    const cover = sub || ghost ? null : covers[f.name];
+    el.className = "ez" + (sub ? " sub" : "") + (!ghost && i === selected ? " sel" : "") +
+      (!ghost && i !== selected && chosen.includes(i) ? " chosen" : "") + (cover ? " warn" : "") +
+      (ghost ? " ghost" : "");
     el.dataset.field = f.name;
     el.title = text;
-    if (f.group) el.title += "\n" + fmt(msgs.tpl_group_copy, f.group);
+    if (ghost) el.title += "\n" + fmt(msgs.tpl_group_copy, ghost.group);
     if (cover) el.title += "\n" + coverText(cover);
     el.style.left = pct(box[0], pageW);
     el.style.top = pct(box[1], pageH);
@@ -175,8 +197,38 @@
       badge.textContent = "⚠ " + msgs.tpl_on_print;
       el.append(badge);
     }
-    el.ref = { i, box, sub };
+    if (!sub) readBadge(el, f.name);
+    if (!ghost) el.ref = { i, box, sub };
     sheet.appendChild(el);
+  }
+
+  const groupOf = (f) => groups.find((g) => g.fields.includes(f.name)) || null;
+  const countOk = (g) => Number.isInteger(g.count) && g.count >= 2 && g.count <= 30;
+  const stepOk = (g) => g.step.length === 2 && g.step.every((v) => Number.isFinite(v));
+
+  // A group's blocks 2..count, as the server makes them (formkit.model.expand_groups): block 1's
+  // fields moved by (block - 1) × step, named <field>_<block>. A copy written out as a field wins.
+  function copies() {
+    const names = new Set(fields.map((f) => f.name));
+    const out = [];
+    groups.forEach((g) => {
+      if (!countOk(g) || !stepOk(g)) return;
+      for (let b = 2; b <= g.count; b++) {
+        g.fields.forEach((base) => {
+          const f = fields.find((x) => x.name === base);
+          const name = base + "_" + b;
+          if (!f || names.has(name)) return;
+          const dx = g.step[0] * (b - 1);
+          const dy = g.step[1] * (b - 1);
+          const moved = (box) => [r1(box[0] + dx), r1(box[1] + dy), box[2], box[3]];
+          out.push({
+            name, box: moved(f.box), subs: subs(f).map((s) => ({ label: s.label, box: moved(s.box) })),
+            group: { name: g.name, label: g.label, block: b, base },
+          });
+        });
+      }
+    });
+    return out;
   }
 
   function draw() {
@@ -184,6 +236,10 @@
     fields.forEach((f, i) => {
       zone(i, f.box, f.name, false);
       subs(f).forEach((s) => zone(i, s.box, s.label, true));
+    });
+    copies().forEach((c) => {
+      zone(null, c.box, c.name, false, c);
+      c.subs.forEach((s) => zone(null, s.box, s.label, true, c));
     });
   }
 
@@ -230,8 +286,9 @@
     const date = kind.shape === "date";
     const el = form.elements;
     el.name.value = f.name;
-    el.name.readOnly = !!f.group_of; // block 1 of a group: its copies are named after it
-    el.name.title = f.group_of ? fmt(msgs.tpl_group_base, { label: f.group_of }) : "";
+    const g = groupOf(f);
+    el.name.readOnly = !!g; // block 1 of a group: its copies are named after it
+    el.name.title = g ? fmt(msgs.tpl_group_base, { label: g.label }) : "";
     el.label.value = f.label;
     el.label_en.value = f.label_en || "";
     el.type.value = f.type;
@@ -256,10 +313,36 @@
     const cover = covers[f.name];
     warn.hidden = !cover;
     warn.textContent = cover ? "⚠ " + coverText(cover) : "";
+    const read = document.getElementById("ep-read");
+    const r = reads[f.name];
+    read.hidden = !r;
+    read.className = "eread-detail " + (r && r.review ? "rdoubt" : "rok");
+    read.textContent = r
+      ? r.value + "（" + msgs.tpl_try_conf + " " + Math.round(r.confidence * 100) + "%）" +
+        (r.review ? "\n" + msgs.tpl_try_review + (r.reasons.length ? ": " + r.reasons.join(" / ") : "") : "")
+      : "";
+    document.getElementById("ep-multi").hidden = chosen.length < 2;
+    document.getElementById("ep-multi-n").textContent = fmt(msgs.tpl_multi, { n: chosen.length });
+    fillGroup();
   }
 
   function select(i) {
     selected = i;
+    chosen = i === null ? [] : [i];
+    draw();
+    fill();
+  }
+
+  // Shift+click: a zone into the selection, or out of it (the next one becomes the panel's).
+  function toggle(i) {
+    if (selected === null) {
+      select(i);
+      return;
+    }
+    const at = chosen.indexOf(i);
+    if (at === -1) chosen.push(i);
+    else chosen.splice(at, 1);
+    selected = chosen.length ? chosen[0] : null;
     draw();
     fill();
   }
@@ -315,6 +398,7 @@
     });
     fields.splice(selected + 1, 0, c);
     selected += 1;
+    chosen = [selected];
     changed();
     draw();
     fill();
@@ -326,8 +410,9 @@
     if (selected === null) return;
     const f = fields[selected];
     const shape = kindOf(f).shape;
-    if (f.group_of) {
-      say(fmt(msgs.tpl_group_base, { label: f.group_of }));
+    const g = groupOf(f);
+    if (g) {
+      say(fmt(msgs.tpl_group_base, { label: g.label }));
       return;
     }
     if (
@@ -363,6 +448,7 @@
     right.box = [cut, y, r1(x + w - cut), h];
     if (cells) [f.cells, right.cells] = cells;
     fields.splice(selected + 1, 0, right);
+    chosen = [selected];
     changed();
     draw();
     fill();
@@ -414,12 +500,23 @@
     if (document.activeElement instanceof HTMLElement) document.activeElement.blur(); // keys nudge the zone
     if (el) {
       const { i, box, sub } = el.ref;
-      const moving = sub ? [box] : [box, ...subs(fields[i]).map((s) => s.box)];
+      const boxesOf = (j) => [fields[j].box, ...subs(fields[j]).map((s) => s.box)];
+      // A zone of a multiple selection takes the others along; Shift+click adds or removes one.
+      const together = !sub && chosen.length > 1 && chosen.includes(i);
+      let moving = sub ? [box] : boxesOf(i);
+      if (together) chosen.filter((j) => j !== i).forEach((j) => moving.push(...boxesOf(j)));
+      const orig = moving.map((b) => b.slice());
       drag = {
         mode: ev.target.classList.contains("eh") ? "resize" : "move",
-        box, start: p, moving, orig: moving.map((b) => b.slice()), moved: false,
+        box, start: p, moving, orig, moved: false,
+        // The boxes together may go as far as the paper's edge, no further.
+        bound: [
+          Math.min(...orig.map((b) => b[0])), Math.min(...orig.map((b) => b[1])),
+          Math.max(...orig.map((b) => b[0] + b[2])), Math.max(...orig.map((b) => b[1] + b[3])),
+        ],
+        toggle: ev.shiftKey && selected !== null && !sub ? i : null,
       };
-      if (i !== selected) select(i);
+      if (drag.toggle === null && i !== selected && !together) select(i);
     } else {
       if (snapping(ev)) {
         const sx = nearest(lines.v, [p[0]], p[1], p[1]);
@@ -445,8 +542,9 @@
     const found = [];
     if (drag.mode === "move") {
       const o = drag.orig[0];
-      const fx = (d) => clamp(d, -o[0], pageW - o[0] - o[2]);
-      const fy = (d) => clamp(d, -o[1], pageH - o[1] - o[3]);
+      const [bx0, by0, bx1, by1] = drag.bound;
+      const fx = (d) => clamp(d, -bx0, pageW - bx1);
+      const fy = (d) => clamp(d, -by0, pageH - by1);
       dx = fx(dx);
       dy = fy(dy);
       if (snap) {
@@ -521,7 +619,17 @@
 
   const stop = () => {
     if (!drag) return;
-    if (drag.mode === "new" && !drag.moved) selected = null; // a click on empty paper
+    if (drag.mode === "new" && !drag.moved) {
+      selected = null; // a click on empty paper
+      chosen = [];
+    } else if (drag.mode === "new") {
+      chosen = [selected];
+    } else if (drag.toggle !== null && !drag.moved) {
+      const i = drag.toggle;
+      drag = null;
+      toggle(i);
+      return;
+    }
     drag = null;
     guides([]);
     draw();
@@ -585,17 +693,174 @@
 
   function remove() {
     if (selected === null) return;
-    if (fields[selected].group_of) {
-      say(fmt(msgs.tpl_group_base, { label: fields[selected].group_of }));
+    const g = groupOf(fields[selected]);
+    if (g) {
+      say(fmt(msgs.tpl_group_base, { label: g.label }));
       return;
     }
     fields.splice(selected, 1);
     selected = null;
+    chosen = [];
     changed();
     draw();
     fill();
   }
   document.getElementById("ep-delete").addEventListener("click", remove);
+
+  // --- aligning several zones ---------------------------------------------------------------------
+
+  // A field's zone moved by (dx, dy) mm with its option, part and piece boxes.
+  function shift(f, dx, dy) {
+    [f.box, ...subs(f).map((s) => s.box)].forEach((b) => {
+      b[0] = r1(b[0] + dx);
+      b[1] = r1(b[1] + dy);
+    });
+  }
+
+  // Equal gaps between the zones along one axis (0: across, 1: down), the outer two staying put.
+  function spread(axis) {
+    const list = chosen.map((j) => fields[j]).sort((a, b) => a.box[axis] - b.box[axis]);
+    if (list.length < 3) return;
+    const first = list[0].box;
+    const last = list[list.length - 1].box;
+    const span = last[axis] + last[axis + 2] - first[axis];
+    const gap = (span - list.reduce((sum, f) => sum + f.box[axis + 2], 0)) / (list.length - 1);
+    let pos = first[axis];
+    list.forEach((f) => {
+      const d = pos - f.box[axis];
+      shift(f, axis === 0 ? d : 0, axis === 1 ? d : 0);
+      pos += f.box[axis + 2] + gap;
+    });
+  }
+
+  // Left or top edges, width or height as the zone selected first; or spaced evenly.
+  function align(how) {
+    if (chosen.length < 2) return;
+    const ref = fields[selected].box;
+    const others = chosen.filter((j) => j !== selected).map((j) => fields[j]);
+    if (how === "left") others.forEach((f) => shift(f, ref[0] - f.box[0], 0));
+    else if (how === "top") others.forEach((f) => shift(f, 0, ref[1] - f.box[1]));
+    else if (how === "width") others.forEach((f) => { f.box[2] = clamp(ref[2], MIN, pageW - f.box[0]); });
+    else if (how === "height") others.forEach((f) => { f.box[3] = clamp(ref[3], MIN, pageH - f.box[1]); });
+    else if (how === "across") spread(0);
+    else if (how === "down") spread(1);
+    changed();
+    draw();
+    fill();
+  }
+  const ALIGN_KEYS = { l: "left", t: "top", w: "width", h: "height", x: "across", y: "down" };
+  [["ea-left", "left"], ["ea-top", "top"], ["ea-width", "width"], ["ea-height", "height"],
+    ["ea-across", "across"], ["ea-down", "down"]].forEach(([id, how]) => {
+    document.getElementById(id).addEventListener("click", () => align(how));
+  });
+
+  // --- groups -------------------------------------------------------------------------------------
+
+  const gIn = (id) => document.getElementById(id);
+  const GROUP_NAME = /^[a-z][a-z0-9_]*$/;
+  let draft = null; // the settings of a group about to be made from the selection
+
+  function freeGroupName() {
+    const taken = new Set(groups.map((g) => g.name));
+    let n = 1;
+    while (taken.has("group_" + n)) n++;
+    return "group_" + n;
+  }
+
+  // A new group's first guess: the selection repeated once just below itself (or beside it).
+  function newDraft() {
+    const boxes = chosen.map((j) => fields[j].box);
+    const x0 = Math.min(...boxes.map((b) => b[0]));
+    const y0 = Math.min(...boxes.map((b) => b[1]));
+    const w = Math.max(...boxes.map((b) => b[0] + b[2])) - x0;
+    const h = Math.max(...boxes.map((b) => b[1] + b[3])) - y0;
+    const step = y0 + 2 * h <= pageH ? [0, r1(h)] : [r1(w), 0];
+    return { orig: null, name: freeGroupName(), label: msgs.tpl_group_new_name, fields: [], count: 2, step };
+  }
+
+  function fillGroup() {
+    const f = fields[selected];
+    const g = groupOf(f);
+    const free = chosen.map((j) => fields[j]).filter((x) => !groupOf(x));
+    if (!g && (!draft || draft.key !== chosen.join(","))) draft = { ...newDraft(), key: chosen.join(",") };
+    const shown = g || draft;
+    gIn("eg-of").hidden = !g;
+    gIn("eg-of").textContent = g ? fmt(msgs.tpl_group_of, { label: g.label, n: g.fields.length, count: g.count }) : "";
+    gIn("eg-help").hidden = !!g;
+    gIn("eg-name").value = shown.name;
+    gIn("eg-label").value = shown.label;
+    gIn("eg-count").value = shown.count;
+    gIn("eg-dx").value = shown.step[0];
+    gIn("eg-dy").value = shown.step[1];
+    gIn("eg-fields").textContent = g ? g.fields.join(", ") : "";
+    gIn("eg-make").hidden = !!g;
+    gIn("eg-add").hidden = !g || !free.length;
+    gIn("eg-leave").hidden = !g;
+    gIn("eg-delete").hidden = !g;
+  }
+
+  // The panel's group inputs: a group's count and step redraw its copies at once.
+  ["eg-name", "eg-label", "eg-count", "eg-dx", "eg-dy"].forEach((id) => {
+    gIn(id).addEventListener("input", (ev) => {
+      ev.stopPropagation(); // not a field's input
+      if (selected === null) return;
+      const g = groupOf(fields[selected]) || draft;
+      const v = gIn(id).value;
+      if (id === "eg-name") g.name = v.trim();
+      else if (id === "eg-label") g.label = v;
+      else if (id === "eg-count") g.count = v.trim() === "" ? NaN : Number(v);
+      else g.step[id === "eg-dx" ? 0 : 1] = v.trim() === "" ? NaN : Number(v);
+      if (g !== draft) {
+        changed();
+        draw();
+        gIn("eg-of").textContent = fmt(msgs.tpl_group_of, { label: g.label, n: g.fields.length, count: g.count });
+      }
+    });
+  });
+
+  function groupChanged() {
+    changed();
+    draw();
+    fill();
+  }
+
+  gIn("eg-make").addEventListener("click", () => {
+    if (selected === null || !draft) return;
+    const members = chosen.map((j) => fields[j]);
+    if (members.some((f) => groupOf(f))) {
+      say(msgs.tpl_group_taken);
+      return;
+    }
+    if (!GROUP_NAME.test(draft.name)) {
+      say(msgs.tpl_group_bad);
+      return;
+    }
+    const { key, ...g } = draft;
+    g.fields = members.map((f) => f.name);
+    groups.push(g);
+    draft = null;
+    groupChanged();
+  });
+  gIn("eg-add").addEventListener("click", () => {
+    const g = groupOf(fields[selected]);
+    if (!g) return;
+    chosen.map((j) => fields[j]).filter((f) => !groupOf(f)).forEach((f) => g.fields.push(f.name));
+    groupChanged();
+  });
+  gIn("eg-leave").addEventListener("click", () => {
+    const f = fields[selected];
+    const g = groupOf(f);
+    if (!g) return;
+    g.fields = g.fields.filter((n) => n !== f.name);
+    if (!g.fields.length) groups = groups.filter((x) => x !== g); // a group of no field is none
+    groupChanged();
+  });
+  gIn("eg-delete").addEventListener("click", () => {
+    const g = groupOf(fields[selected]);
+    if (!g) return;
+    groups = groups.filter((x) => x !== g);
+    groupChanged();
+  });
 
   document.addEventListener("keydown", (ev) => {
     if (ev.target.closest("input, textarea, select")) return;
@@ -611,6 +876,12 @@
       return;
     }
     if (ev.target.closest("button")) return;
+    const how = ALIGN_KEYS[ev.key.toLowerCase()];
+    if (how && chosen.length > 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      ev.preventDefault();
+      align(how);
+      return;
+    }
     if (ev.key === "Delete" || ev.key === "Backspace") {
       ev.preventDefault();
       remove();
@@ -620,17 +891,22 @@
     const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[ev.key];
     if (!d) return;
     ev.preventDefault();
-    const f = fields[selected];
-    [f.box, ...subs(f).map((s) => s.box)].forEach((b) => {
-      b[0] = r1(b[0] + d[0]);
-      b[1] = r1(b[1] + d[1]);
-    });
+    chosen.forEach((j) => shift(fields[j], d[0], d[1]));
     changed();
     draw();
     fill();
   });
 
   // --- saving ----------------------------------------------------------------------------------------
+
+  // The groups as the server takes them (a count or step not typed as a number goes as null and is
+  // refused there, with its reason).
+  const num = (v) => (Number.isFinite(v) ? v : null);
+  const plainGroups = () =>
+    groups.map((g) => ({
+      orig: g.orig || null, name: g.name, label: g.label, fields: g.fields, count: num(g.count),
+      step: g.step.map(num),
+    }));
 
   document.getElementById("tpl-save").addEventListener("click", async () => {
     out.className = "";
@@ -642,7 +918,7 @@
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": data.csrf },
         // A group's further blocks are made from block 1 on the server: not sent.
-        body: JSON.stringify({ base: data.base, fields: fields.filter((f) => !f.group) }),
+        body: JSON.stringify({ base: data.base, fields, groups: plainGroups() }),
         credentials: "same-origin",
       });
       body = await res.json();
@@ -652,10 +928,12 @@
     if (res && res.ok && body.ok) {
       data.base = body.base;
       const name = selected === null ? null : fields[selected].name;
-      fields = body.fields;
+      fields = body.fields.filter((f) => !f.group);
+      groups = body.groups || [];
       covers = body.covers || {};
       selected = name === null ? null : fields.findIndex((f) => f.name === name);
       if (selected === -1) selected = null;
+      chosen = selected === null ? [] : [selected];
       dirty = false;
       document.getElementById("eimg").src = data.image_url + "?v=" + data.base.slice(0, 12);
       draw();
@@ -667,6 +945,58 @@
       out.textContent = body.error || msgs.tpl_save_failed;
     }
   });
+
+  // --- reading a sample with the zones as they are -------------------------------------------------
+
+  const run = document.getElementById("et-run");
+  if (run) {
+    const tryMsg = document.getElementById("et-msg");
+    const clear = document.getElementById("et-clear");
+    run.addEventListener("click", async () => {
+      run.disabled = true;
+      sheet.classList.add("busy");
+      sheet.setAttribute("aria-busy", "true");
+      tryMsg.className = "busy";
+      tryMsg.textContent = msgs.tpl_try_reading;
+      let res = null;
+      let body = {};
+      try {
+        res = await fetch(data.try_url, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": data.csrf },
+          body: JSON.stringify({ sample: document.getElementById("et-sample").value, fields, groups: plainGroups() }),
+          credentials: "same-origin",
+        });
+        body = await res.json();
+      } catch (e) {
+        body = {};
+      }
+      run.disabled = false;
+      sheet.classList.remove("busy");
+      sheet.removeAttribute("aria-busy");
+      if (res && res.ok && body.ok) {
+        reads = body.fields || {};
+        const all = Object.values(reads);
+        tryMsg.className = "notice";
+        tryMsg.textContent = fmt(msgs.tpl_try_done, { n: all.length, r: all.filter((r) => r.review).length });
+        clear.hidden = false;
+      } else {
+        reads = {};
+        tryMsg.className = "error";
+        tryMsg.textContent = body.error || msgs.tpl_try_failed;
+      }
+      draw();
+      fill();
+    });
+    clear.addEventListener("click", () => {
+      reads = {};
+      tryMsg.textContent = "";
+      tryMsg.className = "";
+      clear.hidden = true;
+      draw();
+      fill();
+    });
+  }
 
   window.addEventListener("beforeunload", (ev) => {
     if (!dirty) return;
