@@ -257,3 +257,96 @@ def test_eras_read_as_one_line_in_a_date_cell_are_eras_to_circle() -> None:
     assert [o.value for o in date.options] == ["令和", "平成"] and set(date.eras) == {"令和", "平成"}
     year = date.part_boxes["year"]
     assert year.x >= max(o.box.x2 for o in date.options) and year.x2 <= 90  # after the circles, before 年
+
+
+def test_a_date_s_cells_cut_by_dots_are_one_box_a_digit_under_the_units() -> None:
+    img = _cells([(10, 20, 30, 12), (40, 20, 10, 12), (50, 20, 10, 12), (60, 20, 10, 12)])
+    for x in (45, 55, 65):
+        _dotted(img, x, 20, 32)
+    texts = [
+        T("生年月日", 12, 24, 16),
+        T("年", 46, 20.5, 3, 3),
+        T("月", 56, 20.5, 3, 3),
+        T("日", 66, 20.5, 3, 3),
+    ]
+    (date,) = [f for f in propose.propose(img, K, texts) if f.type is FieldType.DATE]
+    assert date.cells == 2  # two digits a part, as the dots part each cell
+    for part in date.part_boxes.values():
+        assert part.y >= 23.5 and abs(part.y2 - 32) < 0.5  # under the printed unit, not over it
+    # Unpacking one date above: the gap before each unit, printed over the digits' cells, is no second.
+
+
+def test_a_number_set_apart_from_its_words_is_what_is_circled() -> None:
+    from authoring.propose.options import centred
+    from authoring.propose.words import option_items
+
+    spaced = option_items(T("1 思考 2 興奮", 10, 10, 30))
+    dotted = option_items(T("1.男 2.女", 10, 10, 30))
+    assert [s for s, _ in spaced] == ["1思考", "2興奮"] and [s for s, _ in dotted] == ["1.男", "2.女"]
+    assert all(b.w < 3 for _, b in spaced)  # the number alone
+    assert all(b.w > 6 for _, b in dotted)  # number and words
+    # A circle area goes onto the print it circles, the stretch nearest its middle that fits in it.
+    area = Box(x=10, y=10, w=5, h=5)
+    assert abs(centred(area, [(4.0, 20.0), (13.5, 14.5)]).x - 11.5) < 1e-6
+    assert centred(area, [(0.0, 9.0)]) == area  # nothing under it: as it was
+
+
+def test_codes_beside_a_label_are_options_and_numbers_are_not() -> None:
+    img = _cells([(10, 20, 30, 8), (40, 20, 100, 8)])
+    codes = [T("寝たきり度", 12, 22, 20), T("J1", 50, 22, 6), T("J2", 70, 22, 6), T("A1", 90, 22, 6)]
+    (choice,) = [f for f in propose.propose(img, K, codes) if f.options]
+    assert [o.label for o in choice.options] == ["J1", "J2", "A1"]
+    counts = [T("回数", 12, 22, 8), T("1", 50, 22, 3), T("2", 70, 22, 3), T("3", 90, 22, 3)]
+    assert not [f for f in propose.propose(img, K, counts) if f.options]
+
+
+def test_a_tick_box_read_with_its_words_is_one_checkbox_on_the_square() -> None:
+    img = _blank()
+    for x in (20, 80):
+        _rect(img, x, 30, 3, 3)  # printed □, 3 mm
+    texts = [T("□点滴の管理", 20, 29.5, 30), T("□透析", 80, 29.5, 12)]  # OCR reads the □ as a character
+    ticks = [
+        f for f in propose.propose(img, K, texts) if f.type in (FieldType.CHECKBOX, FieldType.CHECKBOXES)
+    ]
+    places = [o.box for f in ticks for o in f.options] or [f.box for f in ticks]
+    assert len(places) == 2 and all(b.w < 4.5 and b.h < 4.5 for b in places)  # the squares, not the words
+    words = [o.label for f in ticks for o in f.options] or [f.label for f in ticks]
+    assert not any("□" in w for w in words)
+
+
+def test_a_short_label_with_a_long_stretch_before_the_next_label_has_its_blank_there() -> None:
+    cell = Box(x=10, y=10, w=180, h=10)
+    found = gap_slots([T("所在地", 12, 13, 15), T("医師氏名", 90, 13, 20)], cell)
+    (slot,) = [s for s in found if s.before == "所在地"]
+    assert slot.before == "所在地" and 27 < slot.box.x < 28 and 89 < slot.box.x2 < 90
+    # A sentence is no label, however far the next words are.
+    found = gap_slots([T("記載したものです。", 12, 13, 30), T("医師氏名", 90, 13, 20)], cell)
+    assert not [s for s in found if s.before == "記載したものです。"]
+
+
+def test_a_day_s_blank_closes_at_a_day_that_runs_on_into_words() -> None:
+    cell = Box(x=10, y=10, w=180, h=10)
+    texts = [T("年", 40, 13, 4), T("月", 55, 13, 4), T("日の診療録より記載したもの", 70, 13, 60)]
+    assert [s.after[:1] for s in gap_slots(texts, cell)] == ["年", "月", "日"]
+
+
+def test_a_bulleted_list_s_items_are_options_led_by_their_bullet() -> None:
+    from authoring.propose.words import option_items
+
+    line = T("・自立訓練（生活訓練）・共同生活援助（グループホーム）", 10, 10, 100)
+    items = option_items(line)
+    assert [s for s, _ in items] == ["自立訓練(生活訓練)", "共同生活援助(グループホーム)"]
+    assert items[0][1].x == 10  # the bullet is circled with its words
+    assert [s for s, _ in option_items(T("・精神科作業療法", 10, 10, 30))] == ["精神科作業療法"]
+    assert option_items(T("・この欄には申請者の現住所を記入してください。", 10, 10, 100)) == []
+
+
+def test_options_in_brackets_after_a_question_and_not_after_a_label_to_write() -> None:
+    from authoring.propose.options import option_rows
+
+    rows = option_rows([], [T("終診時の転帰（治癒・転医・中止）", 10, 10, 70)], [])
+    assert [(q, [o.label for o in opts]) for q, opts in rows] == [("終診時の転帰", ["治癒", "転医", "中止"])]
+    (row,) = option_rows([], [T("要介護（ 1 2 3 4 5 ）", 10, 10, 40)], [])
+    assert [o.label for o in row[1]] == ["1", "2", "3", "4", "5"]
+    assert option_rows([], [T("住所（都道府県・市区町村）", 10, 10, 60)], []) == []
+    assert option_rows([], [T("（昭和・平成）", 10, 10, 30)], []) == []

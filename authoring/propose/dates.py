@@ -38,6 +38,19 @@ def date_field(
     return eras, parts, options if len(options) >= 2 else [], cells
 
 
+#: A unit printed along the top of its own cell leaves at least this much room below it for the digits.
+DIGIT_ROOM_MM = 5.0
+
+
+def below_unit(cell: Box, unit: Box) -> Box:
+    """A date part's cell with its unit printed along the top (「│　年│」 over the digits): the digits
+    go under the unit, and a place to write must not cover print. Else the whole cell."""
+    top = unit.y2 + 0.5
+    if unit.y + unit.h / 2 > cell.y + cell.h / 3 or cell.y2 - top < DIGIT_ROOM_MM:
+        return cell
+    return Box(x=cell.x, y=top, w=cell.w, h=cell.y2 - top)
+
+
 def _units(texts: list[Text]) -> dict[str, Text]:
     """The first printed 年, 月 and 日 (alone, or starting a word: 日提出)."""
     units: dict[str, Text] = {}
@@ -68,7 +81,7 @@ def _part_boxes(run: list[Cell], texts: list[Text], start: float) -> tuple[dict[
             elif home.box.x < t.box.x - 3.0 and all(cell_of(run, units[v]) is home for v in "年月日"):
                 parts[part] = Box(x=start, y=home.box.y, w=max(t.box.x - start, 1.0), h=home.box.h)
             else:  # the unit printed in the corner of its own cell
-                parts[part] = home.box
+                parts[part] = below_unit(home.box, t.box)
             start = t.box.x2
     groups: list[list[Cell]] = []
     for c in sorted(digits, key=lambda c: c.box.x):

@@ -35,12 +35,15 @@ from authoring.propose.lines import (
     dotted_lines,
     horizontal_lines,
     ink_shares,
+    ink_stretches,
+    print_mask,
     respaced,
     ruled_cells,
     tick_squares,
 )
 from authoring.propose.model import Option, Proposed, Text
 from authoring.propose.options import (
+    centred,
     circle_area,
     free_options,
     option_rows,
@@ -80,13 +83,22 @@ def propose(gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> list[Propo
         page.add(label, FieldType.CHOICE, union([o.box for o in opts]), options=opts)
     dotted = [d for d in dotted_lines(gray, px_per_mm) if not any(_crosses(d, t.box) for t in texts)]
     lines = horizontal_lines(gray, px_per_mm) + dotted
-    page.out += slots(cells, texts, lines, page.taken, _places(page.out))
+    dates = [f.box for f in page.out if f.type is FieldType.DATE and f.part_boxes]
+    page.out += [
+        f for f in slots(cells, texts, lines, page.taken, _places(page.out)) if not _within_any(f.box, dates)
+    ]
     text = printed_text(gray, px_per_mm, 0)
     staff = [t.box for t in texts if STAFF_ONLY.search(clean(t.text))]
     kept = [f for f in page.out if not _staff_only(f, cells, staff) and not _over_print(f, text, px_per_mm)]
     for f in kept:
+        if f.part_boxes and not f.cells and (n := _dotted_digits(f, gray, px_per_mm, texts)):
+            f.cells = n
         if f.type is FieldType.PHONE and not f.pieces and (pieces := _phone_pieces(f.box, text, px_per_mm)):
             f.pieces, f.box = pieces, union(pieces)
+    ink = print_mask(gray, px_per_mm)
+    for f in kept:
+        if f.options and f.type is FieldType.CHOICE:
+            _centre_options(f.options, ink, px_per_mm)
     across = [part for f in kept for part in _split_across(f, dotted, cells, texts, page.taken)]
     return [part for f in across for part in _split_at_dots(f, gray, px_per_mm, texts, page.taken)]
 
@@ -154,6 +166,38 @@ def _over_print(f: Proposed, text: np.ndarray, px_per_mm: float) -> bool:
         return float(part.mean()) if part.size else 0.0
 
     return all(share(b) >= OVER_PRINT for b in places)
+
+
+def _centre_options(options: list[Option], ink: np.ndarray, px_per_mm: float) -> None:
+    """Each option's circle area on the print it circles (see :func:`centred`), then apart again."""
+    for o in options:
+        b = o.box  # its middle half in height (rows above and below may reach into it), and beside it
+        look = Box(x=b.x - b.w / 2, y=b.y + b.h / 4, w=2 * b.w, h=b.h / 2)
+        o.box = centred(b, ink_stretches(ink, px_per_mm, look))
+    separate(options)
+
+
+def _within_any(box: Box, owners: list[Box]) -> bool:
+    """A blank found in the print of a date's own cells (the gap before its 年, printed over the
+    digits' cells) is that date's unit, not a field of its own."""
+    return any(
+        overlap(box.x, box.x2, o.x, o.x2) * overlap(box.y, box.y2, o.y, o.y2) >= 0.6 * box.w * box.h
+        for o in owners
+    )
+
+
+def _dotted_digits(f: Proposed, gray: np.ndarray, px_per_mm: float, texts: list[Text]) -> int | None:
+    """A date whose every part cell dotted lines cut into equal boxes (「│ : 年│ : 月│」, one digit a
+    box, as a comb is ruled): the number of boxes a part, the same in each; else None."""
+    skip = [t.box for t in texts]
+    counts = set()
+    for b in f.part_boxes.values():
+        cols = dotted_columns(gray, px_per_mm, b, skip)
+        edges = [b.x, *cols, b.x2]
+        if not cols or min(y - x for x, y in itertools.pairwise(edges)) < 0.6 * b.w / len(edges[1:]):
+            return None
+        counts.add(len(cols) + 1)
+    return counts.pop() if len(counts) == 1 else None
 
 
 def _phone_pieces(box: Box, text: np.ndarray, px_per_mm: float) -> list[Box]:
@@ -247,6 +291,10 @@ def _places(fields: list[Proposed]) -> list[Box]:
     return out
 
 
+#: The smallest tick box (w, h) a checkbox field may be: tick_squares' smallest printed □.
+TICK_MIN_MM = (1.5, 1.5)
+
+
 @dataclass
 class _Page:
     """What the steps of :func:`propose` share: the page's cells, words and tick boxes (each with the
@@ -263,16 +311,17 @@ class _Page:
     used_texts: set[int] = field(default_factory=set)
 
     def add(self, label: str, ftype: FieldType, box: Box, **kw: Any) -> None:
-        if box.w < 4.0 or box.h < 2.5:
-            return
+        small = TICK_MIN_MM if ftype is FieldType.CHECKBOX else (4.0, 2.5)
+        if box.w < small[0] or box.h < small[1]:
+            return  # a sliver; a tick box is small by nature, and a printed □ is at least 1.5 mm
         separate(kw.get("options", []))
         self.out.append(Proposed(guess_name(label, self.taken), label or "（ラベル不明）", ftype, box, **kw))
 
     def add_ticks(self, label: str, box: Box, ticks: list[tuple[Box, str]]) -> None:
         """One tick box: a checkbox named after it (性別（男）); several: one field of checkboxes."""
         words = [w for _, w in ticks]
-        if len(ticks) == 1:
-            self.add(f"{label}（{words[0]}）" if label else words[0], FieldType.CHECKBOX, box)
+        if len(ticks) == 1:  # its place is the tick box: the words after it are print, where no mark is seen
+            self.add(f"{label}（{words[0]}）" if label else words[0], FieldType.CHECKBOX, ticks[0][0])
         else:
             opts = [Option(v, w or v, b) for v, (b, w) in zip(option_values(words), ticks, strict=True)]
             self.add(label, FieldType.CHECKBOXES, box, options=opts)
@@ -307,10 +356,16 @@ def _options_beside_labels(cells: list[Cell]) -> None:
             c.kind == "label"
             and left
             and len(side) >= 2
-            and all(len(clean(t.text)) <= 4 and not re.search(r"\d", t.text) for t in side)
+            and all(len(clean(t.text)) <= 4 and not _numeral(t.text) for t in side)
             and max(t.cy for t in side) - min(t.cy for t in side) <= 1.0
         ):
             c.kind, c.items = "options", [(clean(t.text), t.box) for t in side]
+
+
+def _numeral(text: str) -> bool:
+    """A word that is only a number (a count, a list number 「1.」): no option of its own to circle;
+    a code with letters (J1, A2, Ⅱa) is."""
+    return bool(re.search(r"\d", text)) and not re.search(r"[^\W\d_]", clean(text))
 
 
 def _add_run(page: _Page, run: list[Cell], between: list[Text], loose: list[Text]) -> None:
@@ -375,14 +430,17 @@ def _add_free_ticks(page: _Page) -> None:
         ((b, w) for b, w in page.ticks if id(b) not in page.used_ticks and w not in ERA_NAMES),
         key=lambda t: (round(t[0].y), t[0].x),
     )
+    # Another tick box's words (「□点滴の管理　□中心静脈栄養」) are no label for the next one.
+    theirs = {clean(t.text) for t in page.tick_text.values() if t is not None}
+
+    def label_of(b: Box) -> str:
+        label = left_label(b, page.cells, page.texts)
+        return "" if label in theirs else label
+
     while free:
         b0, _ = free[0]
-        label = left_label(b0, page.cells, page.texts)
-        group = [
-            (b, w)
-            for b, w in free
-            if abs(b.y - b0.y) <= 20 and left_label(b, page.cells, page.texts) == label
-        ]
+        label = label_of(b0)
+        group = [(b, w) for b, w in free if abs(b.y - b0.y) <= 20 and label_of(b) == label]
         free = [t for t in free if t not in group]
         texts_of = [t for b, _ in group if (t := page.tick_text.get(id(b))) is not None]
         page.used_texts.update(id(t) for t in texts_of)

@@ -202,3 +202,24 @@ def _ink_runs(cols: np.ndarray, gap: int) -> list[tuple[int, int]]:
         else:
             runs.append((int(x), int(x) + 1))
     return runs
+
+
+#: Print at least this far apart is two marks (a number and its words); closer, one word's strokes.
+MARK_GAP_MM = 1.0
+
+
+def print_mask(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The page's print without its ruled lines (bool mask)."""
+    return np.asarray((gray < INK_LEVEL) & ~ruling(gray, px_per_mm))
+
+
+def ink_stretches(ink: np.ndarray, px_per_mm: float, box: Box) -> list[tuple[float, float]]:
+    """The stretches of print (``ink``: :func:`print_mask`) across a box, left to right, as x ranges
+    (mm): apart where at least MARK_GAP_MM of paper lies between."""
+    k = px_per_mm
+    x0, y0 = max(round(box.x * k), 0), max(round(box.y * k), 0)
+    sub = ink[y0 : round(box.y2 * k), x0 : round(box.x2 * k)]
+    if not sub.size:
+        return []
+    cols = np.asarray(sub.any(axis=0))
+    return [((x0 + a) / k, (x0 + b) / k) for a, b in _ink_runs(cols, round(MARK_GAP_MM * k))]

@@ -28,8 +28,9 @@ GAP_MM = 5.0
 #: A short label (at most LABEL_CHARS characters, no sentence) with this much empty room after it
 #: to the end of its cell, or of the form's print, has its blank there (「住　所　　　　」).
 LABEL_CHARS = 16
-#: The nouns a label for a blank ends in (医師氏名, 住　所, 所在地, 電　話, 番号, 連絡先, 担当者, 診療科).
-LABEL_ENDS = tuple("名所地話号先者科")
+#: The nouns a label for a blank ends in (医師氏名, 住　所, 所在地, 電　話, 番号, 連絡先, 担当者, 診療科,
+#: 名称).
+LABEL_ENDS = tuple("名所地話号先者科称")
 LABEL_ROOM_MM = 30.0
 #: A year written before a 年 printed alone takes about this much room.
 YEAR_MM = 10.0
@@ -98,18 +99,23 @@ def gap_slots(
                 continue
             prev = row[i - 1] if i else None
             closes = w.startswith(CLOSERS) and len(w) <= 4  # 年, 日生(, 月頃) — not 年金等の…
+            # 「　年　月　日の診療録より」: after a month, a 日 closes the day's blank whatever follows.
+            closes = closes or (prev is not None and words[i - 1].endswith("月") and w[:1] == "日")
             left = prev.box.x2 if prev is not None else (within.x if within is not None else None)
             if left is None and w[:1] == "年":  # 「　年　月　日」 alone on the page: room for the year
                 left = t.box.x - YEAR_MM
             opens = prev is not None and (
                 words[i - 1].endswith(OPENERS) or bool(LIST_NUMBER.fullmatch(words[i - 1]))
             )
+            # A short label with a long empty stretch before the next label of its row (「所 在 地
+            # ＿＿＿＿ 医師氏名」): the stretch is its blank, as at the end of a row.
+            spread = prev is not None and t.box.x - prev.box.x2 >= LABEL_ROOM_MM and _is_label(words[i - 1])
             # Between two units of a date (年　月) a narrower gap will do: it holds one or two digits.
             units = closes and prev is not None and words[i - 1][:1] in "年月"
             if (
                 left is not None
                 and t.box.x - left >= (UNIT_GAP_MM if units else GAP_MM)
-                and (closes or opens)
+                and (closes or opens or spread)
             ):
                 box = _row_box(row, left + 0.3, t.box.x - 0.3, within)
                 out.append(_Slot(box, words[i - 1] if prev is not None else "", w, prev))
@@ -117,11 +123,16 @@ def gap_slots(
         if not trailing or end is None:
             continue
         room = end - last.box.x2
-        label = within is None and len(w) <= LABEL_CHARS and w.endswith(LABEL_ENDS) and last.box.h <= big
+        label = within is None and _is_label(w) and last.box.h <= big
         opener = w.endswith(OPENERS) or bool(LIST_NUMBER.fullmatch(w))
         if (opener and room >= 2 * GAP_MM) or (label and room >= LABEL_ROOM_MM):
             out.append(_Slot(_row_box(row, last.box.x2 + 0.3, end - 0.5, within), w, ""))
     return out
+
+
+def _is_label(word: str) -> bool:
+    """A short label that names a blank (医師氏名, 所在地, 医療機関の名称), not a sentence."""
+    return len(word) <= LABEL_CHARS and word.endswith(LABEL_ENDS)
 
 
 def underline_slots(lines: list[Box], cells: list[Box], texts: list[Text]) -> list[_Slot]:
@@ -254,7 +265,8 @@ def slots(
     out = []
     for trio in dates:
         parts = dict(zip(("year", "month", "day"), (s.box for s in trio), strict=True))
-        options = _era_options(trio[0])
+        # Eras a line of options already offers (「2　昭和・平成・令和　年　月　日の…」) are not offered twice.
+        options = [o for o in _era_options(trio[0]) if not any(o.box.iou(b) > 0.3 for b in proposed)]
         eras = [o.value for o in options] or [next((e for e in ERA_NAMES if e in trio[0].before), "令和")]
         before = trio[0].before.strip("(（")
         label = "年月日" if options or not before or era_of(before) else before

@@ -69,21 +69,74 @@ def option_items(t: Text) -> list[tuple[str, Box]]:
     items: list[tuple[str, int, int]] = []
     numbered = list(_ITEM.finditer(raw))
     if numbered:
-        items = [(m.group(0).replace(" ", "").rstrip("(（:："), m.start(), m.end()) for m in numbered]
+        # A number set apart from its words by a space only (「1　思考・運動抑制」) is what people
+        # circle (番号を○で囲む): its mark is looked for round the number.
+        items = [
+            (m.group(0).replace(" ", "").rstrip("(（:："), m.start(), m.end(1) if _spaced(m) else m.end())
+            for m in numbered
+        ]
     elif "・" in raw:
+        # A line that starts with ・ is a bulleted list (「・自立訓練（生活訓練）・共同生活援助」): each
+        # item is led by its bullet, which people circle with it, and may be a phrase with a note in
+        # brackets; a line of one bulleted item is one option of the list its cell holds.
+        bulleted = raw.startswith("・")
         pos = 0
         for part in raw.split("・"):
-            if part.strip():
+            word = part.strip()
+            if word and not set(word) <= _BRACKETS:  # 「）・なし」: the bracket closes the item before
                 start = pos + len(part) - len(part.lstrip())
-                items.append((part.strip(), start, start + len(part.strip())))
+                items.append((word, start - 1 if bulleted and start else start, start + len(word)))
             pos += len(part) + 1
-        # Short words (男・女), or three or more phrases in a row (できる・援助が必要・できない).
-        longest = max((len(clean(s)) for s, _, _ in items), default=0)
-        if len(items) < 2 or longest > (LONG_OPTION if len(items) >= 3 else 4):
-            return []
+        if bulleted:
+            if not items or max(len(_bare(s)) for s, _, _ in items) > LONG_OPTION:
+                return []
+        else:
+            # Short words (男・女), or three or more phrases in a row (できる・援助が必要・できない).
+            longest = max((len(clean(s)) for s, _, _ in items), default=0)
+            if len(items) < 2 or longest > (LONG_OPTION if len(items) >= 3 else 4):
+                return []
     # The whole item, number and words: people circle either, and a zone round the whole item holds
     # both kinds of circle.
     return [(label, _span(t, raw, a, b)) for label, a, b in items]
+
+
+_BRACKETS = set("()（）")
+
+
+def _bare(option: str) -> str:
+    """An option's words without the note in brackets after them (「共同生活援助（グループホーム）」)."""
+    return clean(re.sub(r"[(（][^()（）]*[)）]?", "", option))
+
+
+#: A group in brackets, closed by its bracket, by a colon (「（経鼻・胃瘻：サイズ」) or by the line's end.
+_BRACKET_GROUP = re.compile(r"[(（]([^()（）:：]*)(?:[)）:：]|$)")
+#: Options in brackets are short words (治癒, 陽圧式) or single digits.
+BRACKET_OPTION_CHARS = 4
+
+
+def bracket_items(t: Text) -> tuple[str, list[tuple[str, Box]]]:
+    """Options printed in brackets after a question (「転帰（治癒・転医・中止）」, 「要介護（1 2 3 4 5）」):
+    the words before the bracket, and each option and where it is printed; ("", []) where the line
+    holds none. Words apart by ・, or numbers apart by spaces, two or more, each short; whether they
+    are options or a label's note (住所（都道府県・市区町村）) is the caller's to judge."""
+    raw = _normal(t.text)
+    for m in _BRACKET_GROUP.finditer(raw):
+        inner, at = m.group(1), m.start(1)
+        parts = [(p.group(0), at + p.start(), at + p.end()) for p in re.finditer(r"[^・\s]+", inner)]
+        digits = all(w.isdigit() and len(w) == 1 for w, _, _ in parts)
+        if (
+            len(parts) >= 2
+            and ("・" in inner or digits)
+            and all(len(w) <= BRACKET_OPTION_CHARS for w, _, _ in parts)
+        ):
+            return clean(raw[: m.start()]), [(w, _span(t, raw, a, b)) for w, a, b in parts]
+    return "", []
+
+
+def _spaced(m: re.Match[str]) -> bool:
+    """A numbered option whose number and words only a space parts (no 「.」: 「1 男」, not 「1.男」)."""
+    between = m.string[m.end(1) : m.start(2)]
+    return bool(between) and between.isspace()
 
 
 def era_items(t: Text) -> list[tuple[str, Box]]:
