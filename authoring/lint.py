@@ -24,7 +24,7 @@ from formkit.layout import (
     layout,
     mark_boxes,
 )
-from formkit.model import Box, FieldSpec, Template
+from formkit.model import Box, FieldSpec, Template, merge_pages, page_chain
 from formkit.registry import installed_template, parse_template, template_dir, template_ids
 from validation.checks import RULES, rule_error, rule_field, split_rule
 from validation.wareki import ERAS
@@ -617,6 +617,62 @@ def check_code(tpl: Template, others: list[Template]) -> list[Finding]:
     ]
 
 
+# --- applications of several pages ------------------------------------------------------------------------
+
+
+def check_pages(tpl: Template, others: list[Template]) -> list[Finding]:
+    """A further page (``continues``) names a form that is there and that no other form continues, and
+    no field name of the application is used on two of its pages (one document holds them all)."""
+    out: list[Finding] = []
+    rest = [t for t in others if t.id != tpl.id]
+    if tpl.continues:
+        before = next((t for t in rest if t.id == tpl.continues), None)
+        if before is None:
+            return [
+                error(
+                    "continues_unknown",
+                    f"continues: {tpl.continues} の様式がありません（前のページの様式IDを書いてください）",
+                    f"continues: no form {tpl.continues} (name the form of the page before)",
+                )
+            ]
+        twice = [t.id for t in rest if t.continues == tpl.continues]
+        if twice:
+            out.append(
+                error(
+                    "continued_twice",
+                    f"様式 {tpl.continues} の次のページが2つあります（{tpl.id}、{', '.join(twice)}）",
+                    f"form {tpl.continues} is continued by two forms ({tpl.id}, {', '.join(twice)})",
+                )
+            )
+    first, seen, by_id = tpl, {tpl.id}, {t.id: t for t in rest}
+    while first.continues in by_id and first.continues not in seen:  # back to the application's page 1
+        first = by_id[first.continues]
+        seen.add(first.id)
+    pages = page_chain(first, [*rest, tpl])
+    names: dict[str, str] = {}
+    for page in pages:
+        for f in page.fields:
+            if f.name in names and tpl.id in (page.id, names[f.name]):
+                out.append(
+                    error(
+                        "page_field_clash",
+                        f"項目名 {f.name} は同じ申請書の様式 {names[f.name]} にもあります。別の名前にしてください",
+                        f"field {f.name} is also on form {names[f.name]} of the same application: rename it",
+                        f.name,
+                    )
+                )
+            names.setdefault(f.name, page.id)
+    if tpl.continues and tpl.target:
+        out.append(
+            warning(
+                "page_target",
+                f"続きのページの target は使われません（1ページ目の様式 {first.id} の target で入力します）",
+                f"a further page's target is not used: the application is keyed by its first page's ({first.id})",
+            )
+        )
+    return out
+
+
 # --- the keying bot ---------------------------------------------------------------------------------------
 
 
@@ -784,8 +840,12 @@ def lint_template(
     found += master
     if not sizes and not master:
         found += check_print(tpl, folder)
-    found += check_code(tpl, installed_templates() if others is None else others)
-    found += check_target(tpl)
+    others = installed_templates() if others is None else others
+    found += check_code(tpl, others)
+    pages = check_pages(tpl, others)
+    found += pages
+    if not tpl.continues:  # a further page is keyed with its application's first page
+        found += check_target(merge_pages(page_chain(tpl, [t for t in others if t.id != tpl.id])))
     return sorted(found, key=lambda f: not f.is_error)
 
 

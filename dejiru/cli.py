@@ -461,6 +461,10 @@ def template_new(
         Path | None, typer.Option(help="template.yaml to write (default: form_templates/ID/template.yaml)")
     ] = None,
     page: Annotated[int, typer.Option(help="Page of a multi-page file (1-based)")] = 1,
+    continues: Annotated[
+        str | None,
+        typer.Option(help="A further page: the template of the page before (one document for all pages)"),
+    ] = None,
     title: Annotated[
         str | None, typer.Option(help="Form title (default: the largest text at the top)")
     ] = None,
@@ -482,10 +486,17 @@ def template_new(
             err=True,
         )
         raise typer.Exit(2)
+    taken: set[str] = set()
+    if continues:  # names the application's other pages use (TemplateError: no such form, exit 5)
+        from formkit.model import page_chain
+        from formkit.registry import all_templates, load_template
+
+        first = load_template(continues)
+        taken = {f.name for t in page_chain(first, all_templates()) for f in t.fields}
     image, page_mm = propose.load_blank(source, page)
     texts = propose.read_texts(image, propose.BLANK_PX_PER_MM, engine)
     gray = propose.to_gray(image)
-    fields = propose.propose(gray, propose.BLANK_PX_PER_MM, texts)
+    fields = propose.renamed(propose.propose(gray, propose.BLANK_PX_PER_MM, texts), taken, f"_p{page}")
     master = propose.save_master(source, path.parent, page)
     cells = propose.ruled_cells(gray, propose.BLANK_PX_PER_MM)
     text = propose.to_yaml(
@@ -495,6 +506,7 @@ def template_new(
         fields,
         source=source.name,
         page_mm=(round(page_mm[0], 1), round(page_mm[1], 1)),
+        continues=continues,
     )
     parse_template(text, str(path))  # the draft must load as it is
     path.write_text(text, encoding="utf-8")

@@ -7,7 +7,7 @@ can never drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -391,6 +391,9 @@ class Template(BaseModel):
     groups: list[FieldGroup] = Field(default_factory=list)
     #: Which target system and mapping the keying bot uses for approved records.
     target: str | None = None
+    #: A further page of an application: the form of the page before it (``shujii_p2`` continues
+    #: ``shujii_p1``). Read from one file, the pages become one document, reviewed and keyed as one.
+    continues: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -437,3 +440,29 @@ class Template(BaseModel):
     @property
     def key(self) -> str:
         return f"{self.id}@v{self.version}"
+
+
+def page_chain(first: Template, others: Sequence[Template]) -> list[Template]:
+    """An application's templates page by page: ``first``, then the template that ``continues`` it,
+    and so on. ``template check`` refuses a form continued twice or in a loop; here the first follower
+    by ID is taken and a loop ends the chain."""
+    pages = [first]
+    ordered = sorted(others, key=lambda t: t.id)
+    while True:
+        nxt = next((t for t in ordered if t.continues == pages[-1].id), None)
+        if nxt is None or any(t.id == nxt.id for t in pages):
+            return pages
+        pages.append(nxt)
+
+
+def merge_pages(pages: Sequence[Template]) -> Template:
+    """One template holding every page's fields and groups (a document of several pages is reviewed,
+    checked and keyed as one). Boxes stay in their own page's millimetres. One page: itself."""
+    if len(pages) == 1:
+        return pages[0]
+    return pages[0].model_copy(
+        update={
+            "fields": [f for t in pages for f in t.fields],
+            "groups": [g for t in pages for g in t.groups],
+        }
+    )

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from core.errors import TemplateError
 from core.settings import load_settings
 from form_templates import TEMPLATES_DIR
-from formkit.model import Template
+from formkit.model import Template, merge_pages, page_chain
 
 
 def templates_dir() -> Path:
@@ -108,3 +108,19 @@ def by_code(code: int, version: int) -> Template | None:
         if tpl.code == code and tpl.version == version:
             return tpl
     return None
+
+
+def application_pages(form_id: str) -> list[Template]:
+    """The templates of the application ``form_id`` begins, page by page (one page for most forms)."""
+    return page_chain(load_template(form_id), all_templates())
+
+
+def application_template(form_id: str) -> Template:
+    """What a document of form ``form_id`` holds: every page's fields in one template (see
+    :func:`formkit.model.merge_pages`), for review, checks and keying."""
+    return merge_pages(application_pages(form_id))
+
+
+def field_pages(form_id: str) -> dict[str, int]:
+    """Field name → the application page it is on (0-based)."""
+    return {f.name: i for i, t in enumerate(application_pages(form_id)) for f in t.fields}

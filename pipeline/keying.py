@@ -31,7 +31,7 @@ from core.errors import (
     TemplateError,
     Transient,
 )
-from formkit.registry import load_template
+from formkit.registry import application_template, load_template
 from pipeline.context import Context
 from records.models import DocStatus, Document, KeyingJob, KeyStatus, now
 from records.store import Store
@@ -69,7 +69,7 @@ def records_of(form_id: str, target: str, values: dict[str, Any]) -> list[tuple[
     form = load_mapping(target).forms.get(form_id)
     if form is None or form.each is None:
         return [(0, values)]
-    group = next((g for g in load_template(form_id).groups if g.name == form.each), None)
+    group = next((g for g in application_template(form_id).groups if g.name == form.each), None)
     if group is None:
         raise TemplateError(
             f"ボット定義 {target} が様式 {form_id} にない繰り返し欄 {form.each} を組ごとに入力しようとしています",

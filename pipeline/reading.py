@@ -19,7 +19,7 @@ import cv2
 from core import failpoints
 from core.errors import DejiruError, InputError, RecognitionError
 from formkit.readings import PageReading
-from formkit.registry import load_template
+from formkit.registry import application_pages, application_template, load_template
 from intake.files import quarantine_file
 from ocr.align import Aligned, is_blank
 from ocr.pages import iter_pages, load_page
@@ -66,6 +66,9 @@ def quarantine_document(
     )
     with ctx.unit() as ctx:
         split_pages(ctx, doc, further)
+        head = waiting_application(ctx, doc)
+        if head is not None:  # the page that should continue it cannot be read
+            route_application(ctx, head, complete=False)
         ctx.store.add_exception(
             code=err.code,
             ja=err.ja,
@@ -170,29 +173,38 @@ def read_source_page(doc: Document, engine: str | None) -> SourceRead:
     return outcome, seen
 
 
-def store_reading(
-    ctx: Context, doc: Document, reading: PageReading, image_path: Path, straight: bool
-) -> DocStatus:
-    """Store a reading and route it: straight through (keyed as read), a blind check, or review.
+def route_status(ctx: Context, doc: Document, form_id: str, straight: bool) -> tuple[DocStatus, str]:
+    """Where a reading goes: straight through (keyed as read), a blind check, or review; and the event
+    that says why (empty for review).
 
     抜き取り検査: a share of the documents that would go straight through is drawn (deterministically
     from the document's hash, ``pipeline.audit.sampled``) for a blind check of every field, which
     also covers any ダブルチェック the form asks for: the OCR is the first reading, the person the second.
     """
-    assert doc.id is not None
     auto = straight and not ctx.settings.review_all
     share = ctx.settings.audit_share
-    audit = auto and share > 0 and sampled(ctx.settings.secret_key(), doc.sha256, share)
+    if auto and share > 0 and sampled(ctx.settings.secret_key(), doc.sha256, share):
+        return DocStatus.AUDIT, "document.audit_sampled"
     # ダブルチェック: a form whose author asked for two readings of some fields is never keyed on one.
     # A confident OCR reading counts as the first; a person keys those fields blind as the second.
-    blind = auto and not audit and any(f.double_entry for f in load_template(reading.form).fields)
-    if audit:
-        status = DocStatus.AUDIT
-    elif blind:
-        status = DocStatus.DOUBLE_CHECK
-    else:
-        status = DocStatus.APPROVED if auto else DocStatus.REVIEW
-    fields = [
+    if auto and any(f.double_entry for f in application_template(form_id).fields):
+        return DocStatus.DOUBLE_CHECK, "document.first_reading_ocr"
+    return (DocStatus.APPROVED, "document.auto_approve") if auto else (DocStatus.REVIEW, "")
+
+
+def _after_route(ctx: Context, doc_id: int, status: DocStatus, event: str) -> None:
+    """The route's events (and an approval's approver), in the caller's unit."""
+    if status == DocStatus.AUDIT:
+        ctx.store.audit(SYSTEM_USER, event, doc_id, detail=f"share={ctx.settings.audit_share:g}")
+    elif status == DocStatus.DOUBLE_CHECK:
+        ctx.store.audit(SYSTEM_USER, event, doc_id)
+    elif status == DocStatus.APPROVED:
+        ctx.store.set_status(doc_id, DocStatus.APPROVED, approved_by=SYSTEM_USER + "(auto)")
+        ctx.store.audit(SYSTEM_USER, event, doc_id)
+
+
+def _inputs(reading: PageReading) -> list[FieldInput]:
+    return [
         FieldInput(
             name=f.name,
             type=str(f.type),
@@ -206,6 +218,16 @@ def store_reading(
         )
         for f in reading.fields.values()
     ]
+
+
+def store_reading(
+    ctx: Context, doc: Document, reading: PageReading, image_path: Path, straight: bool, waits: bool = False
+) -> DocStatus:
+    """Store a reading and route it (:func:`route_status`). ``waits``: the first page of an application
+    whose further pages are still to be read: stored, routed once they are in (:func:`bind_page`)."""
+    assert doc.id is not None
+    status, event = (DocStatus.PAGES, "") if waits else route_status(ctx, doc, reading.form, straight)
+    blind = status in (DocStatus.AUDIT, DocStatus.DOUBLE_CHECK)
     with ctx.unit() as ctx:  # an approved document is never seen without its approver and event
         ctx.store.save_reading(
             doc.id,
@@ -213,20 +235,116 @@ def store_reading(
             form_version=reading.version,
             engine=reading.engine,
             pages=[PageInput(0, str(image_path), reading.rotation, reading.print_match)],
-            fields=fields,
+            fields=_inputs(reading),
             status=status,
             straight_through=straight,
-            first_reader=OCR_READER if blind or audit else None,
+            first_reader=OCR_READER if blind else None,
         )
         failpoints.hit("read.reading_saved")
-        if audit:
-            ctx.store.audit(SYSTEM_USER, "document.audit_sampled", doc.id, detail=f"share={share:g}")
-        elif blind:
-            ctx.store.audit(SYSTEM_USER, "document.first_reading_ocr", doc.id)
-        elif auto:
-            ctx.store.set_status(doc.id, DocStatus.APPROVED, approved_by=SYSTEM_USER + "(auto)")
-            ctx.store.audit(SYSTEM_USER, "document.auto_approve", doc.id)
+        _after_route(ctx, doc.id, status, event)
     return status
+
+
+# --- applications of several pages -------------------------------------------------------------------
+
+
+def waiting_application(ctx: Context, doc: Document) -> Document | None:
+    """The application the page before this one (in the same file) began and that waits for its
+    further pages (``PAGES``), or None."""
+    if doc.parent_id is None or doc.source_page == 0:
+        return None
+    before = ctx.store.page_document(doc.parent_id, doc.source_page - 1)
+    if before is not None and before.status == DocStatus.BOUND and before.application_id is not None:
+        before = ctx.store.document(before.application_id)
+    return before if before is not None and before.status == DocStatus.PAGES else None
+
+
+def _page_before_unread(ctx: Context, doc: Document) -> bool:
+    if doc.parent_id is None or doc.source_page == 0:
+        return False
+    before = ctx.store.page_document(doc.parent_id, doc.source_page - 1)
+    return before is not None and before.status in (DocStatus.RECEIVED, DocStatus.READING)
+
+
+def expected_form(head: Document, doc: Document) -> str | None:
+    """The form this page must be to continue the application ``head`` began (None: it is complete)."""
+    assert head.form_id is not None
+    pages = application_pages(head.form_id)
+    k = doc.source_page - head.source_page
+    return pages[k].id if 0 < k < len(pages) else None
+
+
+def has_next_page(ctx: Context, doc: Document, further: Sequence[SeenPage]) -> bool:
+    """The file holds a page after this one that is not blank (a document of its own until read)."""
+    if doc.parent_id is None:
+        return any(p.index == doc.source_page + 1 and not p.blank for p in further)
+    return ctx.store.page_document(doc.parent_id, doc.source_page + 1) is not None
+
+
+def route_application(ctx: Context, head: Document, complete: bool) -> DocStatus:
+    """Send an application on once its pages are in; missing pages send it to a person, with the reason
+    on the document (its pages may have been scanned apart, out of order, or not at all)."""
+    assert head.id is not None and head.form_id is not None
+    straight = bool(head.straight_through) and complete
+    status, event = route_status(ctx, head, head.form_id, straight)
+    blind = status in (DocStatus.AUDIT, DocStatus.DOUBLE_CHECK)
+    missing: dict[str, str | None] = {"error_code": None, "error_ja": None, "error_en": None}
+    tpl = load_template(head.form_id)
+    if not complete and tpl.continues:  # a further page on its own: its first page is elsewhere
+        missing = {
+            "error_code": "pages_missing",
+            "error_ja": f"申請書の続きのページだけが読めました。前のページ（様式 {tpl.continues}）を確かめてください",
+            "error_en": f"only a further page of an application was read: check its page before (form {tpl.continues})",
+        }
+    elif not complete:
+        total, have = len(application_pages(head.form_id)), len(ctx.store.pages(head.id))
+        missing = {
+            "error_code": "pages_missing",
+            "error_ja": f"{total}ページの申請書ですが、続けて読めたのは {have}ページまでです。残りのページを確かめてください",
+            "error_en": f"an application of {total} pages, but only {have} were read in sequence: check the other pages",
+        }
+    with ctx.unit() as ctx:
+        ctx.store.route(head.id, status, straight, OCR_READER if blind else None, **missing)
+        _after_route(ctx, head.id, status, event)
+        if not complete:
+            ctx.store.audit(SYSTEM_USER, "document.pages_missing", head.id)
+    return status
+
+
+def bind_page(
+    ctx: Context,
+    head: Document,
+    doc: Document,
+    reading: PageReading,
+    image_path: Path,
+    straight: bool,
+    further: Sequence[SeenPage],
+) -> DocStatus:
+    """A further page of an application: its fields and image go into the application's document, the
+    page's own document is ``BOUND`` to it, and with the last page (or the last the file holds) the
+    application is routed as one. One unit: a crash leaves the page unread and the application waiting."""
+    assert head.id is not None and doc.id is not None and head.form_id is not None
+    k = doc.source_page - head.source_page
+    with ctx.unit() as ctx:
+        ctx.store.add_page_reading(
+            head.id, PageInput(k, str(image_path), reading.rotation, reading.print_match), _inputs(reading)
+        )
+        ctx.store.set_status(
+            doc.id,
+            DocStatus.BOUND,
+            application_id=head.id,
+            form_id=reading.form,
+            form_version=reading.version,
+            engine=reading.engine,
+        )
+        ctx.store.audit(SYSTEM_USER, "document.page_bound", head.id, detail=f"p.{k + 1} ← {doc.id}")
+        head = ctx.store.set_status(
+            head.id, DocStatus.PAGES, straight_through=bool(head.straight_through) and straight
+        )
+        last = k == len(application_pages(head.form_id or "")) - 1
+        if last or not has_next_page(ctx, doc, further):
+            route_application(ctx, head, complete=last)
+    return DocStatus.BOUND
 
 
 def unread_pages(ctx: Context, doc_id: int) -> list[int]:
@@ -250,6 +368,11 @@ def read_document(doc_id: int, ctx: Context, engine: str | None = None) -> DocSt
 
 def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
     assert doc.id is not None
+    if _page_before_unread(ctx, doc):
+        # A page may continue the application the page before begins: read in file order. (On many PCs
+        # the sweep can hand out a later page while its file's reader is still on an earlier one.)
+        ctx.store.claim(doc.id, DocStatus.READING, DocStatus.RECEIVED)
+        return DocStatus.RECEIVED
     try:
         outcome, further = read_source_page(doc, engine or ctx.settings.engine)
     except InputError as err:  # a page that cannot be decoded: the file is refused whole
@@ -266,7 +389,19 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
         raise OSError(f"cannot write page image {image_path}")
     with ctx.unit() as ctx:
         split_pages(ctx, doc, further)
-        status = store_reading(ctx, doc, reading, image_path, decision.straight_through)
+        head = waiting_application(ctx, doc)
+        if head is not None and expected_form(head, doc) == reading.form:
+            status = bind_page(ctx, head, doc, reading, image_path, decision.straight_through, further)
+        else:
+            if head is not None:  # the page that should continue it is another form
+                route_application(ctx, head, complete=False)
+            alone = load_template(reading.form).continues is not None  # its first page is not here
+            more = not alone and len(application_pages(reading.form)) > 1
+            status = store_reading(
+                ctx, doc, reading, image_path, decision.straight_through, waits=more or alone
+            )
+            if alone or (more and not has_next_page(ctx, doc, further)):  # the application is not all here
+                status = route_application(ctx, ctx.store.document(doc.id), complete=False)
     failpoints.hit("read.after_save")
     log.info(
         "document %s read as %s: %s (%d fields to review)",

@@ -22,7 +22,7 @@ from core import failpoints
 from core.errors import BlindEntryErrors, EditConflict, ReviewError
 from formkit.kinds import Value
 from formkit.model import FieldSpec, Template
-from formkit.registry import load_template
+from formkit.registry import application_template
 from pipeline.audit import same_value, settle_labels
 from pipeline.context import Context, in_one_unit
 from records.models import AuditLabel, DocStatus
@@ -172,7 +172,7 @@ def save_edits(
     doc = ctx.store.lock_document(doc_id)
     if doc.form_id is None:
         raise ReviewError("この書類は読み取られていません", "this document has not been read")
-    tpl = load_template(doc.form_id)
+    tpl = application_template(doc.form_id)
     values = ctx.store.values(doc_id)
     parsed: dict[str, Any] = {}
     errors: dict[str, ReviewError] = {}
@@ -234,13 +234,13 @@ def approve(ctx: Context, doc_id: int, user: str) -> None:
             f"document is not waiting for review ({doc.status})",
         )
     assert doc.form_id is not None
-    problems = blocking_reasons(load_template(doc.form_id), ctx, doc_id)
+    problems = blocking_reasons(application_template(doc.form_id), ctx, doc_id)
     if problems:
         names = "、".join(problems)
         raise ReviewError(
             f"まだ確認が必要な項目があります: {names}", f"fields still need attention: {', '.join(problems)}"
         )
-    tpl = load_template(doc.form_id)
+    tpl = application_template(doc.form_id)
     settle_labels(ctx, tpl, doc_id, user)  # after a 抜き取り検査 that differed: who was right
     failpoints.hit("review.labels_settled")
     if any(f.double_entry for f in tpl.fields):
@@ -283,7 +283,7 @@ def double_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) 
             "ダブルチェックは最初の確認者とは別の人が行ってください",
             "the double check must be done by someone other than the first reviewer",
         )
-    tpl = load_template(doc.form_id)
+    tpl = application_template(doc.form_id)
     values = ctx.store.values(doc_id)
     typed = parse_blind(tpl, entries, [f.name for f in tpl.fields if f.double_entry])
     differing = [
@@ -329,7 +329,7 @@ def audit_check(ctx: Context, doc_id: int, user: str, entries: dict[str, Any]) -
             f"この書類は抜き取り検査待ちではありません（状態: {doc.status}）",
             f"document is not waiting for an audit check ({doc.status})",
         )
-    tpl = load_template(doc.form_id)
+    tpl = application_template(doc.form_id)
     typed = parse_blind(tpl, entries, [f.name for f in tpl.fields])
     boxes = {k: _Value(v) for k, v in typed.items()}
     complete_addresses(tpl, boxes)  # as the reader's values were: the prefecture from the postal code

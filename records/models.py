@@ -27,6 +27,8 @@ class DocStatus(StrEnum):
     APPROVED = "approved"  # ready to key
     KEYED = "keyed"  # in the target system, receipt stored
     EXCEPTION = "exception"  # waiting for a person in the exception queue
+    PAGES = "pages"  # the first page of an application is read; its further pages are still to come
+    BOUND = "bound"  # a further page of an application, read into the document of its first page
     QUARANTINED = "quarantined"  # unusable file, reason written beside it
     REJECTED = "rejected"  # a reviewer turned it away
 
@@ -42,6 +44,9 @@ class Document(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="document.id", index=True)
     #: Which page of the archived file this document is (0-based).
     source_page: int = 0
+    #: A further page of an application (``BOUND``): the document of its first page, which holds the
+    #: page's fields and image since.
+    application_id: int | None = Field(default=None, foreign_key="document.id", index=True)
     received_at: dt.datetime = Field(default_factory=now, index=True)
     updated_at: dt.datetime = Field(default_factory=now)
     status: str = Field(default=DocStatus.RECEIVED, index=True, max_length=20)

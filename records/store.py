@@ -18,7 +18,7 @@ import json
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,6 +92,56 @@ class PageInput:
     image_path: str
     rotation: int = 0
     print_match: float | None = None
+
+
+def _add_reading(s: Session, doc_id: int, pages: Sequence[PageInput], fields: Sequence[FieldInput]) -> None:
+    for p in pages:
+        s.add(
+            Page(
+                document_id=doc_id,
+                index=p.index,
+                image_path=p.image_path,
+                rotation=p.rotation,
+                print_match=p.print_match,
+            )
+        )
+    for f in fields:
+        s.add(
+            FieldValue(
+                document_id=doc_id,
+                page_index=f.page_index,
+                name=f.name,
+                type=f.type,
+                value=dumps(f.value),
+                ocr_value=dumps(f.value),
+                raw=f.raw,
+                confidence=f.confidence,
+                char_confidences=dumps(f.char_confidences),
+                reasons=dumps(f.reasons),
+                ocr_reasons=dumps(f.reasons),
+                needs_review=f.needs_review,
+                box=dumps(f.box),
+            )
+        )
+
+
+def _route(
+    s: Session, doc: Document, status: DocStatus, straight_through: bool, first_reader: str | None
+) -> None:
+    """``first_reader``: with ``DOUBLE_CHECK`` or ``AUDIT``, who counts as the first of the two readings
+    (the OCR, for a confident reading checked blind by a person)."""
+    assert doc.id is not None
+    doc.straight_through = straight_through
+    doc.status = status
+    doc.updated_at = now()
+    doc.revision += 1
+    s.add(doc)
+    if status in (DocStatus.REVIEW, DocStatus.DOUBLE_CHECK, DocStatus.AUDIT):
+        task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc.id)).first()
+        task = task or ReviewTask(document_id=doc.id)
+        if status in (DocStatus.DOUBLE_CHECK, DocStatus.AUDIT):
+            task.first_reviewer, task.first_approved_at = first_reader, now()
+        s.add(task)
 
 
 class Store:
@@ -416,49 +466,62 @@ class Store:
                 raise KeyError(f"document {doc_id}")
             s.exec(delete(FieldValue).where(col(FieldValue.document_id) == doc_id))
             s.exec(delete(Page).where(col(Page.document_id) == doc_id))
-            for p in pages:
-                s.add(
-                    Page(
-                        document_id=doc_id,
-                        index=p.index,
-                        image_path=p.image_path,
-                        rotation=p.rotation,
-                        print_match=p.print_match,
-                    )
-                )
-            for f in fields:
-                s.add(
-                    FieldValue(
-                        document_id=doc_id,
-                        page_index=f.page_index,
-                        name=f.name,
-                        type=f.type,
-                        value=dumps(f.value),
-                        ocr_value=dumps(f.value),
-                        raw=f.raw,
-                        confidence=f.confidence,
-                        char_confidences=dumps(f.char_confidences),
-                        reasons=dumps(f.reasons),
-                        ocr_reasons=dumps(f.reasons),
-                        needs_review=f.needs_review,
-                        box=dumps(f.box),
-                    )
-                )
+            _add_reading(s, doc_id, pages, fields)
             doc.form_id, doc.form_version, doc.engine = form_id, form_version, engine
             doc.page_count = len(pages)
-            doc.straight_through = straight_through
-            doc.status = status
             doc.error_code = doc.error_ja = doc.error_en = None
+            _route(s, doc, status, straight_through, first_reader)
+            self._commit(s)
+
+    def add_page_reading(self, doc_id: int, page: PageInput, fields: Sequence[FieldInput]) -> None:
+        """A further page of an application read into the document of its first page: its image and
+        fields (``page.index`` on each) added, or replaced if this page was added before (safe to
+        repeat after a crash). The document's state is the caller's (:meth:`route`)."""
+        with self._session() as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise KeyError(f"document {doc_id}")
+            s.exec(
+                delete(FieldValue).where(
+                    col(FieldValue.document_id) == doc_id, col(FieldValue.page_index) == page.index
+                )
+            )
+            s.exec(delete(Page).where(col(Page.document_id) == doc_id, col(Page.index) == page.index))
+            _add_reading(s, doc_id, [page], [replace(f, page_index=page.index) for f in fields])
+            s.flush()
+            doc.page_count = len(s.exec(select(Page.id).where(Page.document_id == doc_id)).all())
             doc.updated_at = now()
             doc.revision += 1
             s.add(doc)
-            if status in (DocStatus.REVIEW, DocStatus.DOUBLE_CHECK, DocStatus.AUDIT):
-                task = s.exec(select(ReviewTask).where(ReviewTask.document_id == doc_id)).first()
-                task = task or ReviewTask(document_id=doc_id)
-                if status in (DocStatus.DOUBLE_CHECK, DocStatus.AUDIT):
-                    task.first_reviewer, task.first_approved_at = first_reader, now()
-                s.add(task)
             self._commit(s)
+
+    def route(
+        self,
+        doc_id: int,
+        status: DocStatus,
+        straight_through: bool,
+        first_reader: str | None = None,
+        **values: Any,
+    ) -> None:
+        """Send a read document on (an application once its last page is in): its state, and the review
+        task that ``REVIEW``, ``DOUBLE_CHECK`` and ``AUDIT`` wait in."""
+        with self._session() as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise KeyError(f"document {doc_id}")
+            for k, v in values.items():
+                setattr(doc, k, v)
+            _route(s, doc, status, straight_through, first_reader)
+            self._commit(s)
+
+    def page_document(self, file_doc_id: int, source_page: int) -> Document | None:
+        """The document of one page of a file: the file's own (page 1) or its further page's."""
+        with self._session() as s:
+            if source_page == 0:
+                return s.get(Document, file_doc_id)
+            return s.exec(
+                select(Document).where(Document.parent_id == file_doc_id, Document.source_page == source_page)
+            ).first()
 
     def pages(self, doc_id: int) -> list[Page]:
         with self._session() as s:

@@ -34,7 +34,7 @@ from authoring.propose.labels import guess_name, guess_title, guess_type
 from authoring.propose.lines import ruled_cells
 from authoring.propose.model import Option, Proposed, Text
 from authoring.propose.words import read_texts
-from authoring.propose.yaml_out import to_yaml
+from authoring.propose.yaml_out import renamed, to_yaml
 
 __all__ = [
     "BLANK_PX_PER_MM",
@@ -48,6 +48,7 @@ __all__ = [
     "load_blank",
     "propose",
     "read_texts",
+    "renamed",
     "ruled_cells",
     "save_master",
     "to_gray",

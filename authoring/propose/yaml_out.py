@@ -3,7 +3,7 @@ any label OCR read (``:``, ``#``, quotes, a line break) is written so that it lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from authoring.propose.blank import A4_MM
@@ -62,12 +62,16 @@ def to_yaml(
     *,
     source: str = "",
     page_mm: tuple[float, float] = A4_MM,
+    continues: str | None = None,
 ) -> str:
-    """A ``template.yaml`` (kind: legacy) for the proposed fields, with a header saying what to check."""
+    """A ``template.yaml`` (kind: legacy) for the proposed fields, with a header saying what to check.
+    ``continues``: the form of the page before (a further page of an application)."""
     doc = yamlio.block_map({"id": form_id, "version": 1, "kind": "legacy", "master": master})
     doc["title"] = yamlio.quoted(title or form_id)
     if source:
         doc["source"] = yamlio.quoted(source)
+    if continues:
+        doc["continues"] = continues
     if abs(page_mm[0] - A4_MM[0]) > 1.0 or abs(page_mm[1] - A4_MM[1]) > 1.0:
         doc["page"] = yamlio.flow_map({"width_mm": round(page_mm[0], 1), "height_mm": round(page_mm[1], 1)})
     first, groups = repeated_blocks(fields)
@@ -146,3 +150,17 @@ def _same_shape(same: list[Proposed], step: float) -> bool:
         ):
             return False
     return True
+
+
+def renamed(fields: list[Proposed], taken: set[str], suffix: str) -> list[Proposed]:
+    """A further page's fields with the names its application's other pages already use given
+    ``suffix`` (one document holds every page's fields, so a name is used once)."""
+    names = set(taken)
+    out = []
+    for f in fields:
+        name = f.name
+        while name in names:
+            name = f"{name}{suffix}" if not name.endswith(suffix) else f"{name}_2"
+        names.add(name)
+        out.append(replace(f, name=name) if name != f.name else f)
+    return out

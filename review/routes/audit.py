@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from formkit.registry import load_template
+from formkit.registry import application_template
 from records.models import DocStatus
 from records.store import Store
 from review.web import State, Supervisor, page
@@ -23,7 +23,7 @@ def blind_values(store: Store, events: list[Any]) -> list[Any]:
     for d in store.documents([DocStatus.DOUBLE_CHECK, DocStatus.AUDIT], limit=10_000):
         if d.id is not None and d.form_id:
             every = d.status == DocStatus.AUDIT  # 抜き取り検査: every field is keyed blind
-            hidden[d.id] = {f.name for f in load_template(d.form_id).fields if every or f.double_entry}
+            hidden[d.id] = {f.name for f in application_template(d.form_id).fields if every or f.double_entry}
     out = []
     for e in events:
         if e.document_id in hidden and e.field in hidden[e.document_id]:

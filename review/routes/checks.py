@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from formkit.model import Template
-from formkit.registry import load_template
+from formkit.registry import application_template
 from pipeline.review import BlindEntryErrors, ReviewError, audit_check, double_check
 from records.models import DocStatus
 from review.routes.documents import doc_page
@@ -40,12 +40,12 @@ async def double_check_doc(
 ) -> Response:
     doc = state.store.document(doc_id)
     audit = doc.status == DocStatus.AUDIT
-    entries = blind_entries(load_template(doc.form_id), form) if doc.form_id else {}
+    entries = blind_entries(application_template(doc.form_id), form) if doc.form_id else {}
     try:
         differing = (audit_check if audit else double_check)(state.ctx, doc_id, me.username, entries)
     except BlindEntryErrors as exc:
         assert doc.form_id is not None
-        tpl = load_template(doc.form_id)
+        tpl = application_template(doc.form_id)
         # The person's own entries back (not a sensitive one: typed again rather than shown).
         typed = {
             k: v[:200] if isinstance(v, str) else v for k, v in entries.items() if not tpl.field(k).sensitive

@@ -15,12 +15,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from formkit.layout import layout_field
 from formkit.model import FieldSpec, Template
-from formkit.registry import all_templates, load_template
+from formkit.registry import all_templates, application_pages, application_template, field_pages
 from ocr.align import PX_PER_MM
 from pipeline.keying import target_waits
 from pipeline.review import EditConflict, ReviewError, approve, reject, save_edits
 from records.models import DocStatus
-from records.store import JST, loads
+from records.store import JST, Store, loads
 from review.web import CheckedForm, Reviewer, ReviewState, State, Tr, lang, not_found, page, shared
 from validation.display import for_input
 
@@ -92,6 +92,7 @@ def blind_row(row: dict[str, Any], typed: Any) -> dict[str, Any]:
     return {
         "spec": row["spec"],
         "crop": row["crop"],
+        "page": row["page"],
         "box": row["box"],
         "input": typed if isinstance(typed, str) else "",
         "chosen": chosen,
@@ -104,6 +105,7 @@ def field_rows(request: Request, tpl: Template, doc_id: int, typed: dict[str, An
     """The fields as the review form shows them; ``typed``: entries that could not be read, shown
     again as the reviewer typed them (a sensitive one masked) so nothing needs typing twice."""
     rows = []
+    pages = application_pages(tpl.id)
     for f in shared(request).store.fields(doc_id):
         spec = tpl.field(f.name)
         value = loads(f.value)
@@ -120,7 +122,8 @@ def field_rows(request: Request, tpl: Template, doc_id: int, typed: dict[str, An
                 "reasons": json.loads(f.reasons),
                 "box": loads(f.box),
                 "chosen": value if isinstance(value, list) else [value],
-                "crop": crop_style(tpl, spec),
+                "crop": crop_style(pages[min(f.page_index, len(pages) - 1)], spec),
+                "page": f.page_index,
             }
         )
     return rows
@@ -142,7 +145,7 @@ def doc_page(
     doc = store.document(doc_id)
     if doc.form_id is None:
         return not_found(request)
-    tpl = load_template(doc.form_id)
+    tpl = application_template(doc.form_id)
     typed = typed or {}
     rows = field_rows(request, tpl, doc_id, typed)
     jobs = store.keying_jobs(doc_id)
@@ -163,6 +166,7 @@ def doc_page(
         status=status,
         doc=doc,
         tpl=tpl,
+        sheets=sheets(store, doc_id, doc.form_id),
         rows=rows,
         double=double,
         audit_blind=audit_blind,
@@ -174,6 +178,12 @@ def doc_page(
         exceptions=store.exceptions(document_id=doc_id),
         editable=doc.status == DocStatus.REVIEW,
     )
+
+
+def sheets(store: Store, doc_id: int, form_id: str) -> list[dict[str, Any]]:
+    """The pages the document holds (an application of several pages: each), with their paper size."""
+    pages = application_pages(form_id)
+    return [{"index": p.index, "page": pages[min(p.index, len(pages) - 1)].page} for p in store.pages(doc_id)]
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
@@ -213,7 +223,7 @@ async def save(
     doc = state.store.document(doc_id)
     if doc.status != DocStatus.REVIEW or doc.form_id is None:
         return doc_page(request, doc_id, error=t("forbidden"), status=409)
-    tpl = load_template(doc.form_id)
+    tpl = application_template(doc.form_id)
     edits, unreadable = edits_from(tpl, form)
     try:
         revision = int((form.get("revision") or ["-1"])[0])
@@ -256,32 +266,36 @@ def _page_image(path: str, mtime: float) -> Any:
     return cv2.imread(path, cv2.IMREAD_COLOR)
 
 
-def load_page_image(state: ReviewState, doc_id: int) -> tuple[Any, Path | None]:
-    pages = state.store.pages(doc_id)
-    if not pages or not Path(pages[0].image_path).exists():
+def load_page_image(state: ReviewState, doc_id: int, index: int = 0) -> tuple[Any, Path | None]:
+    """Page ``index`` of the document (an application of several pages has one image a page)."""
+    found = [p for p in state.store.pages(doc_id) if p.index == index]
+    if not found or not Path(found[0].image_path).exists():
         return None, None
-    p = Path(pages[0].image_path)
+    p = Path(found[0].image_path)
     return _page_image(str(p), p.stat().st_mtime), p
 
 
 @router.get("/documents/{doc_id}/page.jpg")
-def page_image(doc_id: int, me: Reviewer, state: State) -> Response:
-    _, path = load_page_image(state, doc_id)
+def page_image(doc_id: int, me: Reviewer, state: State, p: int = 0) -> Response:
+    _, path = load_page_image(state, doc_id, p)
     if path is None:
         return Response(status_code=404)
-    state.store.audit(me.username, "page.view", doc_id)  # a scan is personal data: nobody pulls it unseen
+    # A scan is personal data: nobody pulls it unseen.
+    state.store.audit(me.username, "page.view", doc_id, detail=f"p.{p + 1}" if p else None)
     return FileResponse(path, media_type="image/jpeg")
 
 
 @router.get("/documents/{doc_id}/crop/{field_name}.png")
 def crop(doc_id: int, field_name: str, me: Reviewer, state: State) -> Response:
-    img, _ = load_page_image(state, doc_id)
     doc = state.store.document(doc_id)
-    if img is None or doc.form_id is None:
+    if doc.form_id is None:
         return Response(status_code=404)
     try:
-        spec = load_template(doc.form_id).field(field_name)
+        spec = application_template(doc.form_id).field(field_name)
     except KeyError:
+        return Response(status_code=404)
+    img, _ = load_page_image(state, doc_id, field_pages(doc.form_id).get(spec.name, 0))
+    if img is None:
         return Response(status_code=404)
     state.store.audit(me.username, "crop.view", doc_id, detail=spec.name)
     lay = layout_field(spec)
