@@ -350,3 +350,62 @@ def test_options_in_brackets_after_a_question_and_not_after_a_label_to_write() -
     assert [o.label for o in row[1]] == ["1", "2", "3", "4", "5"]
     assert option_rows([], [T("住所（都道府県・市区町村）", 10, 10, 60)], []) == []
     assert option_rows([], [T("（昭和・平成）", 10, 10, 30)], []) == []
+
+
+def test_a_line_led_by_the_bracket_closing_the_item_before_keeps_its_bullets() -> None:
+    from authoring.propose.words import option_items
+
+    # 「・その他（　　）・なし」 broken by OCR after the blank: the second line's item is still an option.
+    assert [s for s, _ in option_items(T("）・なし", 10, 10, 15))] == ["なし"]
+
+
+def test_a_cell_with_options_and_a_tick_box_keeps_both() -> None:
+    img = _cells([(10, 10, 150, 30)])
+    _rect(img, 60, 31, 3, 3)  # printed □ of another question on the cell's last line
+    texts = [
+        T("⑨治療内容", 12, 11, 20),
+        T("・通院療法", 14, 17, 20),
+        T("・作業療法", 60, 17, 20),
+        T("・デイケア", 14, 23, 20),
+        T("・なし", 60, 23, 12),
+        T("訪問看護指示", 12, 30.5, 24),
+        T("あり", 64, 30.5, 8),
+    ]
+    fields = propose.propose(img, K, texts)
+    assert any(f.type is FieldType.CHECKBOX and f.box.w < 5 for f in fields)
+    (choice,) = [f for f in fields if f.type is FieldType.CHOICE]
+    # The heading's number (⑨ read as 9) is no option; the tick box's words are not one either.
+    assert [o.label for o in choice.options] == ["通院療法", "作業療法", "デイケア", "なし"]
+
+
+def test_an_option_shifted_by_wide_spacing_is_moved_onto_its_print() -> None:
+    img = _blank()
+    for x in (30.0, 40.0):  # the digits 1 and 2, printed far apart (「要支援（　１　２　）」)
+        cv2.rectangle(img, (round(x * K), round(11 * K)), (round((x + 1.2) * K), round(14 * K)), 0, -1)
+    ink = propose.to_gray(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)) < 128
+    from authoring.propose.fields import _centre_options
+
+    # OCR's share of the characters puts 1 about 3 mm right of its print, 2 nearly on it.
+    options = [
+        propose.Option("o1", "1", Box(x=32, y=10, w=4, h=5)),
+        propose.Option("o2", "2", Box(x=39, y=10, w=4, h=5)),
+    ]
+    _centre_options(options, ink, K)
+    mids = [o.box.x + o.box.w / 2 for o in options]
+    assert abs(mids[0] - 30.6) < 0.3 and abs(mids[1] - 40.6) < 0.3
+
+
+def test_the_place_to_write_is_under_a_caption_along_the_cell_s_top() -> None:
+    img = _cells([(10, 10, 40, 10), (50, 10, 50, 10)])
+    texts = [T("報酬月額", 12, 13, 20), T("（合計）", 52, 10.5, 12, 2.5)]
+    (f,) = [f for f in propose.propose(img, K, texts) if f.box.x >= 50]
+    assert f.box.y >= 13.0 and abs(f.box.y2 - 20) < 0.5  # under the caption, not over it
+
+
+def test_tick_boxes_with_no_label_beside_them_are_named_by_the_heading_above() -> None:
+    img = _blank()
+    for x in (20, 60):
+        _rect(img, x, 30, 3, 3)
+    texts = [T("身体の状態", 20, 24, 30), T("麻痺", 24, 29.5, 8), T("褥瘡", 64, 29.5, 8)]
+    (ticks,) = [f for f in propose.propose(img, K, texts) if f.type is FieldType.CHECKBOXES]
+    assert ticks.label == "身体の状態"

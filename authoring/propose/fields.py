@@ -169,11 +169,27 @@ def _over_print(f: Proposed, text: np.ndarray, px_per_mm: float) -> bool:
 
 
 def _centre_options(options: list[Option], ink: np.ndarray, px_per_mm: float) -> None:
-    """Each option's circle area on the print it circles (see :func:`centred`), then apart again."""
+    """Each option's circle area on the print it circles (see :func:`centred`), then apart again.
+    Print spaced wider than OCR's characters (「要支援（　１　２　）」) shifts an option by more than half
+    its width: an option with no print near its middle then looks a whole width either side, for
+    print no other option stands on (the options keep one stretch each)."""
+    near: dict[int, list[tuple[float, float]]] = {}
     for o in options:
         b = o.box  # its middle half in height (rows above and below may reach into it), and beside it
-        look = Box(x=b.x - b.w / 2, y=b.y + b.h / 4, w=2 * b.w, h=b.h / 2)
-        o.box = centred(b, ink_stretches(ink, px_per_mm, look))
+        look = Box(x=b.x - b.w, y=b.y + b.h / 4, w=3 * b.w, h=b.h / 2)
+        near[id(o)] = ink_stretches(ink, px_per_mm, look)
+    moved = {id(o): centred(o.box, near[id(o)]) for o in options}
+    claimed = [(m.x, m.x2, m.y) for o in options if (m := moved[id(o)]) != o.box]
+    for o in options:
+        if moved[id(o)] == o.box:
+            free = [
+                (a, c)
+                for a, c in near[id(o)]
+                if not any(x0 <= (a + c) / 2 <= x1 and abs(y - o.box.y) < o.box.h for x0, x1, y in claimed)
+            ]
+            moved[id(o)] = centred(o.box, free, reach=1.0)
+    for o in options:
+        o.box = moved[id(o)]
     separate(options)
 
 
@@ -268,7 +284,9 @@ def _split_at_dots(
     out = []
     for i, (a, b) in enumerate(itertools.pairwise(edges), start=1):
         box = Box(x=a, y=f.box.y, w=b - a, h=f.box.h)
-        note = next((clean(t.text).strip("()（）") for t in texts if inside(t, box)), "")
+        # Its note may be a caption just above it (the field starts under its cell's caption).
+        look = Box(x=a, y=f.box.y - CAPTION_ROOM_MM, w=b - a, h=f.box.h + CAPTION_ROOM_MM)
+        note = next((clean(t.text).strip("()（）") for t in texts if inside(t, look)), "")
         label = f"{f.label}（{note or i}）"
         out.append(Proposed(guess_name(label, taken) if i > 1 else f.name, label, f.type, box))
     return out
@@ -380,6 +398,7 @@ def _add_run(page: _Page, run: list[Cell], between: list[Text], loose: list[Text
     if mine_ticks and not has_date_units:
         page.used_ticks.update(id(b) for b, _ in mine_ticks)
         page.add_ticks(label, box, mine_ticks)
+        _add_options(page, label, box, run, [b for b, _ in mine_ticks])
         return
     era_left = [
         t for t in loose if era_of(t.text) and 0 <= box.x - t.box.x2 <= 15 and box.y <= t.cy <= box.y2
@@ -388,10 +407,7 @@ def _add_run(page: _Page, run: list[Cell], between: list[Text], loose: list[Text
     if ftype is FieldType.DATE or has_date_units or era_left or any(c.kind == "era" for c in run):
         _add_date(page, run, between, label if label.strip("年月日") else "年月日", box)
     elif any(c.kind == "options" for c in run):
-        items = [(s, b, c) for c in run for s, b in c.items]
-        values = option_values([s for s, _, _ in items])
-        opts = [Option(v, s, circle_area(b, c.box)) for v, (s, b, c) in zip(values, items, strict=True)]
-        page.add(label, FieldType.CHOICE, box, options=opts)
+        _add_options(page, label, box, run, [])
     elif is_comb(run) or (
         ftype is FieldType.POSTAL
         and sum(is_comb([c]) or (not c.texts and c.box.w <= COMB_MAX_W_MM) for c in run) == 7
@@ -410,7 +426,47 @@ def _add_run(page: _Page, run: list[Cell], between: list[Text], loose: list[Text
             kind = FieldType.KANA if note == "フリガナ" else guess_type(label)
             page.add(named, kind if kind is not FieldType.CHOICE else FieldType.TEXT, band)
     else:
+        if len(run) == 1 and run[0].kind == "blank":
+            box = below_caption(run[0])
         page.add(label, ftype if ftype is not FieldType.CHOICE else FieldType.TEXT, box)
+
+
+#: Below a caption printed along a cell's top there is room to write when at least this high.
+CAPTION_ROOM_MM = 4.0
+
+
+def below_caption(cell: Cell) -> Box:
+    """A cell to write in with a caption printed along its top (「③合計（⑦＋④）」 over the blank): one
+    writes under the caption, not over it, so the place is the cell below it; a cell without one, or
+    with too little room under it, is all the place."""
+    b = cell.box
+    notes = cell.notes
+    if not notes or any(t.box.y2 > b.y + 0.4 * b.h for t in notes):
+        return b
+    cut = max(t.box.y2 for t in notes) + 0.3
+    return Box(x=b.x, y=cut, w=b.w, h=b.y2 - cut) if b.y2 - cut >= CAPTION_ROOM_MM else b
+
+
+def _add_options(page: _Page, label: str, box: Box, run: list[Cell], ticks: list[Box]) -> None:
+    """The options printed to circle in a run's options cells, as one choice. A cell may hold both
+    options to circle and a tick box of another question (「・通院精神療法　・なし」 over 「□ あり」):
+    the tick box is a field of its own, and the options are still there to circle, all but any
+    printed on a tick box's line (its words, not an option)."""
+    items = [
+        (s, b, c)
+        for c in run
+        if c.kind == "options"
+        for s, b in c.items
+        if not any(abs((b.y + b.y2) / 2 - (q.y + q.y2) / 2) <= q.h / 2 for q in ticks)
+    ]
+    numbered = [it for it in items if re.match(r"\d", it[0])]
+    if len(numbered) == 1 and len(items) >= 3:
+        items.remove(numbered[0])  # one number among unnumbered options: its heading's (⑨ read as 9)
+    if len(items) < 2:
+        return
+    values = option_values([s for s, _, _ in items])
+    opts = [Option(v, s, circle_area(b, c.box)) for v, (s, b, c) in zip(values, items, strict=True)]
+    page.add(label, FieldType.CHOICE, union([o.box for o in opts]) if ticks else box, options=opts)
 
 
 def _add_date(page: _Page, run: list[Cell], between: list[Text], label: str, box: Box) -> None:
@@ -445,6 +501,7 @@ def _add_free_ticks(page: _Page) -> None:
         texts_of = [t for b, _ in group if (t := page.tick_text.get(id(b))) is not None]
         page.used_texts.update(id(t) for t in texts_of)
         box = union([b for b, _ in group] + [t.box for t in texts_of])
+        label = label or _heading_above(box, page.texts, theirs)
         rows = [
             c.box for c in page.cells if c.kind == "label" and c.label == label and c.box.x2 <= box.x + 0.5
         ]
@@ -453,6 +510,31 @@ def _add_free_ticks(page: _Page) -> None:
                 x=box.x, y=min(box.y, rows[0].y), w=box.w, h=max(box.y2, rows[0].y2) - min(box.y, rows[0].y)
             )
         page.add_ticks(label, box, group)
+
+
+def _heading_above(box: Box, texts: list[Text], theirs: set[str]) -> str:
+    """A block of tick boxes with no label beside it is asked by the line printed right above it
+    (「（５）身体の状態」 over its rows of □): the nearest line over its left part, not a tick box's
+    own words; "" when none is that close."""
+    above = [
+        t
+        for t in texts
+        if 0 <= box.y - t.box.y2 <= HEADING_GAP_MM
+        and t.box.x <= box.x + box.w / 4
+        and t.box.x2 > box.x - HEADING_GAP_MM
+        and clean(t.text) not in theirs
+        and not _starts_with_tick(t.text)
+        and len(clean(t.text)) >= 2
+    ]
+    return clean(max(above, key=lambda t: t.box.y2).text) if above else ""
+
+
+def _starts_with_tick(text: str) -> bool:
+    return "□" in text
+
+
+#: A heading sits at most this far above the block it asks.
+HEADING_GAP_MM = 3.0
 
 
 #: Options printed after a label cell follow a label one or two lines high.

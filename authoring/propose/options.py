@@ -182,12 +182,13 @@ def _bracket_options(
     )
 
 
-def centred(area: Box, stretches: list[tuple[float, float]]) -> Box:
+def centred(area: Box, stretches: list[tuple[float, float]], reach: float = 0.5) -> Box:
     """A circle area moved onto the print it circles: OCR places a word within its line only by its
     share of the characters, and spacing it cannot see shifts it. The stretch of print that fits in
-    the area and lies nearest its middle (within half its width) is what is circled; none: as it was."""
+    the area and lies nearest its middle (within ``reach`` of its width) is what is circled; none: as
+    it was."""
     mid = area.x + area.w / 2
-    fits = [(a, b) for a, b in stretches if b - a <= area.w and abs((a + b) / 2 - mid) <= area.w / 2]
+    fits = [(a, b) for a, b in stretches if b - a <= area.w and abs((a + b) / 2 - mid) <= reach * area.w]
     if not fits:
         return area
     a, b = min(fits, key=lambda s: abs((s[0] + s[1]) / 2 - mid))

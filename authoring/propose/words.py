@@ -79,7 +79,9 @@ def option_items(t: Text) -> list[tuple[str, Box]]:
         # A line that starts with ・ is a bulleted list (「・自立訓練（生活訓練）・共同生活援助」): each
         # item is led by its bullet, which people circle with it, and may be a phrase with a note in
         # brackets; a line of one bulleted item is one option of the list its cell holds.
-        bulleted = raw.startswith("・")
+        # A line may start with the bracket closing the item on the line before (「・その他（」 /
+        # 「）・なし」): its bullets still lead its items.
+        bulleted = raw.lstrip(")）").lstrip().startswith("・")
         pos = 0
         for part in raw.split("・"):
             word = part.strip()
