@@ -315,6 +315,12 @@ class TargetScreenChanged(KeyingError):
     code = "keying_screen_changed"
 
 
+class GaveUp(KeyingError):
+    """Every retry failed (or the outage window passed): the record goes to a person."""
+
+    code = "keying_gave_up"
+
+
 class NothingToKey(KeyingError):
     """An approved document whose mapping keys each repeated block on its own, with every block blank:
     no record to type, so a person decides (a form sent in empty, or a block read as blank)."""

@@ -24,6 +24,7 @@ from core.clock import JST
 from core.errors import (
     BusinessRuleRejected,
     DejiruError,
+    GaveUp,
     KeyingError,
     NothingToKey,
     SessionExpired,
@@ -168,7 +169,9 @@ def _to_person(ctx: Context, doc: Document, target: str, job: KeyingJob | None, 
     assert doc.id is not None
     with ctx.store.unit() as uow:
         if job is not None and job.id is not None:
-            uow.update_job(job.id, status=KeyStatus.FAILED, last_error=err.code, finished_at=now())
+            # The cause the record met last stays (gave up after what?); a refusal is its own cause.
+            last = job.last_error if isinstance(err, GaveUp) else err.code
+            uow.update_job(job.id, status=KeyStatus.FAILED, last_error=last, finished_at=now())
         uow.add_exception(
             code=err.code,
             ja=err.ja,
@@ -242,20 +245,15 @@ def give_up(ctx: Context, doc_id: int, err: Exception) -> None:
         if isinstance(err, DejiruError)
         else ("入力ロボットが何度試しても登録できませんでした", "the keying bot failed after all retries")
     )
+    evidence = err.evidence if isinstance(err, KeyingError) else {}
     with ctx.unit() as ctx:
         job = current_job(ctx.store, doc_id, target)
-        if job is not None and job.id is not None:
-            ctx.store.update_job(job.id, status=KeyStatus.FAILED, finished_at=now())
-        ctx.store.add_exception(
-            code="keying_gave_up",
-            ja=ja,
-            en=en,
-            detail=str(err)[:500],
-            document_id=doc_id,
-            evidence=err.evidence if isinstance(err, KeyingError) else {},
-        )
-        ctx.store.set_status(
-            doc_id, DocStatus.EXCEPTION, error_code="keying_gave_up", error_ja=ja, error_en=en
+        _to_person(
+            ctx,
+            ctx.store.document(doc_id),
+            target,
+            job,
+            GaveUp(ja, en, detail=str(err)[:500], evidence=evidence),
         )
 
 

@@ -133,13 +133,11 @@ def template_image(form_id: str, me: Author) -> Response:
     return Response(png, media_type="image/png")
 
 
-@router.post("/templates/{form_id}/save")
-async def template_save(form_id: str, request: Request, me: Author, state: State, t: Tr) -> Response:
-    # Not the CheckedForm dependency: the editor's script posts JSON with the token in a header, and
-    # reads every answer, a refusal included, as JSON.
+async def _posted(form_id: str, request: Request, t: Any) -> dict[str, Any] | JSONResponse:
+    """What the editor's script posts: JSON with the CSRF token in a header (not the CheckedForm
+    dependency), for an installed form, one object of bounded size; else the refusal, as JSON too."""
     if not csrf_ok(request.session.get("csrf"), request.headers.get("X-CSRF-Token")):
         return JSONResponse({"ok": False, "error": t("csrf")}, status_code=403)
-    store, name = state.store, me.username
     body = await request.body()
     try:
         template_file(form_id)
@@ -153,6 +151,15 @@ async def template_save(form_id: str, request: Request, me: Author, state: State
             raise ValueError("not an object")
     except ValueError:
         return JSONResponse({"ok": False, "error": t("tpl_bad_request")}, status_code=400)
+    return sent
+
+
+@router.post("/templates/{form_id}/save")
+async def template_save(form_id: str, request: Request, me: Author, state: State, t: Tr) -> Response:
+    sent = await _posted(form_id, request, t)
+    if isinstance(sent, JSONResponse):
+        return sent
+    store, name = state.store, me.username
     try:
         # No "groups" (an older page, a script): the file's groups stay as they are.
         tpl, backup = save_fields(form_id, sent.get("fields"), sent.get("base"), sent.get("groups"))
@@ -180,22 +187,10 @@ async def template_try(form_id: str, request: Request, me: Author, state: State,
     """Read one of the form's samples with the template as the editor has it (unsaved changes
     included): the same login, role and CSRF token as a save, nothing written. The answer holds the
     sample's values (masked 個人番号): personal data, never logged (review/editor_try.py)."""
-    if not csrf_ok(request.session.get("csrf"), request.headers.get("X-CSRF-Token")):
-        return JSONResponse({"ok": False, "error": t("csrf")}, status_code=403)
-    store, name = state.store, me.username
-    body = await request.body()
-    try:
-        path = template_file(form_id)
-    except KeyError:
-        return JSONResponse({"ok": False, "error": t("not_found")}, status_code=404)
-    try:
-        if len(body) > MAX_BODY:
-            raise ValueError("too large")
-        sent = json.loads(body)
-        if not isinstance(sent, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        return JSONResponse({"ok": False, "error": t("tpl_bad_request")}, status_code=400)
+    sent = await _posted(form_id, request, t)
+    if isinstance(sent, JSONResponse):
+        return sent
+    store, name, path = state.store, me.username, template_file(form_id)
     try:
         sample = sample_file(form_id, sent.get("sample"))
         tpl, _ = edited_template(
