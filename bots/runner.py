@@ -30,12 +30,14 @@ from urllib.parse import urljoin
 
 from bots.browser import launch_kwargs
 from bots.mapping import Mapping, Step
+from bots.readback import Filled, describe, shown_same
 from bots.redact import Redactor, cookie_secrets, redact_text, scrub_trace, write_atomic
 from bots.transforms import render
 from core import clock
 from core.errors import (
     BusinessRuleRejected,
     KeyingError,
+    ReadBackMismatch,
     SessionExpired,
     TargetScreenChanged,
     TemplateError,
@@ -85,10 +87,14 @@ def custom_step(spec: str) -> Callable[[Any, dict[str, Any], Any], None]:
 class BotSession:
     """One logged-in browser for one target system; use as a context manager."""
 
-    def __init__(self, mapping: Mapping, evidence_dir: Path, headless: bool = True) -> None:
+    def __init__(
+        self, mapping: Mapping, evidence_dir: Path, headless: bool = True, read_back: bool = True
+    ) -> None:
         self.m = mapping
         self.evidence_dir = evidence_dir
         self.headless = headless
+        #: Off only to measure what reading back costs (``bench.keying``); keying always reads back.
+        self.read_back = read_back
         self.logged_in = False
         #: Whether a record's trace is recording (started after the login, stopped at the record's end).
         self._tracing = False
@@ -253,16 +259,17 @@ class BotSession:
         if check_session and self._expired():
             raise self._session_expired(where)
 
-    def _step(self, step: Step, record: dict[str, Any], *, check_session: bool = True) -> None:
+    def _step(self, step: Step, record: dict[str, Any], *, check_session: bool = True) -> Filled | None:
+        """Do one step; for an input set (fill, select, check, uncheck), what to read back."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         if step.when is not None and not render(step.when, record):
-            return
+            return None
         selector = str(render(step.selector, record))
         value = render(step.value, record)
         if step.action == "goto":
             self._goto(selector, step.frame, check_session=check_session)
-            return
+            return None
         target = self._target(step.frame)
         try:
             if step.action == "fill":
@@ -296,6 +303,39 @@ class BotSession:
                 f"the screen changed: {selector} not found; the bot mapping needs updating",
                 detail=f"{step.action} {selector}",
             ) from exc
+        if step.action == "fill":
+            return Filled(target, "fill", selector, "" if value is None else str(value))
+        if step.action == "select":
+            return Filled(target, "select", selector, value if isinstance(value, list) else [str(value)])
+        if step.action in ("check", "uncheck"):
+            return Filled(target, step.action, selector, step.action == "check")
+        return None
+
+    def _read_back(self, filled: list[Filled]) -> None:
+        """Every input set since the last click still holds the value meant (:mod:`bots.readback`);
+        else the record stops here, before anything is saved."""
+        if not self.read_back:
+            return
+        for f in filled:
+            loc = f.target.locator(f.selector)
+            if f.action == "fill":
+                shown: Any = loc.input_value()
+            elif f.action == "select":
+                shown = loc.evaluate("e => Array.from(e.selectedOptions).map(o => o.value)")
+            else:
+                shown = loc.is_checked()
+            if shown == f.meant if isinstance(f.meant, bool) else shown_same(f.meant, shown):
+                continue
+            ja, en = (
+                describe(f.meant, shown)
+                if not isinstance(f.meant, bool)
+                else ("チェックが外れました", "the tick was undone")
+            )
+            raise ReadBackMismatch(
+                f"業務システムの項目 {f.selector} に入力した値が保たれませんでした：{ja}。登録はしていません",
+                f"{f.selector} did not keep the value typed: {en}; nothing was saved",
+                detail=f"{f.action} {f.selector}",
+            )
 
     # --- operations ------------------------------------------------------------------------------------
 
@@ -360,10 +400,17 @@ class BotSession:
         c = self.m.forms[form_id].create
         if c.goto:
             self._goto(c.goto)
+        filled: list[Filled] = []
         for step in c.steps:
+            if step.action in ("click", "goto", "python"):  # may save or leave the screen: check first
+                self._read_back(filled)
+                filled = []
             if dry_run and step.submit:
                 return ""
-            self._step(step, record)
+            done = self._step(step, record)
+            if done is not None:
+                filled.append(done)
+        self._read_back(filled)
         if dry_run:
             return ""
         target = self._target(c.frame)

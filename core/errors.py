@@ -315,6 +315,13 @@ class TargetScreenChanged(KeyingError):
     code = "keying_screen_changed"
 
 
+class ReadBackMismatch(KeyingError):
+    """An input did not keep the value typed into it (the screen's maximum length cut it, a widget
+    reformatted it, the page reset it): stopped before saving, for a person."""
+
+    code = "keying_read_back"
+
+
 class GaveUp(KeyingError):
     """Every retry failed (or the outage window passed): the record goes to a person."""
 

@@ -27,6 +27,7 @@ from core.errors import (
     GaveUp,
     KeyingError,
     NothingToKey,
+    ReadBackMismatch,
     SessionExpired,
     TargetScreenChanged,
     TemplateError,
@@ -129,7 +130,7 @@ def _key_record(
         except SessionExpired:
             bot.restart()
             result = bot.key(doc.form_id, record, job.reference)
-    except (BusinessRuleRejected, TargetScreenChanged) as err:
+    except (BusinessRuleRejected, ReadBackMismatch, TargetScreenChanged) as err:
         _to_person(ctx, doc, target, job, err)
         return False
     except KeyingError as err:

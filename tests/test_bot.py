@@ -64,6 +64,28 @@ def test_changed_screen_stops_the_bot(legacy_factory, tmp_path, monkeypatch) -> 
         assert rows(srv.db) == []
 
 
+def test_a_value_the_screen_cuts_stops_before_saving(legacy, tmp_path, monkeypatch) -> None:
+    """The phone input takes 13 characters: a number with an extension (042-561-1234 内線 567) would be
+    saved cut, with the save reporting success. Read back before the click, it is stopped instead."""
+    from core.errors import ReadBackMismatch
+
+    long_phone = "042-561-1234（内線567）"
+    with session(legacy, tmp_path, monkeypatch) as bot, pytest.raises(ReadBackMismatch) as err:
+        bot.key("juminhyo_request", VALUES | {"phone": long_phone}, "DJ00000005")
+    assert "input[name=tel]" in err.value.ja and "13 文字しか" in err.value.ja
+    assert long_phone not in err.value.ja + err.value.en + (err.value.detail or "")  # no resident's data
+    assert {"screenshot", "html", "trace"} <= set(err.value.evidence)
+    assert rows(legacy.db) == []  # nothing saved
+
+
+def test_full_width_digits_read_back_as_the_same_value() -> None:
+    from bots.readback import describe, shown_same
+
+    assert shown_same("０４２-５６１-１２３４", "042-561-1234") and shown_same(["1", "2"], ["2", "1"])
+    assert not shown_same("042-561-1234", "0425611234") and not shown_same("山田　花子", "山田")
+    assert "5 文字のうち 2 文字しか" in describe("山田　花子", "山田　")[0]
+
+
 def test_server_errors_are_transient(legacy_factory, tmp_path, monkeypatch) -> None:
     with legacy_factory(Faults(error_rate=1.0)) as srv, session(srv, tmp_path, monkeypatch) as bot:
         with pytest.raises(Transient) as err:
