@@ -75,6 +75,33 @@ class Login(BaseModel):
     success_url_contains: str
 
 
+class Receipt(BaseModel):
+    """Where a record's receipt number is: the matched element's text (the default), one of its
+    attributes (``attr: href``: a system that shows the ID only in a link), or the page's address
+    (``url: true``: one that opens the saved record); ``pattern`` keeps what a regular expression
+    finds there (its first group, or the whole match). The same receipt whether created or found."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attr: str | None = None
+    url: bool = False
+    pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Receipt:
+        import re
+
+        if self.attr and self.url:
+            raise ValueError("a receipt comes from an attribute or the URL, not both")
+        if self.pattern is not None:
+            try:
+                if re.compile(self.pattern).groups > 1:
+                    raise ValueError("a receipt pattern has at most one group")
+            except re.error as exc:
+                raise ValueError(f"receipt pattern {self.pattern!r}: {exc}") from exc
+        return self
+
+
 class Search(BaseModel):
     """Search-before-create: open the target's search screen for our reference."""
 
@@ -82,8 +109,10 @@ class Search(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     #: Frame in which ``found`` / ``not_found`` are shown.
     frame: str | None = None
-    #: Selector whose text is the receipt of an existing record.
+    #: Selector of an existing record's receipt; it may name ``{reference}`` so that only a row
+    #: carrying exactly our reference counts (a target whose search matches part of it).
     found: str
+    receipt: Receipt = Field(default_factory=Receipt)
     #: Selector that shows the search ran and found nothing (guards against a changed screen).
     not_found: str
 
@@ -93,9 +122,12 @@ class Create(BaseModel):
     steps: list[Step]
     #: Frame in which ``success`` / ``rejected`` are shown.
     frame: str | None = None
-    #: Selector whose text is the new record's receipt number.
+    #: Selector whose text is the new record's receipt number (or that shows the save worked, with
+    #: ``receipt`` saying where the number is).
     success: str
-    #: Selector with the system's own validation messages (a business-rule rejection).
+    receipt: Receipt = Field(default_factory=Receipt)
+    #: Selector of the system's own validation messages (a business-rule rejection): every match is
+    #: reported.
     rejected: str
 
 

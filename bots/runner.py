@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from bots.browser import launch_kwargs
-from bots.mapping import Mapping, Step
+from bots.mapping import Mapping, Receipt, Step
 from bots.readback import Filled, describe, shown_same
 from bots.redact import Redactor, cookie_secrets, redact_text, scrub_trace, write_atomic
 from bots.transforms import render
@@ -374,6 +374,27 @@ class BotSession:
                 self._start_tracing()
             return
 
+    def _receipt(self, target: Any, element: Any, spec: Receipt) -> str:
+        """The receipt as ``spec`` says (:class:`bots.mapping.Receipt`); none there is a changed screen."""
+        import re
+
+        if spec.url:
+            text = str(target.url)
+        elif spec.attr:
+            text = str(element.first.get_attribute(spec.attr) or "")
+        else:
+            text = str(element.first.inner_text())
+        if spec.pattern is not None:
+            m = re.search(spec.pattern, text)
+            text = (m.group(1) if m.groups() else m.group(0)) if m else ""
+        if not text.strip():
+            raise TargetScreenChanged(
+                "受付番号が画面の想定の場所にありません。ボット定義の receipt の更新が必要です",
+                "the receipt number is not where the mapping says; its receipt needs updating",
+                detail=f"receipt {spec.model_dump(exclude_defaults=True)}",
+            )
+        return text.strip()
+
     def search(self, form_id: str, reference: str) -> str | None:
         s = self.m.forms[form_id].search
         record = {"reference": reference}
@@ -382,9 +403,9 @@ class BotSession:
         for step in s.steps:
             self._step(step, record)
         target = self._target(s.frame)
-        found = target.locator(s.found)
+        found = target.locator(str(render(s.found, record)))
         if found.count() > 0:
-            return str(found.first.inner_text()).strip()
+            return self._receipt(target, found, s.receipt)
         if target.locator(s.not_found).count() > 0:
             return None
         self._raise_if_server_error("search")
@@ -416,10 +437,10 @@ class BotSession:
         target = self._target(c.frame)
         ok = target.locator(c.success)
         if ok.count() > 0:
-            return str(ok.first.inner_text()).strip()
+            return self._receipt(target, ok, c.receipt)
         rejected = target.locator(c.rejected)
         if rejected.count() > 0:
-            text = " ".join(str(rejected.first.inner_text()).split())
+            text = " / ".join(" ".join(str(t).split()) for t in rejected.all_inner_texts() if str(t).strip())
             raise BusinessRuleRejected(
                 f"対象システムが登録を受け付けませんでした: {text}",
                 f"the target system rejected the record: {text}",

@@ -206,3 +206,48 @@ def test_record_needs_a_desktop(monkeypatch) -> None:
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     result = CliRunner().invoke(app, ["bot", "record", "demo_legacy"])
     assert result.exit_code == 8 and "デスクトップ" in result.output
+
+
+def test_a_newer_admin_with_ids_only_in_links_and_a_partial_search(
+    legacy_factory, tmp_path, monkeypatch
+) -> None:
+    """Layout v3 answers a save by opening the record (its ID only in the address), lists search hits
+    by part of the reference, the ID only behind a link. The receipt comes from the URL after a save
+    and from the link after a search, the same; a longer reference that contains ours is not ours."""
+    from tests.test_tutorial import FORM as DOG
+    from tests.test_tutorial import VALUES as DOG_VALUES
+
+    data = load_mapping("demo_legacy").model_dump()
+    receipt = {"pattern": r"receipt=([^&]+)"}
+    form = data["forms"][DOG]
+    form["search"] |= {
+        "found": '#results tr:has(td.ref:text-is("{reference}")) a.open',
+        "not_found": "#results",  # the search ran: no row of exactly our reference
+        "receipt": receipt | {"attr": "href"},
+    }
+    form["create"] |= {"success": "#done", "receipt": receipt | {"url": True}}
+    from bots.mapping import Mapping
+
+    mapping = Mapping.model_validate(data)
+    with legacy_factory(Faults(layout="v3")) as srv:
+        monkeypatch.setenv("DEJIRU_LEGACY_URL", srv.url)
+        with BotSession(mapping, tmp_path / "evidence") as bot:
+            longer = bot.key(DOG, DOG_VALUES, "DJ000000012")
+            first = bot.key(DOG, DOG_VALUES, "DJ00000001")  # the search also lists DJ000000012
+            again = bot.key(DOG, DOG_VALUES, "DJ00000001")
+        got = {r["ref"]: r["receipt"] for r in rows(srv.db, "uketsuke")}
+    assert not longer.existed and not first.existed and again.existed
+    assert got == {"DJ000000012": longer.receipt, "DJ00000001": first.receipt}
+    assert again.receipt == first.receipt != longer.receipt
+
+
+def test_every_rejection_message_is_reported(legacy, tmp_path, monkeypatch) -> None:
+    from bots.mapping import Mapping
+
+    data = load_mapping("demo_legacy").model_dump()
+    data["forms"]["juminhyo_request"]["create"]["rejected"] = "#errors li"  # one element a message
+    with session(legacy, tmp_path, monkeypatch) as bot:
+        bot.m = Mapping.model_validate(data)
+        with pytest.raises(BusinessRuleRejected) as err:
+            bot.key("juminhyo_request", VALUES | {"copies": 11, "address": ""}, "DJ00000006")
+    assert "住所を入力してください" in err.value.ja and "請求通数は1～10" in err.value.ja

@@ -206,6 +206,28 @@ def search_screen(
     )
 
 
+def linked_search(db: LegacyDB, ref: str) -> Response:
+    """Layout v3's search: a partial match on the reference (DJ00000001 also finds DJ000000012), each
+    row's record only behind a link, no receipt shown."""
+    rows = ""
+    if ref:
+        with db.connect() as c:
+            found = c.execute("select receipt, ref from uketsuke where ref like ?", (f"%{ref}%",)).fetchall()
+        rows = (
+            "".join(
+                f'<tr><td class="ref">{html.escape(r["ref"])}</td>'
+                f'<td><a class="open" href="/uketsuke/view?receipt={r["receipt"]}">開く</a></td></tr>'
+                for r in found
+            )
+            or '<tr><td id="notfound">0件</td></tr>'
+        )
+    return page(
+        "検索",
+        f'<form method="get" action="/uketsuke/search"><input name="ref" value="{html.escape(ref)}">'
+        f'<input type="submit" value="検索"></form><table id="results">{rows}</table>',
+    )
+
+
 def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starlette:
     db = LegacyDB(db_path or Path(os.environ.get("LEGACY_DB", "var/legacy/legacy.db")))
     f = faults or Faults.from_env()
@@ -215,6 +237,7 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
     names = {
         "v1": {"ref": "ref", "shimei": "shimei", "kana": "kana"},
         "v2": {"ref": "uketsuke_ref", "shimei": "name_kanji", "kana": "name_kana"},
+        "v3": {"ref": "ref", "shimei": "shimei", "kana": "kana"},
     }[f.layout]
 
     def session_ok(request: Request) -> bool:
@@ -533,6 +556,8 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
                     "demo",
                 ),
             )
+        if f.layout == "v3":  # a newer admin: the record's ID only in the address it opens
+            return RedirectResponse(f"/uketsuke/view?receipt={receipt}", status_code=303)
         return registered(receipt, ref)
 
     async def uketsuke_search(request: Request) -> Response:
@@ -541,7 +566,23 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         if not session_ok(request):
             return expired()
         ref = request.query_params.get("ref", "").strip()
+        if f.layout == "v3":
+            return linked_search(db, ref)
         return search_screen(db, "uketsuke", "汎用受付簿　照会", "/uketsuke/search", "ref", ref)
+
+    async def uketsuke_view(request: Request) -> Response:
+        if not session_ok(request):
+            return expired()
+        receipt = request.query_params.get("receipt", "")
+        with db.connect() as c:
+            row = c.execute("select ref, shimei from uketsuke where receipt=?", (receipt,)).fetchone()
+        if row is None:
+            return page("該当なし", '<p id="notfound">該当するデータはありません。</p>', status=404)
+        return page(
+            "登録内容",
+            f'<p id="done">整理番号 {html.escape(row["ref"])} の受付を登録しました。</p>'
+            f'<table class="f"><tr><td>氏名</td><td>{html.escape(row["shimei"])}</td></tr></table>',
+        )
 
     async def logout(request: Request) -> Response:
         sessions.pop(request.cookies.get("JSESSIONID", ""), None)
@@ -585,6 +626,7 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
             Route("/uketsuke/new", uketsuke_new),
             Route("/uketsuke/create", uketsuke_create, methods=["POST"]),
             Route("/uketsuke/search", uketsuke_search),
+            Route("/uketsuke/view", uketsuke_view),
             Route("/logout", logout),
             Route("/_records", records),
         ]
