@@ -677,11 +677,8 @@ def check_pages(tpl: Template, others: list[Template]) -> list[Finding]:
 
 
 def check_target(tpl: Template) -> list[Finding]:
-    """The target system has a mapping for this form, and the mapping and the template agree on names."""
-    from bots.mapping import load_mapping, mapping_path
-    from bots.transforms import FILTERS, references
-
-    if not tpl.target:
+    """Each target system has a mapping for this form, and the mappings and the template agree on names."""
+    if not tpl.keyed_into:
         return [
             warning(
                 "no_target",
@@ -689,18 +686,26 @@ def check_target(tpl: Template) -> list[Finding]:
                 "no target system: approved records will not be keyed by a bot",
             )
         ]
-    path = mapping_path(tpl.target)
+    return [f for target in tpl.keyed_into for f in _check_mapping(tpl, target)]
+
+
+def _check_mapping(tpl: Template, target: str) -> list[Finding]:
+    """One target system's mapping against the template."""
+    from bots.mapping import load_mapping, mapping_path
+    from bots.transforms import FILTERS, references
+
+    path = mapping_path(target)
     if not path.exists():
         return [
             error(
                 "no_mapping",
-                f"対象システム {tpl.target} のボット定義 {path.name} がありません",
-                f"target system {tpl.target} has no bot mapping {path.name}",
+                f"対象システム {target} のボット定義 {path.name} がありません",
+                f"target system {target} has no bot mapping {path.name}",
                 detail=str(path),
             )
         ]
     try:
-        mapping = load_mapping(tpl.target)
+        mapping = load_mapping(target)
     except TemplateError as err:
         return [error("bad_mapping", err.ja, err.en, detail=err.detail)]
     form = mapping.forms.get(tpl.id)

@@ -209,7 +209,7 @@ class Runner:
     def demo_targeted(self) -> bool:
         from formkit.registry import all_templates
 
-        return any(t.target == self.DEMO_SYSTEM for t in all_templates())
+        return any(self.DEMO_SYSTEM in t.keyed_into for t in all_templates())
 
     def run(self) -> int:
         from dejiru import prefect_env
@@ -365,7 +365,7 @@ class Runner:
         keyed = {str(d.parameters.get("target", "demo_legacy")) for d in keying}
         for target in keyed:
             reset_limit(target)  # alone on this API: a slot a killed run left is nobody's
-        unkeyed = {t.target for t in all_templates() if t.target} - keyed if self.keying else set()
+        unkeyed = {s for t in all_templates() for s in t.keyed_into} - keyed if self.keying else set()
         for target in sorted(unkeyed):
             log.warning(
                 "no key-approved deployment in prefect.yaml keys into %s: its approved records wait", target

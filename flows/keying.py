@@ -98,7 +98,7 @@ def keying_slot(target: str, wait_seconds: float = ACQUIRE_TIMEOUT_SECONDS) -> I
 )
 def key_task(document_id: int, target: str) -> str:
     """Key one document (call inside :func:`keying_slot`)."""
-    return str(key_document(context(), document_id, bot(target)))
+    return str(key_document(context(), document_id, bot(target), target))
 
 
 def key_documents(
@@ -120,7 +120,7 @@ def key_documents(
             try:
                 status = key_task(doc_id, target)
             except Exception as exc:  # retries exhausted
-                if wait_or_give_up(ctx, doc_id, exc, window):
+                if wait_or_give_up(ctx, doc_id, exc, window, target=target):
                     counts["waiting"] = counts.get("waiting", 0) + len(doc_ids) - i
                     break
                 status = "gave_up"

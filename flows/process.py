@@ -17,7 +17,7 @@ from flows.events import announce_approved
 from flows.runtime import context
 from intake.inbox import check_in_inbox
 from pipeline.intake import intake_file, sweep
-from pipeline.keying import target_of
+from pipeline.keying import targets_of
 from pipeline.reading import read_document, unread_pages
 from records.models import DocStatus
 
@@ -38,7 +38,9 @@ def read_task(document_id: int) -> str:
     ctx = context()
     status = str(read_document(document_id, ctx))
     if status == DocStatus.APPROVED:  # straight through: key it now, not at the next scheduled run
-        announce_approved(document_id, target_of(ctx, document_id))
+        targets: list[str | None] = [*targets_of(ctx, document_id)] or [None]
+        for target in targets:
+            announce_approved(document_id, target)
     return status
 
 

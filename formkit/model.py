@@ -391,6 +391,10 @@ class Template(BaseModel):
     groups: list[FieldGroup] = Field(default_factory=list)
     #: Which target system and mapping the keying bot uses for approved records.
     target: str | None = None
+    #: A record that goes into several systems (住民記録 and a 基幹系 import): each keyed on its own,
+    #: exactly once, with its own ledger; the document is KEYED once every one has it. ``target`` is
+    #: then the first of them.
+    targets: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(default_factory=list)
     #: A further page of an application: the form of the page before it (``shujii_p2`` continues
     #: ``shujii_p1``). Read from one file, the pages become one document, reviewed and keyed as one.
     continues: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
@@ -398,7 +402,20 @@ class Template(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _expand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("targets") and not data.get("target"):
+            data = {**data, "target": list(data["targets"])[0]}
         return expand_groups(data) if isinstance(data, dict) and data.get("groups") else data
+
+    @model_validator(mode="after")
+    def _targets(self) -> Template:
+        if self.targets and (self.target != self.targets[0] or len(set(self.targets)) != len(self.targets)):
+            raise ValueError("targets: each system once, and target (if written) the first of them")
+        return self
+
+    @property
+    def keyed_into(self) -> list[str]:
+        """Every target system a record of this form is keyed into (none: not keyed by a bot)."""
+        return list(self.targets) if self.targets else [self.target] if self.target else []
 
     @model_validator(mode="after")
     def _kind(self) -> Template:

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import shutil
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from core import failpoints
@@ -49,17 +50,37 @@ class Keyer(Protocol):
     def restart(self) -> None: ...
 
 
-def target_of(ctx: Context, doc_id: int) -> str | None:
+def targets_of(ctx: Context, doc_id: int) -> list[str]:
+    """The systems a document's records go into (its template's ``target``/``targets``)."""
     doc = ctx.store.document(doc_id)
-    return load_template(doc.form_id).target if doc.form_id else None
+    return load_template(doc.form_id).keyed_into if doc.form_id else []
+
+
+def target_of(ctx: Context, doc_id: int) -> str | None:
+    """The first of them (the one a form with a single target names)."""
+    return next(iter(targets_of(ctx, doc_id)), None)
+
+
+def done_in(store: Store, doc_id: int, target: str) -> bool:
+    """Every record of the document is in ``target`` (its jobs are made together, before the first is
+    keyed: some done and none left means all)."""
+    jobs = [j for j in store.keying_jobs(doc_id) if j.target == target]
+    return bool(jobs) and all(j.status == KeyStatus.DONE for j in jobs)
 
 
 def approved_documents(ctx: Context, target: str) -> list[int]:
-    return [
-        d.id
-        for d in ctx.store.documents([DocStatus.APPROVED], limit=10_000)
-        if d.id is not None and d.form_id and load_template(d.form_id).target == target
-    ]
+    """Approved documents with records still to go into ``target``, and those in every target but
+    not yet marked (two targets finishing at once on PostgreSQL: each saw the other still running)."""
+    out = []
+    for d in ctx.store.documents([DocStatus.APPROVED], limit=10_000):
+        if d.id is None or not d.form_id:
+            continue
+        targets = load_template(d.form_id).keyed_into
+        if target in targets and (
+            not done_in(ctx.store, d.id, target) or all(done_in(ctx.store, d.id, t) for t in targets)
+        ):
+            out.append(d.id)
+    return out
 
 
 def records_of(form_id: str, target: str, values: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -80,21 +101,24 @@ def records_of(form_id: str, target: str, values: dict[str, Any]) -> list[tuple[
     return group.records(values)
 
 
-def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
-    """Key one approved document, each of its records once; returns the status. Raises Transient for
-    the caller to retry: records already keyed stay keyed, the next attempt goes on from the first
-    record not yet in."""
+def key_document(ctx: Context, doc_id: int, bot: Keyer, target: str | None = None) -> str:
+    """Key one approved document into ``target`` (default: its template's first), each of its records
+    once; returns the status. Raises Transient for the caller to retry: records already keyed stay
+    keyed, the next attempt goes on from the first record not yet in. The document is ``KEYED`` once
+    every one of its target systems has all its records."""
     store = ctx.store
     doc = store.document(doc_id)
-    target = target_of(ctx, doc_id)
-    if target is None or doc.form_id is None:
+    targets = targets_of(ctx, doc_id)
+    target = target or next(iter(targets), None)
+    if target is None or target not in targets or doc.form_id is None:
         return "skipped"
+    others = [t for t in targets if t != target]
     todo = [
         (store.keying_job(doc_id, target, block), record)
         for block, record in records_of(doc.form_id, target, store.values(doc_id))
     ]
     if todo and all(job.status == KeyStatus.DONE for job, _ in todo):
-        if doc.status == DocStatus.APPROVED:
+        if doc.status == DocStatus.APPROVED and all(done_in(store, doc_id, t) for t in others):
             _heal_keyed(ctx, doc_id, target, ", ".join(str(job.receipt) for job, _ in todo))
         return KeyStatus.DONE
     if doc.status != DocStatus.APPROVED:
@@ -104,7 +128,7 @@ def key_document(ctx: Context, doc_id: int, bot: Keyer) -> str:
         return KeyStatus.FAILED
     left = [(job, record) for job, record in todo if job.status != KeyStatus.DONE]
     for n, (job, record) in enumerate(left, 1):
-        if not _key_record(ctx, doc, target, job, record, bot, last=n == len(left)):
+        if not _key_record(ctx, doc, target, job, record, bot, last=n == len(left), others=others):
             return KeyStatus.FAILED
     log.info("document %s keyed into %s (%d record(s))", doc_id, target, len(todo))
     return KeyStatus.DONE
@@ -115,11 +139,19 @@ _NOTHING_EN = "every repeated block is blank: there is no record to key; check t
 
 
 def _key_record(
-    ctx: Context, doc: Document, target: str, job: KeyingJob, record: dict[str, Any], bot: Keyer, last: bool
+    ctx: Context,
+    doc: Document,
+    target: str,
+    job: KeyingJob,
+    record: dict[str, Any],
+    bot: Keyer,
+    last: bool,
+    others: Sequence[str] = (),
 ) -> bool:
     """Key one record of a document. True once it is in; False if it went to a person (the document
-    then waits in the exception queue). The last record's receipt, the document ``KEYED`` and the
-    event are one unit, so the document is never keyed without all its records done."""
+    then waits in the exception queue). The last record's receipt, the document ``KEYED`` (when the
+    ``others`` targets have theirs) and the event are one unit, so the document is never keyed
+    without all its records done."""
     store = ctx.store
     assert job.id is not None and doc.id is not None and doc.form_id is not None
     store.update_job(job.id, status=KeyStatus.RUNNING, attempts=job.attempts + 1, started_at=now())
@@ -149,7 +181,7 @@ def _key_record(
             last_evidence=None,
         )
         failpoints.hit("key.job_done")
-        if last:
+        if last and all(done_in(uow, doc.id, t) for t in others):
             uow.set_status(doc.id, DocStatus.KEYED)
         uow.audit(
             "bot:" + target,
@@ -219,13 +251,18 @@ def _aware(stamp: dt.datetime) -> dt.datetime:
 
 
 def wait_or_give_up(
-    ctx: Context, doc_id: int, err: Exception, window: dt.timedelta, at: dt.datetime | None = None
+    ctx: Context,
+    doc_id: int,
+    err: Exception,
+    window: dt.timedelta,
+    at: dt.datetime | None = None,
+    target: str | None = None,
 ) -> bool:
     """After a run's last retry. A transient failure (the target down, erroring, a slot not free) waits,
     visibly (``waiting_since``), until the target's outage window has passed since this record first
     met it; then, or for any other failure, the document goes to the exception queue. True: it waits."""
     at = at or now()
-    target = target_of(ctx, doc_id) or "?"
+    target = target or target_of(ctx, doc_id) or "?"
     if isinstance(err, Transient):
         with ctx.unit() as ctx_:
             job = current_job(ctx_.store, doc_id, target)
@@ -234,13 +271,13 @@ def wait_or_give_up(
                     ctx_.store.update_job(job.id, waiting_since=at)
                     ctx_.store.audit("bot:" + target, "keying.waiting", doc_id, detail=err.code)
                 return True
-    give_up(ctx, doc_id, err)
+    give_up(ctx, doc_id, err, target)
     return False
 
 
-def give_up(ctx: Context, doc_id: int, err: Exception) -> None:
+def give_up(ctx: Context, doc_id: int, err: Exception, target: str | None = None) -> None:
     """After the last retry: the document waits in the exception queue for a person."""
-    target = target_of(ctx, doc_id) or "?"
+    target = target or target_of(ctx, doc_id) or "?"
     ja, en = (
         (err.ja, err.en)
         if isinstance(err, DejiruError)

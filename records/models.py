@@ -174,13 +174,15 @@ class KeyingJob(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("document_id", "target", "block", name="uq_keyingjob_document_target_block"),
+        UniqueConstraint("target", "reference", name="uq_keyingjob_target_reference"),
     )
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True)
     target: str = Field(index=True)
     block: int = 0
-    #: Our reference, written into the target so search-before-create finds it after a crash.
-    reference: str = Field(unique=True)
+    #: Our reference, written into the target so search-before-create finds it after a crash; unique
+    #: within a target (a record keyed into two systems carries the same reference in each).
+    reference: str
     status: str = Field(default=KeyStatus.PENDING, index=True, max_length=20)
     attempts: int = 0
     receipt: str | None = None

@@ -22,7 +22,7 @@ from itsdangerous import URLSafeSerializer
 
 from core.settings import Settings
 from pipeline.context import Context
-from pipeline.keying import target_of
+from pipeline.keying import targets_of
 from records.models import DocStatus, User
 from records.store import Store
 from review.auth import AUTHORS, REVIEWERS, SUPERVISORS, LoginLimiter, allowed, csrf_ok
@@ -70,7 +70,9 @@ class ReviewState:
             return
         try:
             if self.store.document(doc_id).status == DocStatus.APPROVED:
-                self.on_approved(doc_id, target_of(self.ctx, doc_id))
+                targets: list[str | None] = [*targets_of(self.ctx, doc_id)] or [None]
+                for target in targets:
+                    self.on_approved(doc_id, target)
         except Exception as exc:
             log.warning("approval of document %s not announced: %s", doc_id, exc)
 
