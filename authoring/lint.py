@@ -689,10 +689,46 @@ def check_target(tpl: Template) -> list[Finding]:
     return [f for target in tpl.keyed_into for f in _check_mapping(tpl, target)]
 
 
+def _check_layout(tpl: Template, target: str) -> list[Finding]:
+    """A system that takes import files: its layout has this form, and names only its fields."""
+    from bots.files.layout import load_layout
+    from bots.transforms import references
+
+    try:
+        layout = load_layout(target)
+    except TemplateError as err:
+        return [error("bad_mapping", err.ja, err.en, detail=err.detail)]
+    form = layout.forms.get(tpl.id)
+    if form is None:
+        return [
+            warning(
+                "no_form_mapping",
+                f"取込ファイル定義 {target} に様式 {tpl.id} の列（forms: {tpl.id}:）がまだありません",
+                f"import file layout {target} has no columns for form {tpl.id} yet (forms: {tpl.id}:)",
+            )
+        ]
+    known = {f.name for f in tpl.fields} | {"reference"}
+    return [
+        error(
+            "mapping_unknown_field",
+            f"取込ファイル定義 {target} の列 {col.name} が様式 {tpl.id} にない項目 {name} を使っています",
+            f"import file layout {target} column {col.name} uses {name}, which form {tpl.id} does not have",
+            detail=col.source,
+        )
+        for col in form.columns
+        for name, _ in references(col.source)
+        if name.split(".")[0] not in known
+    ]
+
+
 def _check_mapping(tpl: Template, target: str) -> list[Finding]:
     """One target system's mapping against the template."""
+    from bots.files.layout import is_file_target
     from bots.mapping import load_mapping, mapping_path
     from bots.transforms import FILTERS, references
+
+    if is_file_target(target):
+        return _check_layout(tpl, target)
 
     path = mapping_path(target)
     if not path.exists():

@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     mappings_dir: Path | None = _setting(
         None, "Folder of the bot mappings (one YAML per target system)", shown="the shipped `bots/mappings/`"
     )
+    exchange_dir: Path | None = _setting(
+        None,
+        "Folder shared with systems that take import files (a folder per system inside)",
+        shown="`exchange/` in DEJIRU_HOME",
+    )
     thresholds: Path | None = _setting(
         None,
         "Review thresholds file (`dejiru calibrate`)",
@@ -259,6 +264,10 @@ class Settings(BaseSettings):
     @property
     def evidence(self) -> Path:
         return self.home / "evidence"
+
+    def exchange(self, system: str) -> Path:
+        """Where import files for ``system`` go and its importer answers (bots.files)."""
+        return (self.exchange_dir or self.home / "exchange") / system
 
     @property
     def staging(self) -> Path:

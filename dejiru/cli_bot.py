@@ -99,3 +99,72 @@ def bot_record(
         )
         page.pause()  # Playwright's inspector: recorder, locator picker, generated code
         browser.close()
+
+
+def field_name_for(label: str) -> str:
+    """A template field name guessed from a screen's label (authoring's label words: 氏名 → name,
+    氏名カナ → kana), for a skeleton's ``{placeholder}``; ``TODO`` when no word is known. 整理番号 is
+    where dejiru's own ``{reference}`` usually goes."""
+    from authoring.propose.labels import guess_name, guess_type
+    from formkit.model import FieldType
+
+    if not label:
+        return "TODO"
+    if guess_type(label) is FieldType.KANA:
+        return "kana"
+    name = guess_name(label, set())
+    return {"reference_number": "reference", "field_01": "TODO"}.get(name, name)
+
+
+@bot_app.command("inspect")
+def bot_inspect(
+    url: Annotated[
+        str, typer.Argument(help="Screen to read: http(s)://… or, with --system, a path like /new")
+    ],
+    system: Annotated[
+        str | None, typer.Option(help="Target system (bots/mappings/SYSTEM.yaml): base address, login")
+    ] = None,
+    login: Annotated[bool, typer.Option(help="Log in first with the mapping's login steps")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write a mapping skeleton (YAML) for --form here")] = None,
+    form: Annotated[str | None, typer.Option(help="Template id the skeleton is for")] = None,
+    links: Annotated[bool, typer.Option(help="List links too (a frameset's menu)")] = False,
+) -> None:
+    """List a screen's inputs, selects, checkboxes, radios and buttons, in every frame, headless.
+
+    For writing a mapping without a desktop: each input with a suggested selector, the label the screen
+    shows beside it, its maxlength and options. With --out, a mapping skeleton for --form to fill in.
+    """
+    import tempfile
+
+    from bots.inspect import checked_url, opened, read_page, skeleton, table
+
+    if login and not system:
+        raise typer.BadParameter(
+            "--login には --system が必要です / --login needs --system", param_hint="--login"
+        )
+    if out is not None and not form:
+        raise typer.BadParameter("--out には --form が必要です / --out needs --form", param_hint="--out")
+    if out is not None and out.exists():
+        raise typer.BadParameter(
+            f"{out} は既にあります（上書きしません）/ already exists", param_hint="--out"
+        )
+    mapping = None
+    if system:
+        from bots.mapping import load_mapping
+
+        mapping = load_mapping(system)
+    target = checked_url(url, mapping.url if mapping else None)
+    with (
+        tempfile.TemporaryDirectory(prefix="dejiru-inspect-") as work,
+        opened(target, mapping=mapping, login=login, work_dir=Path(work)) as page,
+    ):
+        result = read_page(page, links=links)
+    for line in table(result):
+        typer.echo(line)
+    if out is not None and form:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        goto = parts.path + (f"?{parts.query}" if parts.query else "")
+        out.write_text(skeleton(result, form, goto or "/", field_name_for), encoding="utf-8")
+        typer.echo(f"下書きを書きました / skeleton written: {out}")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from functools import cache
 
+from bots.files.layout import is_file_target
 from bots.mapping import load_mapping
 from bots.runner import BotSession
+from bots.targets import file_keyer
 from pipeline.context import Context
+from pipeline.keying import Keyer
 
 _local = threading.local()
 
@@ -17,8 +20,11 @@ def context() -> Context:
     return Context.create()
 
 
-def bot(target: str) -> BotSession:
-    """This thread's logged-in browser for ``target`` (Playwright's sync API is bound to its thread)."""
+def bot(target: str) -> Keyer:
+    """This thread's logged-in browser for ``target`` (Playwright's sync API is bound to its thread),
+    or, for a system that takes import files, its file keyer (it holds nothing: made each time)."""
+    if is_file_target(target):
+        return file_keyer(target, context().settings.exchange(target))
     sessions: dict[str, BotSession] = getattr(_local, "bots", None) or {}
     _local.bots = sessions
     mapping = load_mapping(target)

@@ -87,9 +87,9 @@ def records_of(form_id: str, target: str, values: dict[str, Any]) -> list[tuple[
     """What keying a document types, as (block, record): the whole document as one record (block 0),
     or, where the form's bot mapping keys a repeated block on its own (``each:``), one record per
     block somebody wrote in (block 1..N)."""
-    from bots.mapping import load_mapping
+    from bots.targets import target_spec
 
-    form = load_mapping(target).forms.get(form_id)
+    form = target_spec(target).forms.get(form_id)
     if form is None or form.each is None:
         return [(0, values)]
     group = next((g for g in application_template(form_id).groups if g.name == form.each), None)
@@ -233,9 +233,9 @@ def _heal_keyed(ctx: Context, doc_id: int, target: str, receipt: str | None) -> 
 def outage_window(target: str) -> dt.timedelta:
     """How long records wait while ``target`` is unreachable before going to a person (its bot
     mapping's ``outage_minutes``)."""
-    from bots.mapping import load_mapping
+    from bots.targets import target_spec
 
-    return dt.timedelta(minutes=load_mapping(target).outage_minutes)
+    return dt.timedelta(minutes=target_spec(target).outage_minutes)
 
 
 def waits(waiting_since: dt.datetime | None, at: dt.datetime, window: dt.timedelta) -> bool:

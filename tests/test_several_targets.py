@@ -43,7 +43,7 @@ def two_systems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     second |= {
         "system": "demo_legacy_b",
         "title": "第二システム（デモ）",
-        "base_url_env": "DEJIRU_LEGACY_B_URL",
+        "base_url_env": "SECOND_SYSTEM_URL",
     }
     (mappings / "demo_legacy_b.yaml").write_text(yaml.safe_dump(second, allow_unicode=True), encoding="utf-8")
     for name, folder in (("DEJIRU_TEMPLATES_DIR", templates), ("DEJIRU_MAPPINGS_DIR", mappings)):
@@ -78,7 +78,7 @@ def test_each_target_gets_the_record_once_and_the_document_is_keyed_after_both(
         "DEJIRU_LEGACY_URL": legacy.url,
     }
     with ServerThread(make_app(tmp_path / "b.db", Faults()), free_port()) as second:
-        env["DEJIRU_LEGACY_B_URL"] = second.url
+        env["SECOND_SYSTEM_URL"] = second.url
         assert run_key(env, "--target", "demo_legacy") == {"done": 2}
         # In the first system, not yet in the second: still approved, waiting for it.
         assert all(store.document(d).status == DocStatus.APPROVED for d in docs)
@@ -124,3 +124,77 @@ def test_two_targets_finishing_at_once_are_marked_keyed_later(two_systems: Path,
     assert key_document(ctx, doc_id, NeverCalled(), "demo_legacy_b") == KeyStatus.DONE
     assert ctx.store.document(doc_id).status == DocStatus.KEYED
     assert approved_documents(ctx, "demo_legacy") == []
+
+
+@pytest.mark.slow
+def test_a_record_goes_to_a_screen_and_to_an_import_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, legacy: Any
+) -> None:
+    """The dog registration keyed into the demo system's screens and, as a fixed-width Shift_JIS file,
+    into its batch importer: `dejiru key` for each, the importer's receipt in the ledger, once each."""
+    import random
+
+    from demo.legacy.importer import Importer
+    from records.store import FieldInput
+    from synth.samples import sample_values
+
+    templates = tmp_path / "form_templates"
+    shutil.copytree(TEMPLATES_DIR, templates, ignore=shutil.ignore_patterns("samples", "__pycache__"))
+    path = templates / "inu_touroku" / "template.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.pop("target", None)
+    data["targets"] = ["demo_legacy", "demo_import"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    monkeypatch.setenv("DEJIRU_TEMPLATES_DIR", str(templates))
+    tpl = load_template("inu_touroku")
+    from authoring.lint import lint_template
+
+    assert not [(f.code, f.en) for f in lint_template(tpl) if f.is_error]
+
+    home = tmp_path / "var"
+    home.mkdir()
+    store = Store(f"sqlite:///{home / 'dejiru.db'}").init()
+    import datetime as dt
+
+    values, _ = sample_values(tpl, random.Random(5), dt.date(2026, 11, 20))
+    doc, _ = store.add_document("d0" * 32, "inu.pdf", "/archive/inu.pdf", 1)
+    assert doc.id is not None
+    fields = [
+        FieldInput(f.name, f.type, values.get(f.name), "", 0.99, [], [], False, [0, 0, 1, 1])
+        for f in tpl.fields
+    ]
+    store.save_reading(
+        doc.id,
+        form_id=tpl.id,
+        form_version=tpl.version,
+        engine="test",
+        pages=[],
+        fields=fields,
+        status=DocStatus.APPROVED,
+        straight_through=True,
+    )
+    exchange = tmp_path / "exchange"
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
+    env |= {
+        "DEJIRU_HOME": str(home),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "DEJIRU_LEGACY_URL": legacy.url,
+        "DEJIRU_EXCHANGE_DIR": str(exchange),
+        "DEJIRU_TEMPLATES_DIR": str(templates),
+    }
+    importer = Importer(
+        exchange / "demo_import" / "import", exchange / "demo_import" / "results", tmp_path / "imp.db"
+    ).start()
+    try:
+        assert run_key(env, "--target", "demo_import") == {"done": 1}
+        assert store.document(doc.id).status == DocStatus.APPROVED  # the screens have not got it yet
+        assert run_key(env, "--target", "demo_legacy") == {"done": 1}
+        assert run_key(env, "--target", "demo_import") == {}
+    finally:
+        importer.stop()
+    assert store.document(doc.id).status == DocStatus.KEYED
+    jobs = {j.target: j for j in store.keying_jobs(doc.id)}
+    imported = rows(tmp_path / "imp.db", "inu")
+    assert [(r["ref"], r["receipt"]) for r in imported] == [(f"DJ{doc.id:08d}", jobs["demo_import"].receipt)]
+    assert imported[0]["shimei"] == values["name"]
+    assert [r["ref"] for r in rows(legacy.db, "uketsuke")] == [f"DJ{doc.id:08d}"]
