@@ -72,7 +72,19 @@ class Step(BaseModel):
 class Login(BaseModel):
     goto: str
     steps: list[Step]
+    #: Where a successful login lands, matched against the URL's path only and anchored: ``/main`` is
+    #: ``/main`` or ``/main/...``, never ``/login?next=/main`` (a refused password read as success).
+    #: A marker without a leading ``/`` may stand anywhere in the path.
     success_url_contains: str
+
+    def landed(self, url: str) -> bool:
+        """Whether ``url`` is the page after a successful login."""
+        from urllib.parse import urlsplit
+
+        path, mark = urlsplit(url).path, self.success_url_contains
+        if mark.startswith("/"):
+            return path == mark or path.startswith(mark.rstrip("/") + "/")
+        return mark in path
 
 
 class Receipt(BaseModel):
@@ -179,7 +191,12 @@ class Mapping(BaseModel):
 
 
 def mapping_path(system: str) -> Path:
-    return (load_settings().mappings_dir or MAPPINGS_DIR) / f"{system}.yaml"
+    """The city's own mapping (``DEJIRU_MAPPINGS_DIR``) for ``system`` if it has one, else the shipped
+    one: the city's folder adds to and overrides the shipped mappings, it does not hide them."""
+    own = load_settings().mappings_dir
+    if own is not None and (own / f"{system}.yaml").exists():
+        return own / f"{system}.yaml"
+    return MAPPINGS_DIR / f"{system}.yaml"
 
 
 def load_mapping(system: str) -> Mapping:

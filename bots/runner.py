@@ -357,9 +357,7 @@ class BotSession:
             for step in self.m.login.steps:
                 self._step(step, record, check_session=False)
             try:
-                self.page.wait_for_url(
-                    f"**{self.m.login.success_url_contains}**", timeout=self.m.action_timeout_ms
-                )
+                self.page.wait_for_url(self.m.login.landed, timeout=self.m.action_timeout_ms)
             except PlaywrightTimeout as exc:
                 if attempt == 1:
                     continue

@@ -112,7 +112,9 @@ class Settings(BaseSettings):
         None, "Folder of the form templates, for a city's own forms", shown="the shipped `form_templates/`"
     )
     mappings_dir: Path | None = _setting(
-        None, "Folder of the bot mappings (one YAML per target system)", shown="the shipped `bots/mappings/`"
+        None,
+        "Folder of the city's own bot mappings (one YAML per target system), in addition to the shipped ones",
+        shown="only the shipped `bots/mappings/`",
     )
     exchange_dir: Path | None = _setting(
         None,

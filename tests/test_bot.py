@@ -6,7 +6,7 @@ import pytest
 
 from bots.mapping import load_mapping
 from bots.runner import BotSession
-from core.errors import BusinessRuleRejected, TargetScreenChanged, Transient
+from core.errors import BusinessRuleRejected, ReadBackMismatch, TargetScreenChanged, Transient
 from demo.legacy.app import Faults
 from tests.legacy_rows import expected_row, pick, rows
 
@@ -67,8 +67,6 @@ def test_changed_screen_stops_the_bot(legacy_factory, tmp_path, monkeypatch) -> 
 def test_a_value_the_screen_cuts_stops_before_saving(legacy, tmp_path, monkeypatch) -> None:
     """The phone input takes 13 characters: a number with an extension (042-561-1234 内線 567) would be
     saved cut, with the save reporting success. Read back before the click, it is stopped instead."""
-    from core.errors import ReadBackMismatch
-
     long_phone = "042-561-1234（内線567）"
     with session(legacy, tmp_path, monkeypatch) as bot, pytest.raises(ReadBackMismatch) as err:
         bot.key("juminhyo_request", VALUES | {"phone": long_phone}, "DJ00000005")
@@ -208,7 +206,7 @@ def test_record_needs_a_desktop(monkeypatch) -> None:
     assert result.exit_code == 8 and "デスクトップ" in result.output
 
 
-def test_a_newer_admin_with_ids_only_in_links_and_a_partial_search(
+def test_a_newer_admin_that_reformats_shows_ids_only_in_links_and_searches_partly(
     legacy_factory, tmp_path, monkeypatch
 ) -> None:
     """Layout v3 answers a save by opening the record (its ID only in the address), lists search hits
@@ -232,13 +230,16 @@ def test_a_newer_admin_with_ids_only_in_links_and_a_partial_search(
     with legacy_factory(Faults(layout="v3")) as srv:
         monkeypatch.setenv("DEJIRU_LEGACY_URL", srv.url)
         with BotSession(mapping, tmp_path / "evidence") as bot:
-            longer = bot.key(DOG, DOG_VALUES, "DJ000000012")
-            first = bot.key(DOG, DOG_VALUES, "DJ00000001")  # the search also lists DJ000000012
-            again = bot.key(DOG, DOG_VALUES, "DJ00000001")
+            with pytest.raises(ReadBackMismatch) as reformatted:  # its phone input drops the hyphens
+                bot.key(DOG, DOG_VALUES | {"phone": "042-561-1234"}, "DJ000000099")
+            longer = bot.key(DOG, DOG_VALUES | {"phone": ""}, "DJ000000012")
+            first = bot.key(DOG, DOG_VALUES | {"phone": ""}, "DJ00000001")  # the search lists DJ000000012 too
+            again = bot.key(DOG, DOG_VALUES | {"phone": ""}, "DJ00000001")
         got = {r["ref"]: r["receipt"] for r in rows(srv.db, "uketsuke")}
     assert not longer.existed and not first.existed and again.existed
     assert got == {"DJ000000012": longer.receipt, "DJ00000001": first.receipt}
     assert again.receipt == first.receipt != longer.receipt
+    assert "別の形" in reformatted.value.ja and "DJ000000099" not in got  # caught, nothing saved
 
 
 def test_every_rejection_message_is_reported(legacy, tmp_path, monkeypatch) -> None:
@@ -251,3 +252,19 @@ def test_every_rejection_message_is_reported(legacy, tmp_path, monkeypatch) -> N
         with pytest.raises(BusinessRuleRejected) as err:
             bot.key("juminhyo_request", VALUES | {"copies": 11, "address": ""}, "DJ00000006")
     assert "住所を入力してください" in err.value.ja and "請求通数は1～10" in err.value.ja
+
+
+def test_a_login_page_that_names_the_landing_page_is_not_a_login() -> None:
+    login = load_mapping("demo_legacy").login
+    assert login.landed("http://127.0.0.1:8765/main") and login.landed("http://h/main/frame?x=1")
+    assert not login.landed("http://h/login?next=/main") and not login.landed("http://h/mainframe")
+    assert not login.landed("http://h/login#/main")
+
+
+def test_a_citys_mapping_folder_adds_to_the_shipped_mappings(tmp_path, monkeypatch) -> None:
+    from bots.mapping import MAPPINGS_DIR, mapping_path
+
+    (tmp_path / "city_system.yaml").write_text("system: city_system\n", encoding="utf-8")
+    monkeypatch.setenv("DEJIRU_MAPPINGS_DIR", str(tmp_path))
+    assert mapping_path("city_system") == tmp_path / "city_system.yaml"
+    assert mapping_path("demo_legacy") == MAPPINGS_DIR / "demo_legacy.yaml"  # still there

@@ -512,7 +512,14 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
 <tr><td>備考</td><td><textarea name="bikou" cols="50" rows="4"></textarea></td></tr>
 </table>
 <input type="submit" name="register" value="登録"> <input type="reset" value="クリア">
-</form>""",
+</form>"""
+            # Layout v3's phone input keeps digits only, as some newer widgets do, whatever was typed.
+            + (
+                "<script>document.querySelector('input[name=tel]').addEventListener('input',"
+                " e => { e.target.value = e.target.value.replace(/[^0-9]/g, ''); });</script>"
+                if f.layout == "v3"
+                else ""
+            ),
         )
 
     async def uketsuke_create(request: Request) -> Response:
