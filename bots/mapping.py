@@ -178,16 +178,53 @@ class Mapping(BaseModel):
         return (os.environ.get(self.base_url_env) if self.base_url_env else None) or self.base_url
 
     def credentials(self) -> dict[str, str]:
-        """Read from the variables this mapping names, when logging in. Each target system's mapping
-        names its own, so they cannot be fixed fields of ``core.settings``; the demo's are listed there."""
-        user = os.environ.get(self.user_env) or self.default_user
-        password = os.environ.get(self.password_env) or self.default_password
+        """Read when logging in: from the variables this mapping names (each target system's mapping
+        names its own, so they cannot be fixed fields of ``core.settings``; the demo's are listed
+        there), else from the secrets file (``DEJIRU_SECRETS_FILE``: ``{"<system>": {"user": ...,
+        "password": ...}}``, readable by its owner only), else the mapping's defaults (the bundled
+        demo's made-up account only: a real system's password never belongs in a mapping)."""
+        stored = secrets_for(self.system)
+        user = os.environ.get(self.user_env) or stored.get("user") or self.default_user
+        password = os.environ.get(self.password_env) or stored.get("password") or self.default_password
         if not user or not password:
             raise TemplateError(
-                f"{self.title} のログイン情報がありません（{self.user_env} / {self.password_env}）",
-                f"no credentials for {self.system} (set {self.user_env} and {self.password_env})",
+                f"{self.title} のログイン情報がありません（{self.user_env} / {self.password_env}、または秘密情報ファイル）",
+                f"no credentials for {self.system} (set {self.user_env} and {self.password_env}, or the secrets file)",
             )
         return {"user": user, "password": password}
+
+
+def secrets_for(system: str) -> dict[str, str]:
+    """This system's entry of the secrets file, if there is one. A file other accounts can read (or a
+    link) is refused, not used: the passwords in it open the city's business systems."""
+    import json
+    import stat
+
+    from core.errors import ConfigurationError
+
+    settings = load_settings()
+    path = settings.secrets_file or settings.home / "secrets.json"
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return {}
+    if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
+        raise ConfigurationError(
+            f"秘密情報ファイル {path} は本人以外も読めるか、通常のファイルではありません（chmod 600 にしてください）",
+            f"secrets file {path} is readable by others or not a regular file (chmod 600 it)",
+        )
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8")).get(system) or {}
+    except (ValueError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"秘密情報ファイル {path} が読めません（JSON の形を確かめてください）",
+            f"secrets file {path} is not a JSON object of systems",
+        ) from exc
+    return (
+        {k: str(v) for k, v in entry.items() if k in ("user", "password") and v}
+        if isinstance(entry, dict)
+        else {}
+    )
 
 
 def mapping_path(system: str) -> Path:

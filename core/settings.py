@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         "Folder of the city's own bot mappings (one YAML per target system), in addition to the shipped ones",
         shown="only the shipped `bots/mappings/`",
     )
+    secrets_file: Path | None = _setting(
+        None,
+        'Target systems\' logins, JSON `{"<system>": {"user": …, "password": …}}`, mode 600',
+        shown="`secrets.json` in DEJIRU_HOME if there",
+    )
     exchange_dir: Path | None = _setting(
         None,
         "Folder shared with systems that take import files (a folder per system inside)",

@@ -268,3 +268,29 @@ def test_a_citys_mapping_folder_adds_to_the_shipped_mappings(tmp_path, monkeypat
     monkeypatch.setenv("DEJIRU_MAPPINGS_DIR", str(tmp_path))
     assert mapping_path("city_system") == tmp_path / "city_system.yaml"
     assert mapping_path("demo_legacy") == MAPPINGS_DIR / "demo_legacy.yaml"  # still there
+
+
+def test_logins_come_from_a_private_secrets_file(legacy, tmp_path, monkeypatch) -> None:
+    """A real system's password lives in the secrets file (mode 600), not in the mapping; a file other
+    accounts can read is refused rather than used."""
+    import json
+
+    from bots.mapping import Mapping
+    from core.errors import ConfigurationError
+
+    data = load_mapping("demo_legacy").model_dump() | {"default_user": None, "default_password": None}
+    for name in ("DEJIRU_LEGACY_USER", "DEJIRU_LEGACY_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(
+        json.dumps({"demo_legacy": {"user": "demo", "password": "demo1234"}}), encoding="utf-8"
+    )
+    secrets.chmod(0o600)
+    monkeypatch.setenv("DEJIRU_SECRETS_FILE", str(secrets))
+    monkeypatch.setenv("DEJIRU_LEGACY_URL", legacy.url)
+    mapping = Mapping.model_validate(data)
+    with BotSession(mapping, tmp_path / "evidence") as bot:
+        assert not bot.key("juminhyo_request", VALUES, "DJ00000007").existed
+    secrets.chmod(0o644)
+    with pytest.raises(ConfigurationError, match="chmod 600"):
+        mapping.credentials()
