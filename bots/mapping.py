@@ -143,9 +143,31 @@ class Create(BaseModel):
     rejected: str
 
 
+class Shown(BaseModel):
+    """One value the saved record must show: an element's text against a rendered value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    selector: str
+    value: str
+
+
+class Verify(BaseModel):
+    """After the save, open the saved record (``goto`` may name ``{receipt}`` and ``{reference}``)
+    and check what it shows: a system that stores a value otherwise than it took it (drops spaces,
+    cuts on save) is caught, and the record goes to a person to be put right in the target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goto: str
+    frame: str | None = None
+    shows: list[Shown] = Field(min_length=1)
+
+
 class FormMapping(BaseModel):
     search: Search
     create: Create
+    verify: Verify | None = None
     #: A repeated block the system takes as records of their own (a ``groups`` entry of the template:
     #: 資格取得届's insured persons): each filled block is keyed on its own, with its own reference, by
     #: these steps naming block 1's fields. Absent: the whole document is one record.

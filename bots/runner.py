@@ -38,6 +38,7 @@ from core.errors import (
     BusinessRuleRejected,
     KeyingError,
     ReadBackMismatch,
+    SavedValueDiffers,
     SessionExpired,
     TargetScreenChanged,
     TemplateError,
@@ -393,6 +394,29 @@ class BotSession:
             )
         return text.strip()
 
+    def verify(self, form_id: str, record: dict[str, Any]) -> None:
+        """The mapping's ``verify``: the saved record opened again shows every value as meant."""
+        v = self.m.forms[form_id].verify
+        if v is None:
+            return
+        self._goto(str(render(v.goto, record)))
+        target = self._target(v.frame)
+        for shown in v.shows:
+            selector = str(render(shown.selector, record))
+            meant = render(shown.value, record)
+            loc = target.locator(selector)
+            text = str(loc.first.inner_text()) if loc.count() else None
+            if text is not None and shown_same(meant, text):
+                continue
+            ja, en = (
+                describe(meant, text or "") if text is not None else ("項目が見つかりません", "not found")
+            )
+            raise SavedValueDiffers(
+                f"登録はされましたが、登録内容の {selector} が入力した値と違います：{ja}。業務システムで直してください",
+                f"the record was saved, but {selector} shows another value: {en}; put it right in the target",
+                detail=f"verify {selector} (receipt {record.get('receipt')})",
+            )
+
     def search(self, form_id: str, reference: str) -> str | None:
         s = self.m.forms[form_id].search
         record = {"reference": reference}
@@ -459,7 +483,9 @@ class BotSession:
             found = self.search(form_id, reference)
             if found:
                 return KeyResult(found, existed=True)
-            return KeyResult(self.create(form_id, record | {"reference": reference}), existed=False)
+            receipt = self.create(form_id, record | {"reference": reference})
+            self.verify(form_id, record | {"reference": reference, "receipt": receipt})
+            return KeyResult(receipt, existed=False)
 
         return self._traced(form_id, reference, run)
 

@@ -322,6 +322,13 @@ class ReadBackMismatch(KeyingError):
     code = "keying_read_back"
 
 
+class SavedValueDiffers(KeyingError):
+    """The record is saved, but opened again it shows a value other than the one meant: a person puts
+    it right in the target (keying again finds it by its reference and takes its receipt)."""
+
+    code = "keying_saved_value_differs"
+
+
 class GaveUp(KeyingError):
     """Every retry failed (or the outage window passed): the record goes to a person."""
 

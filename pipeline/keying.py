@@ -29,6 +29,7 @@ from core.errors import (
     KeyingError,
     NothingToKey,
     ReadBackMismatch,
+    SavedValueDiffers,
     SessionExpired,
     TargetScreenChanged,
     TemplateError,
@@ -162,7 +163,7 @@ def _key_record(
         except SessionExpired:
             bot.restart()
             result = bot.key(doc.form_id, record, job.reference)
-    except (BusinessRuleRejected, ReadBackMismatch, TargetScreenChanged) as err:
+    except (BusinessRuleRejected, ReadBackMismatch, SavedValueDiffers, TargetScreenChanged) as err:
         _to_person(ctx, doc, target, job, err)
         return False
     except KeyingError as err:

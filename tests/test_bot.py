@@ -294,3 +294,32 @@ def test_logins_come_from_a_private_secrets_file(legacy, tmp_path, monkeypatch) 
     secrets.chmod(0o644)
     with pytest.raises(ConfigurationError, match="chmod 600"):
         mapping.credentials()
+
+
+def test_verify_opens_the_saved_record_and_catches_a_value_stored_otherwise(
+    legacy_factory, tmp_path, monkeypatch
+) -> None:
+    """Layout v3 stores a name without its spaces: the input kept it (read-back passes), the saved
+    record does not. `verify:` opens the record by its receipt and sends it to a person."""
+    from bots.mapping import Mapping
+    from core.errors import SavedValueDiffers
+    from tests.test_tutorial import FORM as DOG
+    from tests.test_tutorial import VALUES as DOG_VALUES
+
+    data = load_mapping("demo_legacy").model_dump()
+    form = data["forms"][DOG]
+    form["create"] |= {"success": "#done", "receipt": {"url": True, "pattern": r"receipt=([^&]+)"}}
+    form["verify"] = {
+        "goto": "/uketsuke/view?receipt={receipt}",
+        "shows": [{"selector": "#shimei", "value": "{name}"}],
+    }
+    values = DOG_VALUES | {"phone": ""}
+    with legacy_factory(Faults(layout="v3")) as srv:
+        monkeypatch.setenv("DEJIRU_LEGACY_URL", srv.url)
+        with BotSession(Mapping.model_validate(data), tmp_path / "evidence") as bot:
+            with pytest.raises(SavedValueDiffers) as err:
+                bot.key(DOG, values, "DJ00000021")
+            assert "#shimei" in err.value.ja and values["name"] not in err.value.ja
+            assert {"screenshot", "html"} <= set(err.value.evidence)
+            kept = bot.key(DOG, values | {"name": "山田花子"}, "DJ00000022")  # stored as typed: verified
+    assert not kept.existed and {r["ref"] for r in rows(srv.db, "uketsuke")} == {"DJ00000021", "DJ00000022"}

@@ -554,7 +554,10 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
                     receipt,
                     ref,
                     first(data, "yoshiki"),
-                    first(data, "shimei"),
+                    # Layout v3 stores a name without its spaces (氏 and 名 run together).
+                    first(data, "shimei").replace("\u3000", "")
+                    if f.layout == "v3"
+                    else first(data, "shimei"),
                     first(data, "kana"),
                     birth,
                     first(data, "address"),
@@ -588,7 +591,7 @@ def make_app(db_path: Path | None = None, faults: Faults | None = None) -> Starl
         return page(
             "登録内容",
             f'<p id="done">整理番号 {html.escape(row["ref"])} の受付を登録しました。</p>'
-            f'<table class="f"><tr><td>氏名</td><td>{html.escape(row["shimei"])}</td></tr></table>',
+            f'<table class="f"><tr><td>氏名</td><td id="shimei">{html.escape(row["shimei"])}</td></tr></table>',
         )
 
     async def logout(request: Request) -> Response:
