@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -164,10 +165,22 @@ class Verify(BaseModel):
     shows: list[Shown] = Field(min_length=1)
 
 
+class Probe(BaseModel):
+    """Safe ways for ``dejiru bot check --full`` to try what a dry run cannot: a save with values the
+    target refuses (its ``rejected`` selector; nothing may be saved), and the search for a record known
+    to be there (its ``found`` selector and receipt)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rejected_with: dict[str, Any] = Field(default_factory=dict)
+    existing_reference: str | None = None
+
+
 class FormMapping(BaseModel):
     search: Search
     create: Create
     verify: Verify | None = None
+    check: Probe | None = None
     #: A repeated block the system takes as records of their own (a ``groups`` entry of the template:
     #: 資格取得届's insured persons): each filled block is keyed on its own, with its own reference, by
     #: these steps naming block 1's fields. Absent: the whole document is one record.

@@ -489,6 +489,10 @@ class BotSession:
 
         return self._traced(form_id, reference, run)
 
+    def find(self, form_id: str, reference: str) -> str | None:
+        """Search only: the receipt of the record keyed under ``reference``, if the target has it."""
+        return self._traced(form_id, reference, lambda: self.search(form_id, reference))
+
     def dry_run(self, form_id: str, record: dict[str, Any], reference: str) -> DryRun:
         """Everything ``key`` does except the click that saves: proves a mapping against the live
         screens (``dejiru bot check``) without leaving a record behind."""

@@ -29,11 +29,17 @@ def bot_check(
     seed: Annotated[int, typer.Option(help="Seed of the made-up applicant typed in")] = 1,
     out: Annotated[Path, typer.Option(help="Folder for screenshots")] = Path("var/bot-check"),
     headed: Annotated[bool, typer.Option(help="Show the browser window")] = False,
+    full: Annotated[
+        bool,
+        typer.Option(help="Also save once with values the target refuses, and search a known record (check:)"),
+    ] = False,
 ) -> None:
     """Dry-run a mapping against the live target: log in, search, fill every input, stop before saving.
 
     A made-up applicant (the same kind as the sample scans) is typed in, so a changed screen or a wrong
     selector shows up here and not on a real application. Nothing is saved in the target system.
+    ``--full`` goes on where the form's mapping declares a safe way (``check:``): a save with values
+    the target refuses proves ``rejected``; the search for a known record proves ``found``.
     """
     from bots.mapping import load_mapping
     from bots.runner import BotSession
@@ -64,8 +70,52 @@ def bot_check(
                 f"  OK {form_id}: ログイン・照会・{run.filled} 項目の入力まで確認（登録はしていません{note}）"
                 f" / login, search and {run.filled} inputs work (nothing saved); screenshot {run.screenshot}"
             )
+            if full:
+                failed += _probe(bot, mapping.forms[form_id].check, form_id, values, probe + "R")
     if failed:
         raise typer.Exit(1)
+
+
+def _probe(bot: Any, check: Any, form_id: str, values: dict[str, Any], reference: str) -> int:
+    """``bot check --full`` for one form: 1 if a probe failed (or saved what it must not), else 0."""
+    from core.errors import BusinessRuleRejected
+
+    if check is None:
+        typer.echo(
+            f"  -- {form_id}: check: がないため、登録・却下・既存の照会は試していません"
+            " / no check: block: save, rejection and found-search not exercised"
+        )
+        return 0
+    bad = 0
+    if check.existing_reference:
+        try:
+            receipt = bot.find(form_id, check.existing_reference)
+        except KeyingError as err:
+            receipt, bad = None, 1
+            typer.echo(f"  NG {form_id} found: {err.ja} / {err.en}")
+        if receipt:
+            typer.echo(f"  OK {form_id}: 既存の {check.existing_reference} を照会で確認（受付番号 {receipt}） / found")
+        elif not bad:
+            bad = 1
+            typer.echo(
+                f"  NG {form_id}: 既存のはずの {check.existing_reference} が照会で見つかりません"
+                f" / {check.existing_reference} not found by the search (found: selector?)"
+            )
+    if check.rejected_with:
+        try:
+            saved = bot.key(form_id, values | check.rejected_with, reference)
+        except BusinessRuleRejected as err:
+            typer.echo(f"  OK {form_id}: 却下の表示を確認（{err.detail}） / rejected: shown and read")
+        except KeyingError as err:
+            bad = 1
+            typer.echo(f"  NG {form_id} rejected: {err.ja} / {err.en}")
+        else:
+            bad = 1
+            typer.echo(
+                f"  NG {form_id}: 却下されるはずの値が登録されました（受付番号 {saved.receipt}、整理番号 {reference}）。"
+                f"業務システムで取り消してください / the target SAVED the probe ({saved.receipt}): remove it there"
+            )
+    return bad
 
 
 @bot_app.command("record")

@@ -1,5 +1,6 @@
 """The Playwright bot against the demo legacy system, in Debian's Chromium: exactly once, typed failures."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,41 @@ def test_verify_opens_the_saved_record_and_catches_a_value_stored_otherwise(
             assert {"screenshot", "html"} <= set(err.value.evidence)
             kept = bot.key(DOG, values | {"name": "山田花子"}, "DJ00000022")  # stored as typed: verified
     assert not kept.existed and {r["ref"] for r in rows(srv.db, "uketsuke")} == {"DJ00000021", "DJ00000022"}
+
+
+def test_bot_check_full_tries_a_refused_save_and_a_known_record(legacy, tmp_path, monkeypatch) -> None:
+    """`bot check --full`: the mapping's check: proves rejected (a save the target refuses, nothing
+    left) and found (a record known to be there); a form without check: says what was not tried."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from bots.mapping import MAPPINGS_DIR
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("DEJIRU_LEGACY_URL", legacy.url)
+    with session(legacy, tmp_path, monkeypatch) as bot:
+        known = bot.key("juminhyo_request", VALUES, "DJ00000031")
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    data = yaml.safe_load((MAPPINGS_DIR / "demo_legacy.yaml").read_text(encoding="utf-8"))
+    data["forms"]["juminhyo_request"]["check"]["existing_reference"] = "DJ00000031"
+    (mappings / "demo_legacy.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env = os.environ | {"DEJIRU_LEGACY_URL": legacy.url, "DEJIRU_MAPPINGS_DIR": str(mappings)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "dejiru.cli",
+        "bot",
+        "check",
+        "demo_legacy",
+        "--full",
+        "--out",
+        str(tmp_path / "chk"),
+    ]
+    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK juminhyo_request: 却下の表示を確認" in done.stdout and known.receipt in done.stdout
+    assert "-- inkan_request: check: がないため" in done.stdout
+    assert [r["ref"] for r in rows(legacy.db)] == ["DJ00000031"]  # the refused probe left nothing
