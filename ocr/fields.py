@@ -22,7 +22,16 @@ from formkit.layout import FieldLayout, line_bands
 from formkit.model import LINE_JOIN, Box, FieldSpec
 from formkit.readings import FieldReading, Reason
 from ocr.ctc import Decoded
-from ocr.imaging import column_gaps, glyph_boxes, glyph_count, hysteresis_ink, ink_bbox, pad_crop
+from ocr.imaging import (
+    column_gaps,
+    faint_marks,
+    glyph_boxes,
+    glyph_count,
+    glyph_spans,
+    hysteresis_ink,
+    ink_bbox,
+    pad_crop,
+)
 from validation import lookalikes, normalize
 from validation.variants import doubts as variant_doubts
 from validation.variants import watch_table
@@ -40,6 +49,9 @@ LINE_INSET_MM = 0.7
 CELL_INSET = 0.1
 PART_INSET_MM = 0.3
 TICK_GROW_MM = 0.6
+#: A faint mark this tall (mm) or taller is writing (the shortest digit or kana written in a small
+#: box is ~1.5 mm; paper noise and JPEG specks are far smaller).
+FAINT_MIN_HEIGHT_MM = 1.0
 
 
 @dataclass
@@ -118,6 +130,11 @@ class Zones:
             self.gray(box), min_pixels if min_pixels is not None else max(4, int(self.k * self.k * 0.08))
         )
 
+    def faint(self, box: Box, ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """``(x, y, w, h)`` of writing in ``box`` too faint for :meth:`ink` (``ink``: its mask in
+        ``box``), in the box's pixels: :func:`ocr.imaging.faint_marks`."""
+        return faint_marks(self.gray(box), ink, z_min_pixels(self), round(FAINT_MIN_HEIGHT_MM * self.k))
+
     def ink_share(self, box: Box) -> float:
         m = self.ink(box)
         return float(m.mean()) if m.size else 0.0
@@ -130,6 +147,30 @@ class Zones:
         m = self.ink(box)
         free = int((~self.printed[y0:y1, x0:x1]).sum())
         return float(m.sum()) / free if free else 0.0
+
+
+Mark = tuple[int, int, int, int]
+
+
+def unread(marks: list[Mark], cols: tuple[int, int] | None) -> bool:
+    """Whether a faint mark is not wholly inside the columns ``[x0, x1)`` of the crop the recogniser is
+    shown (None: nothing of the box is read): writing the reading cannot contain."""
+    if cols is None:
+        return bool(marks)
+    return any(x < cols[0] or x + w > cols[1] for x, _, w, _ in marks)
+
+
+def uncounted(marks: list[Mark], cols: tuple[int, int], spans: list[tuple[int, int]]) -> int:
+    """How many faint marks inside the crop stand beside, not over, the marks counted on the ink mask
+    (``spans``: their columns, in the box's pixels). A faint '0' between dark digits is shown to the
+    recogniser but not counted, so a reading that drops it agrees with the count; counted, it does not."""
+    n = 0
+    for x, _, w, _ in marks:
+        if x < cols[0] or x + w > cols[1]:
+            continue
+        if all(min(x + w, b) - max(x, a) <= 0.5 * min(w, b - a) for a, b in spans):
+            n += 1
+    return n
 
 
 def _conf_from_margin(share: float, level: float) -> float:
@@ -156,6 +197,14 @@ def _reading(
         reasons=reasons or [],
     )
 
+
+#: Why a reading with faint writing beside it is not trusted: the recogniser never saw that writing,
+#: and the digit count, made on the same ink, agrees with the shortened reading.
+FAINT_UNREAD = Reason(
+    "faint_unread",
+    "薄くて読み取られていない文字がある可能性があります。用紙と照らし合わせてください",
+    "faint writing in the box may not have been read: check against the form",
+)
 
 COUNT_MISMATCH = Reason(
     "count_mismatch",
@@ -245,8 +294,12 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
     mask = z.ink(box)
     bbox = ink_bbox(mask)
     if bbox is None or bbox[3] < z.k * 1.2:
-        return Plan(finish=lambda _: _reading(lay, None, "", EMPTY_CONFIDENCE))
+        empty = [FAINT_UNREAD] if unread(z.faint(box, mask), None) else []
+        return Plan(finish=lambda _: _reading(lay, None, "", EMPTY_CONFIDENCE, reasons=list(empty)))
     pad = int(z.k * 0.6)
+    cols = (bbox[0] - pad, bbox[0] + bbox[2] + pad)
+    marks = z.faint(box, mask)
+    faint = unread(marks, cols)
     crop = pad_crop(z.gray(box), bbox, pad)
     x, y, w, h = bbox
     sub = mask[y : y + h, x : x + w]
@@ -261,6 +314,8 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
             # Spaces inside an address or a phone number carry no meaning and are read unreliably.
             text = "".join(d.text.split())
         value, reasons = free_value(lay.spec, text)
+        if faint:
+            reasons.append(FAINT_UNREAD)
         if counted is not None and text and counted != len(text):
             reasons.append(COUNT_MISMATCH)
         if line_ink is not None and (runs := digit_run_doubts(d, line_ink)):
@@ -317,7 +372,11 @@ def plan_text(lay: FieldLayout, z: Zones) -> Plan:
 
     # Digits are one mark each: if the marks on paper and the characters read disagree, a digit (or a
     # decimal point) was dropped or doubled, which the recogniser's confidence does not show.
-    counted = glyph_count(sub) if kind.count_marks else None
+    counted = (
+        glyph_count(sub) + uncounted(marks, cols, [(a + bbox[0], b + bbox[0]) for a, b in glyph_spans(sub)])
+        if kind.count_marks
+        else None
+    )
     # An address's numbers (1064番地, 201号室) are read as part of a line of kanji, where a dropped
     # digit is not even a low-confidence character: each run of digits is counted on paper as well.
     line_ink = hysteresis_ink(crop, z_min_pixels(z)) if kind.address else None
@@ -435,6 +494,11 @@ def _cells_text(
     """
     filled = [_cell_filled(z, c) for c in cells]
     flags = [f[0] for f in filled]
+    # A cell taken for empty that holds faint writing: a digit left out, or the whole field missed.
+    faint = any(
+        not ok and unread(z.faint(cell_inside(c), mask), None)
+        for c, (ok, mask, _) in zip(cells, filled, strict=True)
+    )
     pad = int(z.k * 0.5)
     crops = []
     for cell, ok in zip(cells, flags, strict=True):
@@ -454,6 +518,8 @@ def _cells_text(
         reasons: list[Reason] = []
         if line_check and n >= 2 and len(line) != n:
             reasons.append(CELLS_LINE_MISMATCH)
+        if faint:
+            reasons.append(FAINT_UNREAD)
         it = iter(enumerate(cell_decs))
         for ok in flags:
             if not ok:
@@ -484,7 +550,7 @@ def plan_comb(lay: FieldLayout, z: Zones) -> Plan:
         conf = min(confs) if confs else EMPTY_CONFIDENCE
         stripped = cells_text.strip()
         if not stripped:
-            return _reading(lay, None, "", conf)
+            return _reading(lay, None, "", conf, reasons=reasons)
         if kind.value is Value.TEXT and kind.spaced:
             value: object = FULL_SPACE.join(stripped.split())
         elif kind.value is Value.POSTAL:
@@ -618,7 +684,13 @@ def plan_date(lay: FieldLayout, z: Zones) -> Plan:
         raw = f"{era or '?'}{y}年{m}月{d}日"
         conf = min([era_conf, *confs]) if confs else era_conf
         if not (y or m or d) and era is None:
-            return _reading(lay, None, "", min(era_conf, EMPTY_CONFIDENCE))
+            return _reading(
+                lay,
+                None,
+                "",
+                min(era_conf, EMPTY_CONFIDENCE),
+                reasons=[r for r in reasons if r is FAINT_UNREAD],
+            )
         if era is None:
             reasons.append(
                 Reason(
@@ -666,18 +738,27 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
     spec = lay.spec
     plans: dict[str, Crop | None] = {}
     counts: dict[str, int] = {}
+    faint = False
     for part in ("era", "year", "month", "day") if spec.era_codes else ("year", "month", "day"):
         box = lay.parts[part][0]
         mask = z.ink(box.inset(PART_INSET_MM))
         bbox = ink_bbox(mask)
+        pad = int(z.k * 0.6)
+        cols = None if bbox is None else (bbox[0] - pad, bbox[0] + bbox[2] + pad)
+        marks = z.faint(box.inset(PART_INSET_MM), mask)
+        faint = faint or unread(marks, cols)
         if bbox is None:
             plans[part] = None
             continue
         allowed = charsets.DIGITS | (_ERA_CHARS if part == "year" else frozenset())
-        image = pad_crop(z.gray(box.inset(PART_INSET_MM)), bbox, int(z.k * 0.6))
+        image = pad_crop(z.gray(box.inset(PART_INSET_MM)), bbox, pad)
         plans[part] = Crop(stretched(image, allowed), allowed)
         x, y, w, h = bbox
-        counts[part] = glyph_count(mask[y : y + h, x : x + w])
+        sub = mask[y : y + h, x : x + w]
+        assert cols is not None
+        counts[part] = glyph_count(sub) + uncounted(
+            marks, cols, [(a + x, b + x) for a, b in glyph_spans(sub)]
+        )
     crops = [c for c in plans.values() if c is not None]
     default_era = spec.eras[0] if len(spec.eras) == 1 else None
     era_conf, era_reasons = 1.0, list[Reason]()
@@ -711,10 +792,10 @@ def plan_date_parts(lay: FieldLayout, z: Zones) -> Plan:
                 )
                 return _reading(lay, None, raw, min(conf, 0.3), confs, [reason])
         mismatch = [p for p in ("month", "day") if texts[p] and counts.get(p) != len(texts[p])]
+        reasons: list[Reason] = list(era_reasons) + ([FAINT_UNREAD] if faint else [])
         if not any(texts.values()):
-            return _reading(lay, None, "", conf)
+            return _reading(lay, None, "", conf, reasons=[FAINT_UNREAD] if faint else None)
         year = parse_year(texts["year"], era_of_code)
-        reasons: list[Reason] = list(era_reasons)
         try:
             if year is None:
                 raise WarekiError(

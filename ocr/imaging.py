@@ -146,6 +146,36 @@ def hysteresis_ink(g: np.ndarray, min_pixels: int, strong: int = 150, weak: int 
     return np.asarray(keep[labels])
 
 
+#: The darkest a mark may be and still be called faint (a flattened page's paper is ~255, its clear
+#: ink below hysteresis' ``strong`` 150). A thin pen blurred on a harsh scan stays at 150-190.
+FAINT_LEVEL = 190
+
+
+def faint_marks(
+    g: np.ndarray, ink: np.ndarray, min_pixels: int, min_height: int
+) -> list[tuple[int, int, int, int]]:
+    """``(x, y, w, h)`` of the marks in ``g`` that :func:`hysteresis_ink` left out of ``ink``: strokes
+    no darker than FAINT_LEVEL, at least ``min_height`` pixels tall (writing, not a sliver of paper
+    noise), touching no pixel of ``ink``.
+
+    Why: a reader cuts its crop to the ink it sees and counts digits on the same mask. A faint first
+    '1' on a blurred scan is then neither shown to the recogniser nor counted, and "11" reads as a
+    confident, self-consistent "1". Marks like these say the zone holds more than was read.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        hysteresis_ink(g, min_pixels, strong=FAINT_LEVEL).astype(np.uint8), connectivity=8
+    )
+    if n <= 1:
+        return []
+    seen = np.zeros(n, dtype=bool)
+    seen[np.unique(labels[ink & (labels > 0)])] = True
+    return [
+        (int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3]))
+        for i in range(1, n)
+        if not seen[i] and stats[i, cv2.CC_STAT_HEIGHT] >= min_height
+    ]
+
+
 def glyph_count(mask: np.ndarray, min_pixels: int = 6) -> int:
     """How many separate marks a line of digits has: connected components, with pieces that stand
     above one another (a 5's detached bar, the two strokes of a =) counted once."""
