@@ -31,7 +31,9 @@ def bot_check(
     headed: Annotated[bool, typer.Option(help="Show the browser window")] = False,
     full: Annotated[
         bool,
-        typer.Option(help="Also save once with values the target refuses, and search a known record (check:)"),
+        typer.Option(
+            help="Also save once with values the target refuses, and search a known record (check:)"
+        ),
     ] = False,
 ) -> None:
     """Dry-run a mapping against the live target: log in, search, fill every input, stop before saving.
@@ -94,7 +96,9 @@ def _probe(bot: Any, check: Any, form_id: str, values: dict[str, Any], reference
             receipt, bad = None, 1
             typer.echo(f"  NG {form_id} found: {err.ja} / {err.en}")
         if receipt:
-            typer.echo(f"  OK {form_id}: 既存の {check.existing_reference} を照会で確認（受付番号 {receipt}） / found")
+            typer.echo(
+                f"  OK {form_id}: 既存の {check.existing_reference} を照会で確認（受付番号 {receipt}） / found"
+            )
         elif not bad:
             bad = 1
             typer.echo(

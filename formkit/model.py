@@ -403,7 +403,7 @@ class Template(BaseModel):
     @classmethod
     def _expand(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("targets") and not data.get("target"):
-            data = {**data, "target": list(data["targets"])[0]}
+            data = {**data, "target": next(iter(data["targets"]))}
         return expand_groups(data) if isinstance(data, dict) and data.get("groups") else data
 
     @model_validator(mode="after")
