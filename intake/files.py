@@ -31,7 +31,7 @@ from pathlib import Path
 
 from core import clock
 from core.errors import DejiruError, UnreadableFile
-from core.files import sha256_file
+from core.files import sha256_file, sync_dir
 from intake.inbox import InboxEntry
 
 #: Names scanners, browsers and copy tools use while a file is still being written.
@@ -105,19 +105,6 @@ def clip_bytes(text: str, limit: int) -> str:
 def temp_name(base: str = "") -> str:
     """A hidden temporary name no other process or thread will pick (watchers skip hidden names)."""
     return f".{clip_bytes(base, 120)}.{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(8)}.tmp"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def open_nofollow(path: Path) -> int:
@@ -201,7 +188,7 @@ def copy_verified(src: Path, dest: Path, sha256: str, *, link: bool = False) -> 
         if sha256_file(tmp) != sha256:
             raise OSError(f"copy of {src.name} does not match its hash")
         os.replace(tmp, dest)  # same name = same bytes (the name carries the hash)
-        _fsync_dir(dest.parent)
+        sync_dir(dest.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -337,7 +324,7 @@ def _publish_text(path: Path, text: str) -> None:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-        _fsync_dir(path.parent)
+        sync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -21,9 +21,10 @@ from formkit.model import Template
 from formkit.registry import load_template
 from records.db import alembic_config
 from records.models import DocStatus, KeyStatus
-from records.store import FieldInput, Store
+from records.store import Store
 from synth.samples import sample_values
 from tests.legacy_rows import rows
+from tests.test_keying_faults import approved_document
 
 FORM = "hihokensha_shikaku_shutoku"
 
@@ -144,24 +145,7 @@ def test_an_older_ledger_migrates_and_then_takes_one_job_per_block(db_url: str) 
 
 
 def _approved(store: Store, values: dict[str, Any]) -> int:
-    tpl = load_template(FORM)
-    doc, _ = store.add_document("b1" * 32, "shikaku.pdf", "/archive/shikaku.pdf", 1)
-    assert doc.id is not None
-    fields = [
-        FieldInput(f.name, f.type, values.get(f.name), "", 0.99, [], [], False, [0, 0, 1, 1])
-        for f in tpl.fields
-    ]
-    store.save_reading(
-        doc.id,
-        form_id=FORM,
-        form_version=tpl.version,
-        engine="test",
-        pages=[],
-        fields=fields,
-        status=DocStatus.APPROVED,
-        straight_through=False,
-    )
-    return doc.id
+    return approved_document(store, FORM, values, "b1" * 32)
 
 
 class FailsOnce:

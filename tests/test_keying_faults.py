@@ -44,7 +44,13 @@ def approved(store: Store, i: int) -> tuple[int, bool]:
         values["copies"] = 11  # the system allows 1–10 copies
     elif bad:
         values["visitor"], values["agent_name"] = "agent", None  # an agent must be named
-    doc, _ = store.add_document(f"{i:064x}", f"scan-{i}.pdf", f"/archive/{i}.pdf", 1)
+    return approved_document(store, form_id, values, f"{i:064x}"), bad
+
+
+def approved_document(store: Store, form_id: str, values: dict[str, Any], sha: str) -> int:
+    """A document of ``form_id`` with ``values``, approved as review leaves it (no scan behind it)."""
+    tpl = load_template(form_id)
+    doc, _ = store.add_document(sha, f"{form_id}.pdf", f"/archive/{sha[:16]}.pdf", 1)
     assert doc.id is not None
     fields = [
         FieldInput(f.name, f.type, values.get(f.name), "", 0.99, [], [], False, [0, 0, 1, 1])
@@ -60,7 +66,7 @@ def approved(store: Store, i: int) -> tuple[int, bool]:
         status=DocStatus.APPROVED,
         straight_through=True,
     )
-    return doc.id, bad
+    return doc.id
 
 
 # Correctness, not speed: on a loaded machine 60 records with retries and back-off take longer than

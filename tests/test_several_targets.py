@@ -23,7 +23,7 @@ from records.models import DocStatus, KeyStatus
 from records.store import Store
 from tests.conftest import ServerThread, free_port, run_key
 from tests.legacy_rows import rows
-from tests.test_keying_faults import approved
+from tests.test_keying_faults import approved, approved_document
 
 FORM = "juminhyo_request"
 
@@ -135,7 +135,6 @@ def test_a_record_goes_to_a_screen_and_to_an_import_file(
     import random
 
     from demo.legacy.importer import Importer
-    from records.store import FieldInput
     from synth.samples import sample_values
 
     templates = tmp_path / "form_templates"
@@ -157,22 +156,7 @@ def test_a_record_goes_to_a_screen_and_to_an_import_file(
     import datetime as dt
 
     values, _ = sample_values(tpl, random.Random(5), dt.date(2026, 11, 20))
-    doc, _ = store.add_document("d0" * 32, "inu.pdf", "/archive/inu.pdf", 1)
-    assert doc.id is not None
-    fields = [
-        FieldInput(f.name, f.type, values.get(f.name), "", 0.99, [], [], False, [0, 0, 1, 1])
-        for f in tpl.fields
-    ]
-    store.save_reading(
-        doc.id,
-        form_id=tpl.id,
-        form_version=tpl.version,
-        engine="test",
-        pages=[],
-        fields=fields,
-        status=DocStatus.APPROVED,
-        straight_through=True,
-    )
+    doc_id = approved_document(store, tpl.id, values, "d0" * 32)
     exchange = tmp_path / "exchange"
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
     env |= {
@@ -187,14 +171,14 @@ def test_a_record_goes_to_a_screen_and_to_an_import_file(
     ).start()
     try:
         assert run_key(env, "--target", "demo_import") == {"done": 1}
-        assert store.document(doc.id).status == DocStatus.APPROVED  # the screens have not got it yet
+        assert store.document(doc_id).status == DocStatus.APPROVED  # the screens have not got it yet
         assert run_key(env, "--target", "demo_legacy") == {"done": 1}
         assert run_key(env, "--target", "demo_import") == {}
     finally:
         importer.stop()
-    assert store.document(doc.id).status == DocStatus.KEYED
-    jobs = {j.target: j for j in store.keying_jobs(doc.id)}
+    assert store.document(doc_id).status == DocStatus.KEYED
+    jobs = {j.target: j for j in store.keying_jobs(doc_id)}
     imported = rows(tmp_path / "imp.db", "inu")
-    assert [(r["ref"], r["receipt"]) for r in imported] == [(f"DJ{doc.id:08d}", jobs["demo_import"].receipt)]
+    assert [(r["ref"], r["receipt"]) for r in imported] == [(f"DJ{doc_id:08d}", jobs["demo_import"].receipt)]
     assert imported[0]["shimei"] == values["name"]
-    assert [r["ref"] for r in rows(legacy.db, "uketsuke")] == [f"DJ{doc.id:08d}"]
+    assert [r["ref"] for r in rows(legacy.db, "uketsuke")] == [f"DJ{doc_id:08d}"]

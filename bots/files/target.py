@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from bots.files.layout import SAFE_NAME, Layout, Problem, ValueDoesNotFit, encode_record, file_name, rows_in
 from core.errors import BusinessRuleRejected, ConfigurationError, TargetScreenChanged, Transient
+from core.files import sync_dir
 
 ANSWER_SUFFIX = ".result.json"
 #: An answer file is a few hundred bytes; a bigger one is not an answer (and is not read whole).
@@ -179,7 +180,7 @@ class FileTarget:
         }
         _write_atomic(self.sent_dir / name, data)
         _write_atomic(self._sidecar(reference), json.dumps(sidecar, ensure_ascii=False, indent=1).encode())
-        _sync_dir(self.sent_dir)
+        sync_dir(self.sent_dir)
         self._finish_drop(name)
 
     def _finish_drop(self, name: str) -> None:
@@ -189,7 +190,7 @@ class FileTarget:
         part = self.drop_dir / f".{name}.part"
         if part.is_file() and not part.is_symlink():
             os.replace(part, self.drop_dir / name)
-            _sync_dir(self.drop_dir)
+            sync_dir(self.drop_dir)
 
     def _set_aside(self, reference: str, name: str) -> None:
         """Move a rejected attempt (our copy and sidecar first, then the answer) under
@@ -204,7 +205,7 @@ class FileTarget:
         ):
             with contextlib.suppress(FileNotFoundError):
                 os.replace(src, dest)
-        _sync_dir(self.sent_dir)
+        sync_dir(self.sent_dir)
 
     # --- the answer -----------------------------------------------------------------------------------
 
@@ -274,18 +275,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-
-
-def _sync_dir(path: Path) -> None:
-    """Make a rename in ``path`` survive a power cut (POSIX); a system that cannot open a folder
-    (Windows) makes its renames durable itself."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
