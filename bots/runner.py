@@ -32,6 +32,7 @@ from bots.browser import launch_kwargs
 from bots.mapping import Mapping, Receipt, Step
 from bots.readback import Filled, describe, shown_same
 from bots.redact import Redactor, cookie_secrets, redact_text, scrub_trace, write_atomic
+from bots.result import KeyResult
 from bots.transforms import render
 from core import clock
 from core.errors import (
@@ -47,13 +48,6 @@ from core.errors import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class KeyResult:
-    receipt: str
-    #: True when search-before-create found the record already keyed (after a crash or a retry).
-    existed: bool
 
 
 @dataclass(frozen=True)

@@ -33,21 +33,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bots.files.layout import SAFE_NAME, Layout, Problem, ValueDoesNotFit, encode_record, file_name, rows_in
+from bots.result import KeyResult
 from core.errors import BusinessRuleRejected, ConfigurationError, TargetScreenChanged, Transient
 from core.files import sync_dir
 
 ANSWER_SUFFIX = ".result.json"
 #: An answer file is a few hundred bytes; a bigger one is not an answer (and is not read whole).
 _MAX_ANSWER_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class KeyResult:
-    """The same shape as :class:`bots.runner.KeyResult` (what keying stores)."""
-
-    receipt: str
-    #: True when the record was in before this call: answered, or dropped by an earlier attempt.
-    existed: bool
 
 
 @dataclass(frozen=True)
