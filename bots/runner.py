@@ -37,6 +37,7 @@ from bots.transforms import render
 from core import clock
 from core.errors import (
     BusinessRuleRejected,
+    ConfigurationError,
     KeyingError,
     ReadBackMismatch,
     SavedValueDiffers,
@@ -154,7 +155,7 @@ class BotSession:
         found = set(self._seen_cookies)
         with contextlib.suppress(Exception):  # a closed context has no cookies left to leak
             found |= cookie_secrets(str(c.get("value", "")) for c in self._context.cookies())
-        with contextlib.suppress(TemplateError):
+        with contextlib.suppress(TemplateError, ConfigurationError):  # no login: no password to hide
             found.add(self.m.credentials()["password"])
         return found
 
