@@ -2,8 +2,8 @@
 blind entries (ダブルチェック, 抜き取り検査) are compared with what was read or entered first.
 
 The review UI only parses HTTP; everything that changes state is here so the CLI and tests take the
-same path. Whatever a person types reaches the store only through :func:`parse_input`, which turns it
-into a value or a reason for that field, never an exception of another kind.
+same path. Whatever a person types reaches the store only through :func:`validation.entry.parse_input`,
+which turns it into a value or a reason for that field, never an exception of another kind.
 
 Each decision (a save, an approval, a blind check, a rejection) is one unit of work: its labels,
 corrections, the document's new state and the events are committed together or not at all, and
@@ -13,124 +13,20 @@ the document is read locked first, so two people deciding at once cannot both pa
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import failpoints
 from core.errors import BlindEntryErrors, EditConflict, ReviewError
-from formkit.kinds import Value
 from formkit.model import FieldSpec, Template
 from formkit.registry import application_template
 from pipeline.audit import same_value, settle_labels
 from pipeline.context import Context, in_one_unit
 from records.models import AuditLabel, DocStatus
 from records.store import dumps, loads
-from validation import normalize
 from validation.checks import mask_mynumber
-from validation.normalize import DASHES
-from validation.routing import check_values, complete_addresses, normalize_value
-from validation.wareki import WarekiError, parse_date
-
-#: Longer than anything a form holds: refused before normalising (a pasted page, a 5,000-digit number).
-MAX_INPUT_CHARS = 1000
-#: More digits than any count, or any amount in yen, on a form (a trillion yen has 13).
-MAX_NUMBER_DIGITS = 15
-_DIGITS = re.compile(r"[0-9]+")
-_DASHES = re.compile(f"[{re.escape(DASHES)}]")
-#: Control characters (NUL: PostgreSQL refuses it, so the save would fail), lone surrogates (no
-#: encoding stores them) and invisible format characters (zero-width space, right-to-left override:
-#: a value that looks right on screen but is keyed as something else).
-_FORBIDDEN_CATEGORIES = ("Cc", "Cs", "Cf")
-
-
-def _no_number(spec: FieldSpec) -> ReviewError:
-    hint_ja, hint_en = spec.kind.input_hint
-    return ReviewError(
-        f"半角または全角の数字で入力してください{hint_ja}", "type the number in digits" + hint_en
-    )
-
-
-def _option(spec: FieldSpec, value: str) -> str:
-    if value not in {o.value for o in spec.options}:
-        raise ReviewError("選択肢にない値です。用意された選択肢から選んでください", "not one of the options")
-    return value
-
-
-def parse_input(spec: FieldSpec, raw: Any) -> Any:
-    """A value typed (or ticked) by a reviewer, in the same shape the reader produces.
-
-    Whatever comes in (the browser, a forged post, a paste), the result is such a value or a
-    :class:`ReviewError` with a reason in Japanese and English that the review page shows under the
-    field; never another exception, which would be a 500 and lose the reviewer's other edits.
-    Numbers are digits only (``str.isdigit`` also takes ፩ and ², which ``int`` refuses or misreads),
-    bounded in length; a 個人番号 or any comb of digits is digits and nothing else.
-    """
-    kind = spec.kind
-    if kind.value is Value.OPTIONS and not spec.exclusive:
-        chosen = raw if isinstance(raw, list) else [] if raw in (None, "") else [raw]
-        picked = {_option(spec, str(v)) for v in chosen}
-        return [o.value for o in spec.options if o.value in picked]
-    if kind.value is Value.FLAG:
-        return str(raw).lower() in ("1", "true", "on", "yes", "あり")
-    if isinstance(raw, list):
-        raw = raw[0] if raw else None
-    text = "" if raw is None else str(raw).strip()
-    if text == "":
-        return None
-    if len(text) > MAX_INPUT_CHARS:
-        raise ReviewError(
-            f"入力が長すぎます（{MAX_INPUT_CHARS}文字まで）",
-            f"too long ({MAX_INPUT_CHARS} characters at most)",
-        )
-    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in text):
-        raise ReviewError(
-            "制御文字や目に見えない文字が含まれています。打ち直してください",
-            "contains control or invisible characters: type it again",
-        )
-    if kind.value in (Value.OPTIONS, Value.OPTION):
-        return _option(spec, text)
-    t = unicodedata.normalize("NFKC", text)
-    if kind.value is Value.DATE:
-        try:
-            return parse_date(text).isoformat()
-        except ValueError as exc:  # WarekiError, or anything the calendar refuses
-            # A WarekiError's message repeats the entry: not for a sensitive field.
-            said = isinstance(exc, WarekiError) and not spec.sensitive
-            ja, en = (
-                (exc.ja, exc.en)
-                if isinstance(exc, WarekiError) and said
-                else ("日付として読めません", "not a date")
-            )
-            raise ReviewError(ja, en) from exc
-    if kind.value is Value.INTEGER:
-        digits = normalize.amount_text(t, spec.unit)
-        if not _DIGITS.fullmatch(digits):
-            raise _no_number(spec)
-        if len(digits) > MAX_NUMBER_DIGITS:
-            raise ReviewError(
-                f"桁が多すぎます（{MAX_NUMBER_DIGITS}桁まで）",
-                f"too many digits ({MAX_NUMBER_DIGITS} at most)",
-            )
-        return int(digits)
-    if kind.value is Value.DIGITS:
-        if not _DIGITS.fullmatch(t):
-            raise ReviewError(
-                "数字だけを入力してください（ハイフン・空白・文字は入れません）",
-                "digits only (no hyphens, spaces or letters)",
-            )
-        return t
-    if kind.input_pattern is not None:
-        pattern, ja, en = kind.input_pattern
-        if not re.fullmatch(pattern, _DASHES.sub("-", t)):
-            raise ReviewError(ja, en)
-    try:
-        return normalize_value(spec, text)
-    except ValueError as exc:  # a normaliser that cannot make sense of it (a malformed numeral)
-        raise ReviewError(
-            "この値は読めません。打ち直してください", "this value cannot be read: type it again"
-        ) from exc
+from validation.entry import parse_input
+from validation.routing import check_values, complete_addresses
 
 
 @dataclass(frozen=True)
