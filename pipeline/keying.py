@@ -77,8 +77,14 @@ def approved_documents(ctx: Context, target: str) -> list[int]:
         if d.id is None or not d.form_id:
             continue
         targets = load_template(d.form_id).keyed_into
-        if target in targets and (
-            not done_in(ctx.store, d.id, target) or all(done_in(ctx.store, d.id, t) for t in targets)
+        if target not in targets:
+            continue
+        # One target (the usual form): approved means still to key, or keyed and to be marked; only
+        # a form with several asks the ledger (every keying run passes here: no query per document).
+        if (
+            len(targets) == 1
+            or not done_in(ctx.store, d.id, target)
+            or all(done_in(ctx.store, d.id, t) for t in targets)
         ):
             out.append(d.id)
     return out
