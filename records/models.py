@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Column, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -31,6 +31,16 @@ class DocStatus(StrEnum):
     BOUND = "bound"  # a further page of an application, read into the document of its first page
     QUARANTINED = "quarantined"  # unusable file, reason written beside it
     REJECTED = "rejected"  # a reviewer turned it away
+
+
+class Channel(StrEnum):
+    """How an application reached the city: the back office is one flow whatever the channel."""
+
+    PAPER = "paper"  # a scan dropped in the inbox
+    COUNTER = (
+        "counter"  # 書かない窓口: typed by counter staff, printed with a signed QR, signed, scanned back
+    )
+    ONLINE = "online"  # a row of an online application service's export
 
 
 class Document(SQLModel, table=True):
@@ -62,6 +72,12 @@ class Document(SQLModel, table=True):
     approved_at: dt.datetime | None = None
     #: Bumped by every state change; writers compare it to avoid lost updates.
     revision: int = 0
+    channel: str = Field(
+        default=Channel.PAPER,
+        sa_column=Column(String(10), nullable=False, server_default=Channel.PAPER.value, index=True),
+    )
+    #: Online: the service's application ID (``<service> <id>``); counter: the printed slip's number.
+    external_id: str | None = Field(default=None, max_length=140)
 
 
 class Page(SQLModel, table=True):
@@ -254,3 +270,48 @@ class UserSession(SQLModel, table=True):
     last_seen_at: dt.datetime = Field(default_factory=now)
     expires_at: dt.datetime = Field(index=True)
     client: str | None = None
+
+
+class Attachment(SQLModel, table=True):
+    """A file that came with an online application (a copy of an ID, a certificate): kept, shown to the
+    reviewer, never read by the OCR."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    name: str = Field(max_length=255)
+    path: str
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    content_type: str = Field(default="application/octet-stream", max_length=100)
+    added_at: dt.datetime = Field(default_factory=now)
+
+
+class CounterVisit(SQLModel, table=True):
+    """書かない窓口: one visitor at the counter, one identity check for every procedure of the visit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: dt.datetime = Field(default_factory=now, index=True)
+    staff: str
+    #: The identity document shown (``mynumber_card``, ``driver_license``...), its number masked.
+    id_document: str = Field(max_length=40)
+    id_number_masked: str = Field(default="", max_length=40)
+    checked_by: str
+    checked_at: dt.datetime = Field(default_factory=now)
+
+
+class CounterSlip(SQLModel, table=True):
+    """One procedure of a visit, printed pre-filled with a signed QR: its values come back, exactly,
+    when the signed paper is scanned (once: a second scan of the same slip is a duplicate)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="countervisit.id", index=True)
+    #: Random, printed in the QR and signed with it: which slip a scan is.
+    nonce: str = Field(unique=True, index=True, max_length=32)
+    form_id: str
+    form_version: int
+    issued_by: str
+    issued_at: dt.datetime = Field(default_factory=now, index=True)
+    #: Staff seconds from opening the procedure to printing it (the KPI's counter time).
+    staff_seconds: float | None = None
+    #: The document its signed scan became (None until scanned back).
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.errors import WeakPassword
 
-ROLES = ("reviewer", "supervisor", "author", "admin")
+ROLES = ("counter", "reviewer", "supervisor", "author", "admin")
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 #: Compared against when the user does not exist, so timing does not reveal user names.
