@@ -19,6 +19,7 @@ POINTS = {
     "read.before_save": "the page is read, nothing of it stored",
     "read.reading_saved": "in one unit: the reading and pages are saved, the routing's approval and event not",
     "read.after_save": "the reading and the routing decision are stored",
+    "online.row_saved": "in one unit: an online application's document and values are saved, its approval not",
     "review.labels_saved": "in one unit: a blind check's audit labels are saved, the document not yet approved or sent back",
     "review.labels_settled": "in one unit: an approval settled the audit labels, the document is not yet approved",
     "review.fields_marked": "in one unit: a blind check marked the differing fields, the document is not yet back in review",

@@ -19,7 +19,7 @@ from intake.inbox import check_in_inbox
 from pipeline.intake import intake_file, sweep
 from pipeline.keying import targets_of
 from pipeline.reading import read_document, unread_pages
-from records.models import DocStatus
+from records.models import Channel, DocStatus
 
 
 def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
@@ -30,6 +30,10 @@ def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
 @task(name="intake", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_worth_retrying)
 def intake_task(path: str) -> tuple[str, int | None]:
     result = intake_file(Path(path), context())
+    for doc_id in result.approved:  # an online export's applications that went straight through
+        targets: list[str | None] = [*targets_of(context(), doc_id)] or [None]
+        for target in targets:
+            announce_approved(doc_id, target)
     return result.outcome, result.document_id
 
 
@@ -65,7 +69,10 @@ def process_file(path: str) -> dict:
     """Take one complete file from the inbox and carry it as far as the machine can."""
     check_in_inbox(Path(path), context().settings.inbox)  # OutsideInbox: this run fails, nothing touched
     outcome, doc_id = intake_task(path)
-    statuses = read_with_pages(doc_id) if outcome == "accepted" and doc_id is not None else []
+    read = (
+        outcome == "accepted" and doc_id is not None and context().store.document(doc_id).status == "received"
+    )
+    statuses = read_with_pages(doc_id) if read and doc_id is not None else []
     status = statuses[0] if statuses else None
     get_run_logger().info(
         "file %s: %s, document %s → %s", Path(path).name, outcome, doc_id, ", ".join(statuses) or "-"

@@ -72,7 +72,14 @@ def display_name(name: str, limit: int = 300) -> str:
 
 #: The only extensions a stored file gets, from its sniffed real type (``ocr.pages.sniff``): a name
 #: chosen by whoever dropped the file (``.html``, ``.svg``) never reaches a folder reviewers download from.
-KIND_EXTENSIONS = {"pdf": ".pdf", "png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
+KIND_EXTENSIONS = {
+    "pdf": ".pdf",
+    "png": ".png",
+    "jpeg": ".jpg",
+    "tiff": ".tif",
+    "csv": ".csv",
+    "json": ".json",
+}
 UNKNOWN_EXTENSION = ".bin"
 #: Tries for a free quarantine name before giving up (names are random: a clash means a retry).
 _MAX_TRIES = 10_000

@@ -35,6 +35,8 @@ MAX_EXPORT_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 10_000
 #: A service's application ID: letters, digits and a few separators (it names the document).
 APPLICATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+#: How a CSV cell lists several ticked options.
+MANY_SEPARATORS = re.compile(r"[;；、,，|]")
 
 
 class ExportRefused(InputError):
@@ -58,6 +60,12 @@ class OnlineMapping(BaseModel):
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: A column the export may have that the form does not need (a payment status, a timestamp).
     ignore: list[str] = Field(default_factory=list)
+    #: Columns naming the files sent with an application (JSON: ``[{"name", "content_base64"}]`` or
+    #: names; CSV: names separated by ``;``): kept with the document for the reviewer.
+    attachments: list[str] = Field(default_factory=list)
+    #: Values every application of this service has, decided by the form's author (the service's own
+    #: identity check and electronic signature stand for the paper's signature: ``signature: true``).
+    fixed: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
@@ -87,7 +95,8 @@ def parse_mapping(text: str, tpl: Template, source: str = "online.yaml") -> Onli
             detail=str(exc)[:1000],
         ) from exc
     names = {f.name for f in tpl.fields}
-    unknown = sorted({f for f in [*mapping.columns.values(), *mapping.values] if f not in names})
+    named = [*mapping.columns.values(), *mapping.values, *mapping.fixed]
+    unknown = sorted({f for f in named if f not in names})
     bad_options = [
         f"{name}:{v}"
         for name, words in mapping.values.items()
@@ -95,6 +104,12 @@ def parse_mapping(text: str, tpl: Template, source: str = "online.yaml") -> Onli
         for v in words.values()
         if v not in {o.value for o in tpl.field(name).options}
     ]
+    for name, value in mapping.fixed.items():
+        if name in names:
+            try:
+                parse_input(tpl.field(name), value)
+            except ReviewError as exc:
+                bad_options.append(f"{name}={value!r}: {exc.en}")
     if unknown or bad_options:
         raise TemplateError(
             f"オンライン申請の対応表 {source} が様式 {tpl.id} にない項目・選択肢を使っています",
@@ -164,6 +179,7 @@ def applications(data: bytes, name: str, tpl: Template, mapping: OnlineMapping) 
     present = set().union(*(r.keys() for r in rows)) if rows else set()
     needed = {mapping.id_column, *mapping.columns}
     missing = sorted(needed - present) if rows else []
+    needed |= set(mapping.attachments)
     if missing:
         raise ExportRefused(
             f"必要な列がありません: {', '.join(missing)}（オンライン申請の対応表と書き出しを確かめてください）",
@@ -201,8 +217,11 @@ def _row(line: int, raw: dict[str, Any], tpl: Template, mapping: OnlineMapping) 
         if isinstance(value, dict) or (isinstance(value, list) and not tpl.field(name).options):
             row.problems[name] = ("値の形が違います", "not a value")
             continue
+        spec = tpl.field(name)
+        if isinstance(value, str) and spec.kind.entry(spec) == "many":  # CSV: 「年金;その他」
+            value = [v for v in MANY_SEPARATORS.split(value) if v.strip()]
         words = mapping.values.get(name)
-        if words is not None and value not in (None, ""):
+        if words is not None and value not in (None, "", []):
             listed = value if isinstance(value, list) else [value]
             unknown = [str(v) for v in listed if str(v).strip() not in words]
             if unknown:
@@ -214,7 +233,9 @@ def _row(line: int, raw: dict[str, Any], tpl: Template, mapping: OnlineMapping) 
             mapped = [words[str(v).strip()] for v in listed]
             value = mapped if isinstance(value, list) else mapped[0]
         try:
-            row.values[name] = parse_input(tpl.field(name), value)
+            row.values[name] = parse_input(spec, value)
         except ReviewError as err:
             row.problems[name] = (err.ja, err.en)
+    for name, value in mapping.fixed.items():
+        row.values[name] = parse_input(tpl.field(name), value)
     return row

@@ -48,6 +48,7 @@ from intake.files import (
 )
 from intake.inbox import InboxEntry, open_entry
 from ocr import pages as ocr_pages
+from pipeline import online
 from pipeline.context import Context
 from records.models import DocStatus, Document
 
@@ -65,6 +66,8 @@ class IntakeResult:
     outcome: str
     document_id: int | None = None
     detail: str = ""
+    #: An online service's export: the applications it added that went straight through (to key now).
+    approved: tuple[int, ...] = ()
 
 
 def intake_file(path: Path, ctx: Context) -> IntakeResult:
@@ -229,6 +232,8 @@ def _take_regular(entry: InboxEntry, ctx: Context) -> IntakeResult:
 def _take_staged(entry: InboxEntry, staged: Copied, ctx: Context) -> IntakeResult:
     cfg, store = ctx.settings, ctx.store
     kind = ocr_pages.sniff(staged.head)
+    if kind is None and online.is_export(entry.name):
+        return _take_export(entry, staged, ctx)
     try:
         n_pages = ocr_pages.check_file(staged.path)  # the real type, encryption, size and page limits
     except InputError as err:
@@ -262,6 +267,32 @@ def _take_staged(entry: InboxEntry, staged: Copied, ctx: Context) -> IntakeResul
     entry.remove()
     log.info("accepted document %s (%s)", doc.id, dest.name)
     return IntakeResult("accepted", doc.id)
+
+
+def _take_export(entry: InboxEntry, staged: Copied, ctx: Context) -> IntakeResult:
+    """An online application service's export (CSV or JSON): its applications become documents
+    (``pipeline.online``); a file that cannot be read at all goes to quarantine whole."""
+    kind = "json" if entry.name.lower().endswith(".json") else "csv"
+    try:
+        out = online.take_export(ctx, staged.path.read_bytes(), entry.name)
+    except InputError as err:
+        q = quarantine_file(
+            staged.path,
+            ctx.settings.quarantine,
+            err,
+            move=True,
+            original_name=entry.rel.as_posix(),
+            kind=kind,
+        )
+        entry.remove()
+        assert q.path is not None
+        return _quarantined(ctx, entry, err, q.path, q.reason_path)
+    entry.remove()
+    approved = tuple(d for d in out.accepted if ctx.store.document(d).status == DocStatus.APPROVED)
+    detail = f"online {out.form_id}: {len(out.accepted)} new, {len(out.already)} before, {len(out.refused)} refused"
+    if out.accepted:
+        return IntakeResult("accepted", out.accepted[0], detail=detail, approved=approved)
+    return IntakeResult("quarantined" if out.refused else "duplicate", None, detail=detail)
 
 
 # --- files whose content is known already ------------------------------------------------------------
