@@ -22,6 +22,7 @@ bench: setup  ## accuracy and speed figures (not a test); adds tesseract-jpn for
 	$(VENV)/bin/python -m bench.keying
 	$(VENV)/bin/python -m bench.bombs
 	$(VENV)/bin/python -m bench.authoring
+	$(VENV)/bin/python -m bench.counter
 
 lint: setup
 	$(VENV)/bin/ruff check .

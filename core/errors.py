@@ -19,7 +19,11 @@ the message.
     │   ├── TooLarge                    too many pages, too many pixels, too many bytes
     │   ├── BlankPage
     │   ├── NotARegularFile             a symbolic link, FIFO, socket or device in the inbox: never followed
-    │   └── DuplicateFile               content already received as another document: kept aside, not deleted
+    │   ├── DuplicateFile               content already received as another document: kept aside, not deleted
+    │   └── SealError                   the signed QR of a counter slip (書かない窓口) cannot be trusted
+    │       ├── SealNotOurs             a QR that is not a dejiru seal (a URL, another system's code)
+    │       ├── SealForged              our format, but not this city hall's signature (edited, copied, forged)
+    │       └── SealMalformed           our prefix, but cut short or undecodable
     ├── OutsideInbox                3   a path to take in that is not a file in the inbox: refused untouched
     ├── RecognitionError            4   the page is readable but not understood
     │   ├── UnknownForm
@@ -158,6 +162,32 @@ class DuplicateFile(InputError):
     retry): the new copy is kept in quarantine with a reason, never deleted silently."""
 
     code = "duplicate"
+
+
+class SealError(InputError):
+    """The signed QR printed on a counter slip (書かない窓口, :mod:`formkit.seal`) cannot be trusted, so
+    none of its values may be taken from it."""
+
+    code = "seal"
+
+
+class SealNotOurs(SealError):
+    """A QR code that is not a dejiru seal at all: a URL, another system's code, a ticket number."""
+
+    code = "seal_not_ours"
+
+
+class SealForged(SealError):
+    """A seal in dejiru's format whose signature does not match this installation's key: its values
+    were edited, it was made by someone without the key, or it was printed by another city hall."""
+
+    code = "seal_forged"
+
+
+class SealMalformed(SealError):
+    """A seal in dejiru's format that cannot be decoded: cut short, misread, or oversized."""
+
+    code = "seal_malformed"
 
 
 class OutsideInbox(DejiruError):

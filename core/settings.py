@@ -202,6 +202,11 @@ class Settings(BaseSettings):
         "Pin the calendar day dates are checked against and samples are dated (demos, benchmarks, tests)",
         shown="the real day in Japan",
     )
+    demo_history: bool = _setting(
+        True,
+        "`dejiru run` on the demo: weeks of made-up applications for the KPI page, seeded once into an"
+        " empty store (`dejiru demo-history`); 0: never",
+    )
     failpoint: str | None = _setting(
         None, "Crash tests only: kill the process at this point (`core/failpoints.py`)"
     )
@@ -290,6 +295,11 @@ class Settings(BaseSettings):
     @property
     def secret_file(self) -> Path:
         return self.home / "secret.key"
+
+    @property
+    def api_tokens_file(self) -> Path:
+        """Hashes of the tokens online services post their exports with (``dejiru online token``)."""
+        return self.home / "api_tokens.json"
 
     def private_dirs(self) -> tuple[Path, ...]:
         return (

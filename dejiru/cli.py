@@ -41,6 +41,15 @@ def _register_subapps() -> None:
 
     app.add_typer(flow_app, name="flow")
 
+    from dejiru.cli_kpi import demo_history, kpi
+
+    app.command("kpi")(kpi)
+    app.command("demo-history")(demo_history)
+
+    from dejiru.cli_online import online_app
+
+    app.add_typer(online_app, name="online")
+
 
 _register_subapps()
 
@@ -89,6 +98,15 @@ def run(
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
     keying: Annotated[bool, typer.Option(help="Key approved records (off: read and route only)")] = True,
+    demo_history: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo-history/--no-demo-history",
+            help="On the demo, seed weeks of made-up applications into an empty store, once"
+            " (default: DEJIRU_DEMO_HISTORY, on)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run everything: Prefect, the demo legacy system, the review UI and the inbox watcher."""
     from core.settings import settings
@@ -102,6 +120,7 @@ def run(
         until_keyed=until_keyed,
         timeout=timeout,
         keying=keying,
+        demo_history=demo_history,
     ).run()
     raise typer.Exit(code)
 
@@ -613,7 +632,7 @@ def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legac
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Login name")],
-    role: Annotated[str, typer.Option(help="reviewer, supervisor, author or admin")] = "reviewer",
+    role: Annotated[str, typer.Option(help="counter, reviewer, supervisor, author or admin")] = "reviewer",
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
     one_time: Annotated[
         bool,

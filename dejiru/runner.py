@@ -31,6 +31,8 @@ from core.errors import DejiruError, StartupFailed
 from core.settings import Settings
 
 log = logging.getLogger("dejiru.run")
+#: In DEJIRU_HOME once ``dejiru run`` seeded the demo history: it is seeded once per installation.
+DEMO_HISTORY_MARKER = "demo-history.seeded"
 
 
 def port_free(host: str, port: int) -> bool:
@@ -199,6 +201,8 @@ class Runner:
     until_keyed: int | None = None
     #: Run the keying loop (off: read and route only, e.g. to measure reading throughput).
     keying: bool = True
+    #: Seed the demo history into an empty store once (None: DEJIRU_DEMO_HISTORY); only on the demo.
+    demo_history: bool | None = None
     timeout: float | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -247,6 +251,7 @@ class Runner:
         if any(recovered.values()):
             log.info("resuming unfinished work: %s", recovered)
         admin_password = ensure_admin(ctx)
+        self.seed_demo_history(ctx)
 
         starting = True
         if threading.current_thread() is threading.main_thread():
@@ -348,6 +353,26 @@ class Runner:
         stack.callback(watcher.stop)
         return prefect_proc
 
+    def seed_demo_history(self, ctx: Any) -> None:
+        """On the demo (a template keys into the bundled legacy system), a new installation's KPI page
+        shows weeks of made-up applications (``pipeline.demo_history``), seeded once into an empty
+        store; never on a city's own setup, and never again once removed."""
+        wanted = self.cfg.demo_history if self.demo_history is None else self.demo_history
+        if not wanted or not self.demo_targeted:
+            return
+        from core import clock
+        from pipeline.demo_history import DEFAULT_SEED, DEFAULT_WEEKS, seed_once
+
+        try:
+            counts = seed_once(
+                ctx.store, self.cfg.home / DEMO_HISTORY_MARKER, DEFAULT_WEEKS, DEFAULT_SEED, clock.today()
+            )
+        except DejiruError as err:  # a demo nicety: never a reason not to start
+            log.warning("demo history not seeded: %s", err.en)
+            return
+        if counts:
+            log.info("demo history seeded (remove with `dejiru demo-history --remove`): %s", counts)
+
     def local_runs(self) -> Any:
         """prefect.yaml's deployments, to run here at their schedules and triggers (see
         ``dejiru/local_runs.py``): the sweep and keying at once too, for work left by a stop."""
@@ -378,8 +403,6 @@ class Runner:
 
     def wait(self, ctx: Any) -> int:
         """Run until Ctrl-C, SIGTERM, the timeout or the asked number of keyed records."""
-        from records.models import DocStatus
-
         started = time.monotonic()
         code = 0
         try:
@@ -389,10 +412,7 @@ class Runner:
                     log.warning("stopping after %.0f s", self.timeout)
                     code = 1
                     break
-                if (
-                    self.until_keyed is not None
-                    and ctx.store.count_by_status().get(DocStatus.KEYED, 0) >= self.until_keyed
-                ):
+                if self.until_keyed is not None and self.keyed_here(ctx) >= self.until_keyed:
                     log.info("%d record(s) keyed: stopping as asked", self.until_keyed)
                     break
         except KeyboardInterrupt:
@@ -402,6 +422,14 @@ class Runner:
         finally:
             self.stop_event.set()
         return code
+
+    @staticmethod
+    def keyed_here(ctx: Any) -> int:
+        """Documents keyed, not counting the demo history's (made up, keyed before this run)."""
+        from records.models import DocStatus
+
+        keyed: int = ctx.store.count_by_status().get(DocStatus.KEYED, 0)
+        return keyed - (ctx.store.demo_documents(DocStatus.KEYED) if keyed else 0)
 
     @staticmethod
     def refuse(err: DejiruError) -> int:

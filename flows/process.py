@@ -69,10 +69,9 @@ def process_file(path: str) -> dict:
     """Take one complete file from the inbox and carry it as far as the machine can."""
     check_in_inbox(Path(path), context().settings.inbox)  # OutsideInbox: this run fails, nothing touched
     outcome, doc_id = intake_task(path)
-    read = (
-        outcome == "accepted" and doc_id is not None and context().store.document(doc_id).status == "received"
-    )
-    statuses = read_with_pages(doc_id) if read and doc_id is not None else []
+    # An online export's applications are routed at intake (no scan, nothing to read).
+    scanned = doc_id is not None and context().store.document(doc_id).channel != Channel.ONLINE
+    statuses = read_with_pages(doc_id) if outcome == "accepted" and doc_id is not None and scanned else []
     status = statuses[0] if statuses else None
     get_run_logger().info(
         "file %s: %s, document %s → %s", Path(path).name, outcome, doc_id, ", ".join(statuses) or "-"

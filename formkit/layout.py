@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from core.errors import TemplateError
 from formkit.kinds import Comb, Shape
 from formkit.model import Box, FieldSpec, Template
 
@@ -265,3 +268,128 @@ def line_bands(spec: FieldSpec) -> list[Box]:
 
 def layout(tpl: Template) -> list[FieldLayout]:
     return [layout_field(f) for f in tpl.fields]
+
+
+# --- the seal: a counter slip's signed QR (formkit.seal) -------------------------------------------
+
+#: The seal's square (QR and caption) is at least this big: a smaller QR does not survive a scan.
+SEAL_MIN_MM = 18.0
+#: Nor bigger than this: more paper buys nothing once the modules are large enough for a fax.
+SEAL_MAX_MM = 42.0
+#: Free paper kept between the seal and anything printed (beyond the QR's own quiet zone).
+SEAL_CLEAR_MM = 2.0
+#: Kept clear along the sheet's edges: printers' unprintable margin, a scanner's cropping.
+SEAL_EDGE_MM = 6.0
+#: The tiny caption under the QR, inside the seal's square.
+SEAL_CAPTION_MM = 2.6
+SEAL_CAPTION = "窓口で作成（署名付きQR）"
+#: Resolution of the free-space search (px per mm).
+_SEAL_GRID = 2.0
+
+
+def printed_boxes(tpl: Template) -> list[Box]:
+    """What this module places on the page: registration marks, the whole form-ID strip (its white
+    cells are read too) and its text, framed or shaded static boxes, and every field's zone, label,
+    cells, marks and texts. Text whose width only the font knows (title, instructions, a legacy
+    master's whole print) is measured on the printed page instead (:func:`seal_box`)."""
+    boxes: list[Box] = []
+    if not tpl.legacy:
+        boxes += mark_boxes(tpl) + id_cells() + [id_text_box()]
+    boxes += [st.box for st in tpl.static if st.frame or st.shade]
+    for lay in layout(tpl):
+        boxes += [lay.zone, lay.label_box, *lay.cells, *(t.box for t in lay.texts)]
+        boxes += [m.box for m in lay.marks] + [m.label.box for m in lay.marks if m.label is not None]
+        boxes += [b for cells in lay.parts.values() for b in cells]
+    return boxes
+
+
+def _largest_free_square(busy: np.ndarray) -> tuple[int, int, int]:
+    """(side, x, y) in grid cells of the largest square of ``False`` in ``busy``, by binary search
+    over the side with a summed-area table: a square is free when its sum is 0."""
+    sat = np.pad(busy.astype(np.int32), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+
+    def fits(s: int) -> tuple[int, int] | None:
+        if s > min(busy.shape):
+            return None
+        inside = sat[s:, s:] - sat[:-s, s:] - sat[s:, :-s] + sat[:-s, :-s]
+        ys, xs = np.nonzero(inside == 0)
+        return (int(xs[0]), int(ys[0])) if len(xs) else None
+
+    lo, hi, best = 0, min(busy.shape), (0, 0, 0)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        at = fits(mid)
+        if at is None:
+            hi = mid - 1
+        else:
+            lo, best = mid, (mid, *at)
+    return best
+
+
+def seal_box(tpl: Template, *, ink: np.ndarray | None = None, min_mm: float = SEAL_MIN_MM) -> Box:
+    """Where a counter slip's signed QR and its caption go: the largest free square on the page, at
+    most ``SEAL_MAX_MM`` (centred in the free square when that is bigger), in millimetres.
+
+    Free means ``SEAL_CLEAR_MM`` away from everything :func:`printed_boxes` places and from every
+    dark pixel of the blank page as printed (``ink``: a boolean mask of the whole page at any
+    resolution; by default the blank form's own raster, :func:`formkit.render.master_image`, which
+    for a legacy form is the only account of what it prints), and ``SEAL_EDGE_MM`` in from the
+    sheet's edges. Only paper outside the form's frames counts: a legacy form's blank cells are for
+    writing, even those the template does not read. A form with no such square of ``min_mm`` is a
+    :class:`TemplateError`: it cannot be printed at the counter until its layout leaves room.
+    """
+    if ink is None:
+        from formkit.render import master_image
+
+        page = master_image(tpl, _SEAL_GRID)
+        ink = page.min(axis=2) < 200 if page.ndim == 3 else page < 200
+    g = _SEAL_GRID
+    h, w = round(tpl.page.height_mm * g), round(tpl.page.width_mm * g)
+    if ink.shape != (h, w):
+        ys = (np.arange(h) * ink.shape[0] / h).astype(int)
+        xs = (np.arange(w) * ink.shape[1] / w).astype(int)
+        ink = ink[ys][:, xs]
+    busy = ink.astype(bool).copy()
+    for b in printed_boxes(tpl):
+        busy[max(int(b.y * g), 0) : math.ceil(b.y2 * g), max(int(b.x * g), 0) : math.ceil(b.x2 * g)] = True
+    busy |= ~_outside_frames(busy)
+    # Clearance: every printed cell grows by SEAL_CLEAR_MM (a square max filter, separable).
+    r = math.ceil(SEAL_CLEAR_MM * g)
+    grown = busy.copy()
+    for d in range(1, r + 1):
+        grown[d:] |= busy[:-d]
+        grown[:-d] |= busy[d:]
+    busy = grown.copy()
+    for d in range(1, r + 1):
+        busy[:, d:] |= grown[:, :-d]
+        busy[:, :-d] |= grown[:, d:]
+    e = math.ceil(SEAL_EDGE_MM * g)
+    busy[:e], busy[-e:], busy[:, :e], busy[:, -e:] = True, True, True, True
+    side, x, y = _largest_free_square(busy)
+    side_mm = side / g
+    if side_mm < min_mm:
+        raise TemplateError(
+            f"様式 {tpl.id} に窓口用の署名付きQRを印刷する余白がありません"
+            f"（{min_mm:.0f}mm 四方が必要、最大 {side_mm:.1f}mm）",
+            f"form {tpl.id} has no room for the counter slip's signed QR "
+            f"(needs {min_mm:.0f} mm square of blank paper, the largest is {side_mm:.1f} mm)",
+        )
+    size = min(side_mm, SEAL_MAX_MM)
+    return Box(x=x / g + (side_mm - size) / 2, y=y / g + (side_mm - size) / 2, w=size, h=size)
+
+
+def _outside_frames(busy: np.ndarray) -> np.ndarray:
+    """The paper reachable from the sheet's edge without crossing print: not inside any frame."""
+    free = ~busy
+    out = np.zeros_like(free)
+    out[0, :], out[-1, :], out[:, 0], out[:, -1] = free[0, :], free[-1, :], free[:, 0], free[:, -1]
+    while True:  # a flood fill by whole-array steps: a few hundred at most on a 2 px/mm page
+        grown = out.copy()
+        grown[1:] |= out[:-1]
+        grown[:-1] |= out[1:]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        grown &= free
+        if (grown == out).all():
+            return out
+        out = grown

@@ -19,10 +19,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from core.errors import TemplateError
 from formkit import idcode
 from formkit.fonts import FORM_FONT, reportlab_font
 from formkit.kinds import Shape
 from formkit.layout import (
+    SEAL_CAPTION,
+    SEAL_CAPTION_MM,
     FieldLayout,
     example_stamp_box,
     header_boxes,
@@ -31,6 +34,7 @@ from formkit.layout import (
     layout,
     line_bands,
     mark_boxes,
+    seal_box,
 )
 from formkit.model import Box, Template
 
@@ -298,3 +302,66 @@ def _master(tpl_key: str, tpl_json: str, px_per_mm: float) -> np.ndarray:
 def master_image(tpl: Template, px_per_mm: float) -> np.ndarray:
     """The blank form as the reader's reference image (cached per process and resolution)."""
     return _master(tpl.key, tpl.model_dump_json(), px_per_mm)
+
+
+#: Error correction of the seal's QR: M (15 %) in a version that fits, raised further by segno when
+#: the data leaves room in that version. Fax line drops and toner specks cost a few percent.
+SEAL_ERROR = "m"
+#: Quiet-zone modules drawn inside the seal's square; the square's own clearance adds the rest.
+SEAL_BORDER = 2
+#: A module smaller than this is lost at 200 dpi: refuse to print rather than print a dud.
+SEAL_MIN_MODULE_MM = 0.25
+
+
+def seal_modules(text: str, error: str = SEAL_ERROR) -> list[list[bool]]:
+    """The seal's QR as rows of dark (True) modules, without its quiet zone (segno)."""
+    import segno
+
+    qr = segno.make(text, error=error, micro=False)
+    return [[bool(v) for v in row] for row in qr.matrix_iter(scale=1, border=0)]
+
+
+def draw_seal(
+    canvas: Canvas, tpl: Template, text: str, *, box: Box | None = None, error: str = SEAL_ERROR
+) -> Box:
+    """The counter slip's signed QR (:mod:`formkit.seal`) in :func:`~formkit.layout.seal_box`, black
+    on white with its quiet zone, the caption 「窓口で作成（署名付きQR）」 under it; returns where the
+    QR's modules lie (mm). Each row's dark runs are one path, filled at once: no hairline seams between
+    modules for a scanner to see.
+
+    A text too long for the room (modules under ``SEAL_MIN_MODULE_MM``) is a :class:`TemplateError`
+    naming the form: it needs more room, or the seal fewer values."""
+    box = box or seal_box(tpl)
+    rows = seal_modules(text, error)
+    n = len(rows)
+    room = min(box.w, box.h - SEAL_CAPTION_MM)
+    module = room / (n + 2 * SEAL_BORDER)
+    if module < SEAL_MIN_MODULE_MM:
+        raise TemplateError(
+            f"様式 {tpl.id} の署名付きQRが小さすぎます（1セル {module:.2f}mm、{SEAL_MIN_MODULE_MM}mm 以上が必要）",
+            f"the signed QR of form {tpl.id} would be too small to scan ({module:.2f} mm modules, "
+            f"{SEAL_MIN_MODULE_MM} mm needed)",
+            detail=f"{n} modules in a {box.w:.1f} mm square",
+        )
+    pen = Pen(canvas, tpl.page.height_mm)
+    side = module * (n + 2 * SEAL_BORDER)
+    quiet = Box(x=box.x + (box.w - side) / 2, y=box.y, w=side, h=side)
+    pen.rect(quiet, stroke=None, fill=white)
+    x0, y0 = quiet.x + SEAL_BORDER * module, quiet.y + SEAL_BORDER * module
+    path = canvas.beginPath()
+    for r, row in enumerate(rows):
+        c = 0
+        while c < n:
+            if not row[c]:
+                c += 1
+                continue
+            start = c
+            while c < n and row[c]:
+                c += 1
+            top = pen.page_h - (y0 + (r + 1) * module)
+            path.rect((x0 + start * module) * mm, top * mm, (c - start) * module * mm, module * mm)
+    canvas.setFillColor(black)
+    canvas.drawPath(path, stroke=0, fill=1)
+    caption = Box(x=box.x, y=box.y2 - SEAL_CAPTION_MM, w=box.w, h=SEAL_CAPTION_MM)
+    pen.text(SEAL_CAPTION, caption, size=5.5, align="center")
+    return Box(x=x0, y=y0, w=n * module, h=n * module)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from formkit.model import Template
 from ocr.reader import read_page
 from pipeline.context import Context
+from records.demo import is_demo
 from records.models import DocStatus
 from synth.samples import make_sample
 from synth.splits import TUNE, Split
@@ -91,6 +92,8 @@ def from_store(ctx: Context) -> Iterator[Labelled]:
     for doc in ctx.store.documents([DocStatus.APPROVED, DocStatus.KEYED], limit=100_000):
         if doc.id is None or not doc.approved_by or doc.approved_by.endswith("(auto)"):
             continue
+        if is_demo(doc.sha256):
+            continue  # dejiru demo-history: made up, nothing to learn from
         for f in ctx.store.fields(doc.id):
             reasons = json.loads(f.ocr_reasons or "[]")
             if not reasons or f.type not in audited_by_type:

@@ -453,6 +453,38 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def take_posted(
+    ctx: Context, data: bytes, name: str, *, sent: dict[str, bytes] | None = None, by: str
+) -> ExportOutcome:
+    """An export posted to the API: as :func:`take_export`; one that cannot be read at all is kept in
+    quarantine with its reason and an exception item (as a dropped file would be), then raised."""
+    try:
+        return take_export(ctx, data, name, sent=sent, by=by)
+    except InputError as err:
+        staging = ctx.settings.staging / uuid.uuid4().hex
+        staging.mkdir(mode=0o700, parents=True)
+        try:
+            tmp = staging / "export"
+            tmp.write_bytes(data)
+            kind = "json" if name.lower().endswith(".json") else "csv"
+            q = quarantine_file(tmp, ctx.settings.quarantine, err, move=True, original_name=name, kind=kind)
+        finally:
+            for leftover in staging.iterdir():
+                leftover.unlink(missing_ok=True)
+            staging.rmdir()
+        with ctx.unit() as uow:
+            uow.store.add_exception(
+                code=err.code,
+                ja=err.ja,
+                en=err.en,
+                detail=err.detail,
+                source_name=name,
+                evidence={"quarantine": str(q.path), "reason": str(q.reason_path)},
+            )
+            uow.store.audit(by, "intake.online_refused", None, detail=err.code)
+        raise
+
+
 def check_mapping(tpl: Template) -> OnlineMapping | None:
     """The form's online mapping, checked (``dejiru template check``), or None without one."""
     path = template_dir(tpl.id) / MAPPING_FILE

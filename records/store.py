@@ -26,10 +26,15 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select, update
 
+from records import channel_queries
 from records.db import migrate, session
+from records.kpis import ChannelFact
 from records.models import (
+    Attachment,
     AuditEvent,
     AuditLabel,
+    CounterSlip,
+    CounterVisit,
     DocStatus,
     Document,
     ExceptionItem,
@@ -239,10 +244,26 @@ class Store:
         with self._session() as s:
             return s.exec(select(Document).where(Document.sha256 == sha256)).first()
 
-    def add_document(self, sha256: str, name: str, archive_path: str, size: int) -> tuple[Document, bool]:
+    def add_document(
+        self,
+        sha256: str,
+        name: str,
+        archive_path: str,
+        size: int,
+        *,
+        channel: str = "paper",
+        external_id: str | None = None,
+    ) -> tuple[Document, bool]:
         """The document for this content, and whether it was new (False: a duplicate)."""
         with self._session() as s:
-            doc = Document(sha256=sha256, original_name=name, archive_path=archive_path, size_bytes=size)
+            doc = Document(
+                sha256=sha256,
+                original_name=name,
+                archive_path=archive_path,
+                size_bytes=size,
+                channel=channel,
+                external_id=external_id,
+            )
             if self._insert(s, doc):
                 return doc, True
         existing = self.document_by_sha(sha256)
@@ -529,6 +550,21 @@ class Store:
                 s.exec(select(Page).where(Page.document_id == doc_id).order_by(col(Page.index))).all()
             )
 
+    def add_attachment(self, doc_id: int, name: str, path: str, sha256: str, size: int) -> Attachment:
+        """A file kept with an online application (written to the archive before this row)."""
+        with self._session() as s:
+            att = Attachment(document_id=doc_id, name=name, path=path, sha256=sha256, size_bytes=size)
+            s.add(att)
+            self._commit(s)
+            return att
+
+    def attachments(self, doc_id: int) -> list[Attachment]:
+        with self._session() as s:
+            rows = s.exec(
+                select(Attachment).where(Attachment.document_id == doc_id).order_by(col(Attachment.id))
+            )
+            return list(rows.all())
+
     def fields(self, doc_id: int) -> list[FieldValue]:
         with self._session() as s:
             return list(
@@ -725,6 +761,7 @@ class Store:
             rows = s.exec(
                 select(FieldValue.type, func.count())
                 .where(col(FieldValue.ocr_reasons) == "[]")
+                .where(col(FieldValue.document_id).not_in(channel_queries.demo_ids()))  # made up
                 .group_by(FieldValue.type)
             ).all()
         return {str(t): int(n) for t, n in rows}
@@ -853,6 +890,62 @@ class Store:
                 )
             )
             self._commit(s)
+
+    # --- 書かない窓口: counter visits and their printed slips ---------------------------------------------
+
+    def open_visit(self, staff: str, id_document: str, id_number_masked: str) -> CounterVisit:
+        """A visitor at the counter, with the one identity check every procedure of the visit relies
+        on, made by ``staff`` now. The number must come masked: the store never sees it whole."""
+        with self._session() as s:
+            visit = CounterVisit(
+                staff=staff, id_document=id_document, id_number_masked=id_number_masked, checked_by=staff
+            )
+            s.add(visit)
+            self._commit(s)
+            s.refresh(visit)
+            return visit
+
+    def counter_visit(self, visit_id: int) -> CounterVisit:
+        with self._session() as s:
+            visit = s.get(CounterVisit, visit_id)
+            if visit is None:
+                raise KeyError(f"counter visit {visit_id}")
+            return visit
+
+    def add_counter_slip(
+        self,
+        visit_id: int,
+        nonce: str,
+        form_id: str,
+        form_version: int,
+        issued_by: str,
+        staff_seconds: float | None = None,
+    ) -> CounterSlip:
+        """A procedure printed for the visit; its ``nonce`` (random, in the signed QR) is unique, so a
+        nonce drawn twice fails here instead of making two slips one scan could stand for."""
+        with self._session() as s:
+            slip = CounterSlip(
+                visit_id=visit_id,
+                nonce=nonce,
+                form_id=form_id,
+                form_version=form_version,
+                issued_by=issued_by,
+                staff_seconds=staff_seconds,
+            )
+            s.add(slip)
+            self._commit(s)
+            s.refresh(slip)
+            return slip
+
+    def counter_slips(self, visit_id: int) -> list[CounterSlip]:
+        with self._session() as s:
+            q = select(CounterSlip).where(CounterSlip.visit_id == visit_id)
+            return list(s.exec(q.order_by(col(CounterSlip.id))).all())
+
+    def counter_slip(self, nonce: str) -> CounterSlip | None:
+        """The slip a scanned QR names, if this installation printed it."""
+        with self._session() as s:
+            return s.exec(select(CounterSlip).where(CounterSlip.nonce == nonce)).first()
 
     # --- audit and users -------------------------------------------------------------------------------
 
@@ -983,3 +1076,33 @@ class Store:
     def users(self) -> list[User]:
         with self._session() as s:
             return list(s.exec(select(User).order_by(col(User.username))).all())
+
+    # --- channels: the plan's KPIs and the demo history (records/kpis.py, records/demo.py) -------------
+
+    def channel_facts(self, since: dt.datetime) -> list[ChannelFact]:
+        """One fact per application received since ``since``: its channel, when it came and was keyed,
+        what it saved and cost (``records.channel_queries.channel_facts``; figures: ``records.kpis``)."""
+        with self._session() as s:
+            return channel_queries.channel_facts(s, since)
+
+    def add_rows(self, rows: Sequence[SQLModel]) -> None:
+        """Insert prepared rows as they are, their own times included (the demo history's past); their
+        ids are set on return. In a unit: flushed with the unit; alone: committed."""
+        with self._session() as s:
+            for row in rows:
+                s.add(row)
+            self._commit(s)  # ids are set by the flush; sessions keep values after a commit
+
+    def demo_documents(self, status: DocStatus | None = None) -> int:
+        """How many demo documents the store holds (in ``status``): the KPI page's banner, ``dejiru
+        run``'s stop after so many keyed (demo documents are not this run's)."""
+        with self._session() as s:
+            return channel_queries.demo_document_count(s, status)
+
+    def remove_demo_history(self) -> dict[str, int]:
+        """Delete the demo documents and every row that hangs off them, nothing else, in one
+        transaction; rows deleted per table."""
+        with self._session() as s:
+            counts = channel_queries.remove_demo(s)
+            self._commit(s)
+            return counts

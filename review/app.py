@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import URLSafeSerializer
@@ -21,6 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from pipeline.context import Context
 from review.auth import LoginLimiter
 from review.routes import ROUTERS
+from review.routes.online import TokenRefused
 from review.security import security_headers
 from review.web import SESSION_LIFETIME, Forbidden, Redirect, ReviewState, not_found, page, tr
 
@@ -30,6 +31,18 @@ HERE = Path(__file__).parent
 async def _redirect(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Redirect)
     return RedirectResponse(exc.url, status_code=303)
+
+
+async def _token_refused(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {
+            "code": "token_refused",
+            "error_ja": "APIトークンがないか、正しくありません",
+            "error_en": "missing or unknown API token",
+        },
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
@@ -77,6 +90,7 @@ def create_app(
             response.headers.setdefault(k, v)
         return response
 
+    app.add_exception_handler(TokenRefused, _token_refused)
     app.add_exception_handler(Redirect, _redirect)
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(KeyError, _unknown)

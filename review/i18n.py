@@ -51,6 +51,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nothing": ("ありません", "Nothing here"),
     "field": ("項目", "Field"),
     "scan": ("スキャン", "Scan"),
+    "submitted": ("申請された値", "As submitted"),
+    "submitted_help": (
+        "オンライン申請のため、スキャン画像はありません。申請者が入力した値を確かめてください",
+        "An online application: there is no scan. Check the values the applicant submitted",
+    ),
+    "channel_paper": ("紙", "Paper"),
+    "channel_counter": ("書かない窓口", "Counter"),
+    "channel_online": ("オンライン申請", "Online"),
+    "application_id": ("申請番号", "Application ID"),
+    "attachments": ("添付ファイル", "Attachments"),
+    "no_attachments": ("添付ファイルはありません", "No attachments"),
     "value": ("値", "Value"),
     "confidence": ("確からしさ", "Confidence"),
     "reasons": ("理由", "Reasons"),
@@ -177,6 +188,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "corrections_per_field": ("項目別の修正件数", "Corrections per field"),
     "keying_results": ("業務システムへの入力結果", "Keying results"),
     "seconds": ("秒", "s"),
+    # KPIs per channel (review/kpi_channels.py, records/kpis.py) and the demo history
+    "kpi_demo_banner": ("デモデータを含みます", "Includes demo data"),
+    "kpi_demo_detail": (
+        "デモ履歴 {n} 件。dejiru demo-history --remove で消せます",
+        "{n} demo applications; remove them with dejiru demo-history --remove",
+    ),
+    "ch_title": ("経路別の実績（紙・書かない窓口・オンライン）", "By channel (paper, counter, online)"),
+    "ch_period": ("期間", "Period"),
+    "ch_days": ("日", " days"),
+    "ch_csv": ("CSV で書き出す（議会報告用）", "Export as CSV (council report)"),
+    "ch_channel": ("経路", "Channel"),
+    "ch_apps": ("申請件数", "Applications"),
+    "ch_share": ("割合", "Share"),
+    "ch_saved": ("削減された職員時間", "Staff time saved"),
+    "ch_typing": ("入力作業（回避分）", "Typing avoided"),
+    "ch_review": ("確認作業", "Review time"),
+    "ch_counter": ("窓口での入力", "Counter typing"),
+    "ch_min": ("分", "min"),
+    "ch_h": ("時間", "h"),
+    "ch_to_keyed_median": ("受付から登録まで（中央値）", "Receipt to keyed (median)"),
+    "ch_to_keyed_p90": ("受付から登録まで（90%値）", "Receipt to keyed (90th percentile)"),
+    "ch_weekly_apps": ("週別・経路別の申請件数", "Applications per week and channel"),
+    "ch_weekly_saved": ("週別・経路別の削減された職員時間（分）", "Staff minutes saved per week and channel"),
+    "ch_saved_help": (
+        "削減時間 = 入力作業（回避分）− 確認作業 − 窓口での入力。入力作業は、登録した値を職員が手で入力した"
+        "場合の見積もりです（項目の種類ごとに1文字・1桁・1チェックあたりの秒数。表は validation/effort.py と"
+        "職員向けガイドにあります）。確認作業は1件あたり最大15分で数えます。時間の単位は分です",
+        "Saved = typing avoided − review time − counter typing. Typing avoided is an estimate of keying the"
+        " stored values by hand (seconds per character, digit or tick by kind of field; the table is in"
+        " validation/effort.py and the staff guide). A review counts for at most 15 minutes. In minutes",
+    ),
     # template editor (role author)
     "templates": ("様式テンプレート", "Form templates"),
     "tpl_list_help": (
@@ -341,6 +383,58 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "選択肢の枠（{where}）の{pct}が用紙の印刷で、○や✓が見えません（保存した時点の判定）",
         "{pct} of the option box ({where}) is the form's print: a circle or tick cannot be seen (as last saved)",
     ),
+    # 書かない窓口 (role counter)
+    "counter": ("窓口", "Counter"),
+    "counter_title": ("書かない窓口", "Counter: no forms to fill in"),
+    "counter_help": (
+        "来庁者に伺いながら職員が入力し、印刷した申請書を来庁者に確認・署名してもらいます。署名した用紙は受付トレイからスキャンします",
+        "Staff type the visitor's answers; the visitor checks the printed form and signs it. The signed paper is scanned through the inbox",
+    ),
+    "counter_procedures": ("手続き（Space で選択）", "Procedures (Space to choose)"),
+    "counter_id_check": (
+        "本人確認（この受付のすべての手続きに1回）",
+        "Identity check (once for every procedure of the visit)",
+    ),
+    "counter_id_document": ("確認した書類", "Document shown"),
+    "counter_id_number": (
+        "書類の番号（下4桁だけ記録し、二度と表示しません）",
+        "Document number (only its last 4 characters are kept, never shown again)",
+    ),
+    "iddoc_mynumber_card": ("マイナンバーカード", "My Number card"),
+    "iddoc_driver_license": ("運転免許証", "Driver's licence"),
+    "iddoc_passport": ("パスポート", "Passport"),
+    "iddoc_residence_card": ("在留カード", "Residence card"),
+    "iddoc_health_insurance_plus": ("健康保険証＋α", "Health insurance card and another"),
+    "iddoc_other": ("その他", "Other"),
+    "counter_start": ("受付を始める", "Start the visit"),
+    "counter_none": ("窓口で印刷できる様式がありません", "No form can be printed at the counter"),
+    "counter_visit": ("受付", "Visit"),
+    "counter_checked": ("本人確認", "Identity checked"),
+    "counter_keys_help": (
+        "Enter: 次の項目へ（最後の項目で印刷）　Tab: 次の項目　数字キー・Space・矢印: 選択肢　Ctrl+Enter: 印刷",
+        "Enter: next field (prints at the last one) · Tab: next field · digits, Space, arrows: options · Ctrl+Enter: print",
+    ),
+    "counter_date_hint": (
+        "例: R8.11.24、令和8年11月24日、昭和50.5.3",
+        "e.g. R8.11.24, 令和8年11月24日, 昭和50.5.3",
+    ),
+    "counter_signature": (
+        "署名は、印刷した用紙に来庁者が記入します",
+        "The visitor signs the printed form",
+    ),
+    "counter_print": ("確認用紙を印刷", "Print for signature"),
+    "counter_printing": ("印刷用のPDFを作っています…", "Making the PDF…"),
+    "counter_printed": (
+        "{n}枚の用紙を作りました。来庁者に確認・署名してもらってください",
+        "{n} pages made: have the visitor check and sign them",
+    ),
+    "counter_open_pdf": ("PDFを開く", "Open the PDF"),
+    "counter_save_pdf": ("PDFを保存", "Save the PDF"),
+    "counter_fix_first": (
+        "確認が必要な項目があります。赤字の項目を直してから印刷してください",
+        "Some fields need attention: correct the ones in red, then print",
+    ),
+    "counter_next": ("次の来庁者", "Next visitor"),
 }
 
 

@@ -25,7 +25,7 @@ from pipeline.context import Context
 from pipeline.keying import targets_of
 from records.models import DocStatus, User
 from records.store import Store
-from review.auth import AUTHORS, REVIEWERS, SUPERVISORS, LoginLimiter, allowed, csrf_ok
+from review.auth import AUTHORS, COUNTER, REVIEWERS, SUPERVISORS, LoginLimiter, allowed, csrf_ok
 from review.i18n import translator
 
 log = logging.getLogger(__name__)
@@ -151,13 +151,15 @@ Reviewer = Annotated[User, Depends(require(*REVIEWERS))]
 Supervisor = Annotated[User, Depends(require(*SUPERVISORS))]
 Author = Annotated[User, Depends(require(*AUTHORS))]
 Admin = Annotated[User, Depends(require("admin"))]
+Counter = Annotated[User, Depends(require(*COUNTER))]
 #: Declared after the role (``me: Reviewer, form: CheckedForm``): a user without the role gets 403
 #: before the token is looked at, as a user without a session gets the login page.
 CheckedForm = Annotated[dict[str, Any], Depends(checked_form)]
 
 
 def home(role: str | None) -> str:
-    return "/templates" if role == "author" else "/queue"  # authors edit templates, not documents
+    """Where a login lands: authors edit templates and counter staff serve visitors, not documents."""
+    return {"author": "/templates", "counter": "/counter"}.get(role or "", "/queue")
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -27,7 +27,8 @@ from formkit.fonts import FORM_FONT, has_glyph, reportlab_font
 from formkit.kinds import Comb, Shape, Value
 from formkit.layout import FieldLayout, layout, line_bands
 from formkit.model import LINE_JOIN, Box, FieldSpec, Template
-from formkit.render import draw_master, render_pdf
+from formkit.render import draw_master, draw_seal, render_pdf
+from formkit.seal import counter_values
 from synth.strokes import (
     GRID,
     StrokeLine,
@@ -565,3 +566,62 @@ def filled_pdf(
             decorate(canvas)
 
     return render_pdf(tpl, overlay=overlay)
+
+
+def prefilled_pdf(tpl: Template, values: dict[str, Any], seal_text: str) -> bytes:
+    """A counter slip (書かない窓口): the form with ``values`` typed in and the signed QR
+    (:func:`formkit.render.draw_seal`) holding them. The signature stays empty, whatever ``values``
+    say: the visitor signs the printed slip by hand, and the seal (made from
+    :func:`formkit.seal.counter_values`) does not vouch for it either."""
+    typed = counter_values(tpl, values)
+
+    def seal(canvas: Canvas) -> None:
+        draw_seal(canvas, tpl, seal_text)
+
+    return filled_pdf(tpl, typed, typed_hand(), decorate=seal)
+
+
+# --- a counter slip as printed, and a visitor's hand on it (ocr.print_check) ------------------------------
+
+
+def expected_print(tpl: Template, values: dict[str, Any], px_per_mm: float) -> Any:
+    """What a counter slip with ``values`` shows on paper (an RGB array at ``px_per_mm``, exactly the
+    size of an aligned page, :func:`ocr.align.warp`): the form with the values typed, the signature
+    left empty. The QR seal is left out: it lies outside every field's zone, which is all that
+    :func:`ocr.print_check.check_print` compares."""
+    import numpy as np
+
+    from formkit.render import rasterize_pdf
+
+    img = rasterize_pdf(filled_pdf(tpl, counter_values(tpl, values), typed_hand()), px_per_mm, tpl.page.width_mm)
+    h, w = round(tpl.page.height_mm * px_per_mm), round(tpl.page.width_mm * px_per_mm)
+    img = img[:h, :w]  # pdfium rounds the page's points up by a pixel at times
+    return np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), constant_values=255)
+
+
+def write_correction(w: Writer, lay: FieldLayout, value: Any, span: Box | None = None) -> None:
+    """A visitor's correction of a printed value, made as on any Japanese form: a double line (二重線)
+    through what is wrong (``span``, mm: the printed value or one character of it) and the right
+    ``value`` written beside it where the zone has room, else above it; ticks, circles, dates and comb
+    cells get the new value in their own places. Without ``span`` the value is written straight over
+    the printed one (a digit overwritten), with nothing struck."""
+    spec = lay.spec
+    free_line = (
+        lay.spec.kind.shape is Shape.LINE
+        and not lay.cells
+        and not lay.parts
+        and not spec.lines
+        and not spec.pieces
+    )
+    if span is not None:
+        w.strike(span.x, span.x2, span.y + span.h / 2, span.h)
+    if span is None or not free_line:
+        write_value(w, lay, value)
+        return
+    text = spec.kind.printed(value)
+    zone = lay.zone
+    if zone.x2 - span.x2 >= 20.0:
+        w.line_text(text, Box(x=span.x2 + 1.0, y=zone.y, w=zone.x2 - span.x2 - 1.5, h=zone.h))
+    else:
+        top = max(span.y - zone.y, zone.h * 0.4)
+        w.line_text(text, Box(x=span.x, y=zone.y, w=zone.x2 - span.x, h=top), size_mm=top * 0.8)

@@ -33,6 +33,9 @@ os.environ["DEJIRU_TODAY"] = TODAY
 #: that tests expect to go straight through would wait for a blind check instead (the draw depends on
 #: each test home's fresh secret key). Subprocesses inherit it.
 os.environ["DEJIRU_AUDIT_SHARE"] = "0"
+#: No demo history seeded by `dejiru run` unless a test asks for it: its hundreds of made-up keyed
+#: applications would stand beside the one document a test follows. Subprocesses inherit it.
+os.environ["DEJIRU_DEMO_HISTORY"] = "0"
 
 from dejiru import prefect_env  # noqa: E402
 

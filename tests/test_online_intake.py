@@ -95,7 +95,9 @@ def test_changed_values_under_a_known_id_go_to_a_person(ctx: Any) -> None:
 
 def test_attachments_are_kept_with_the_application(ctx: Any) -> None:
     pdf = b"%PDF-1.4\n% a certificate\n"
-    row = GOOD | {"添付ファイル": [{"name": "本人確認.pdf", "content_base64": base64.b64encode(pdf).decode()}]}
+    row = GOOD | {
+        "添付ファイル": [{"name": "本人確認.pdf", "content_base64": base64.b64encode(pdf).decode()}]
+    }
     intake_file(drop(ctx, "export.json", json.dumps([row], ensure_ascii=False).encode()), ctx)
     (doc,) = online_docs(ctx)
     (att,) = ctx.store.attachments(doc.id)
@@ -132,7 +134,7 @@ def test_an_export_that_cannot_be_read_is_quarantined_whole(ctx: Any) -> None:
 
 
 def test_a_csv_cell_that_is_a_formula_stays_text_in_quarantine(ctx: Any) -> None:
-    row = GOOD | {"申請番号": "E2026-000300", "生年月日": "=HYPERLINK(\"http://x\")"}
+    row = GOOD | {"申請番号": "E2026-000300", "生年月日": '=HYPERLINK("http://x")'}
     intake_file(drop(ctx, "export.csv", as_csv([row])), ctx)
     (reason,) = reason_files(ctx, "online_row_refused")
     kept = reason.with_name(reason.name.removesuffix(".reason.txt")).read_bytes().decode("utf-8-sig")

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from review.app import create_app
 from review.routes.account import PUBLIC
+from review.routes.online import TOKEN_ROUTES, api_client
 from review.web import signed_in
 from tests.conftest import make_settings
 
@@ -55,7 +56,7 @@ def test_the_public_routes_exist_and_need_no_session(app: Any) -> None:
 
 def test_every_other_route_needs_a_session(app: Any) -> None:
     """Anonymous access: every non-public route depends on signed_in and answers 303 to /login."""
-    protected = [(m, p, r) for m, p, r in routes(app) if (m, p) not in PUBLIC]
+    protected = [(m, p, r) for m, p, r in routes(app) if (m, p) not in PUBLIC | TOKEN_ROUTES]
     assert len(protected) >= 20
     with TestClient(app, follow_redirects=False) as client:
         for method, path, dependant in protected:
@@ -63,3 +64,14 @@ def test_every_other_route_needs_a_session(app: Any) -> None:
             url = re.sub(r"\{(\w+)\}", lambda m: SAMPLE.get(m.group(1), "1"), path)
             r = client.request(method, url)
             assert (r.status_code, r.headers.get("location")) == (303, "/login"), (method, url)
+
+
+def test_the_machine_routes_need_a_token_and_no_session(app: Any) -> None:
+    """The online services' API: a token, never a login (a session cookie gets nothing there)."""
+    found = {(m, p): r for m, p, r in routes(app)}
+    assert set(found) >= TOKEN_ROUTES
+    with TestClient(app, follow_redirects=False) as client:
+        for method, path in TOKEN_ROUTES:
+            assert api_client in set(depends_on(found[(method, path)])), (method, path)
+            r = client.request(method, path)
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", (method, path)

@@ -10,9 +10,11 @@ from review.routes import (
     admin,
     audit,
     checks,
+    counter,
     documents,
     evidence,
     exceptions,
+    online,
     reports,
     template_editor,
 )
@@ -27,4 +29,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     admin.router,
     template_editor.router,
+    counter.router,
+    online.router,
 )

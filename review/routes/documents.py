@@ -176,6 +176,7 @@ def doc_page(
         error=error,
         jobs=jobs,
         exceptions=store.exceptions(document_id=doc_id),
+        attachments=store.attachments(doc_id),
         editable=doc.status == DocStatus.REVIEW,
     )
 
@@ -283,6 +284,23 @@ def page_image(doc_id: int, me: Reviewer, state: State, p: int = 0) -> Response:
     # A scan is personal data: nobody pulls it unseen.
     state.store.audit(me.username, "page.view", doc_id, detail=f"p.{p + 1}" if p else None)
     return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get("/documents/{doc_id}/attachments/{att_id}")
+def attachment(doc_id: int, att_id: int, me: Reviewer, state: State) -> Response:
+    """A file sent with an online application: always a download (never shown inline: it is the
+    applicant's file, whatever it claims to be), and audited like a look at a scan."""
+    found = [a for a in state.store.attachments(doc_id) if a.id == att_id]
+    if not found or not Path(found[0].path).is_file():
+        return Response(status_code=404)
+    state.store.audit(me.username, "attachment.view", doc_id, detail=str(att_id))
+    return FileResponse(
+        found[0].path,
+        media_type="application/octet-stream",
+        filename=found[0].name,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/documents/{doc_id}/crop/{field_name}.png")

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from formkit.registry import all_templates
 from records.models import now
+from review.kpi_channels import channel_context, channel_report, csv_bytes, csv_name
 from review.web import Reviewer, State, Supervisor, lang, page
 from validation.calibration import wilson_interval
 
@@ -71,4 +72,16 @@ def kpi(request: Request, me: Supervisor, state: State, days: int = 14) -> Respo
         chart=bar_chart(k["per_day"]),
         silent=silent_figures(state.store.silent_errors(since)),
         forms={t.id: (t.title_en or t.title) if en else t.title for t in all_templates()},
+        **channel_context(state.store, k["days"], en),
+    )
+
+
+@router.get("/kpi.csv")
+def kpi_csv(request: Request, me: Supervisor, state: State, days: int = 14) -> Response:
+    """The channel figures per week for the council's report, as a CSV Excel opens (supervisors)."""
+    report = channel_report(state.store, days)
+    return Response(
+        csv_bytes(report, en=lang(request) == "en"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{csv_name(report.period)}"'},
     )
