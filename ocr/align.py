@@ -12,15 +12,16 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from core.errors import AlignmentFailed, BlankPage, UnknownForm
+from core.errors import AlignmentFailed, BlankPage, TemplateError, UnknownForm
 from formkit import idcode
 from formkit.layout import MARK_SIZE_MM, id_cells, mark_centres
-from formkit.model import Template
+from formkit.model import Box, Template
 from formkit.registry import all_templates, by_code
 from formkit.render import master_image
 from ocr.imaging import gray, is_color, normalize_background
@@ -175,12 +176,35 @@ def warp(img: np.ndarray, h_mm: np.ndarray, tpl: Template, px_per_mm: float = PX
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _seal_area_of(tpl_key: str, tpl_json: str) -> Box | None:
+    from formkit.layout import seal_box
+
+    tpl = Template.model_validate_json(tpl_json)
+    try:
+        return seal_box(tpl).grow(2.0)
+    except TemplateError:
+        return None  # no room for a seal: never printed at the counter
+
+
+def _seal_area(tpl: Template) -> Box | None:
+    """Where a counter slip of this form carries its QR (redesigned forms only)."""
+    if tpl.legacy or tpl.code is None:
+        return None
+    return _seal_area_of(tpl.key, tpl.model_dump_json())
+
+
 def _zones_mask(tpl: Template, shape: tuple[int, int], px_per_mm: float) -> np.ndarray:
     from formkit.layout import layout
 
-    m = np.zeros(shape, dtype=bool)
     # Field zones, and framed areas such as the staff-only boxes where stamps and notes go.
-    boxes = [lay.zone for lay in layout(tpl)] + [st.box for st in tpl.static if st.frame]
+    return _zones_mask_boxes(
+        [lay.zone for lay in layout(tpl)] + [st.box for st in tpl.static if st.frame], shape, px_per_mm
+    )
+
+
+def _zones_mask_boxes(boxes: list[Box], shape: tuple[int, int], px_per_mm: float) -> np.ndarray:
+    m = np.zeros(shape, dtype=bool)
     for b in boxes:
         m[
             int(b.y * px_per_mm) : int(b.y2 * px_per_mm) + 1, int(b.x * px_per_mm) : int(b.x2 * px_per_mm) + 1
@@ -210,6 +234,9 @@ def print_match(aligned_rgb: np.ndarray, tpl: Template, px_per_mm: float = PX_PE
     found = float((darkest[black] < 170).mean())
     allowed = cv2.dilate((master < 235).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     allowed |= _zones_mask(tpl, page.shape, small)
+    seal = _seal_area(tpl)
+    if seal is not None:  # a counter slip's QR (書かない窓口) is print the blank form does not have
+        allowed |= _zones_mask_boxes([seal], page.shape, small)
     edge = max(1, round(STRAY_EDGE_MM * small))
     allowed[:edge] = allowed[-edge:] = True
     allowed[:, :edge] = allowed[:, -edge:] = True

@@ -24,9 +24,10 @@ from intake.files import quarantine_file
 from ocr.align import Aligned, is_blank
 from ocr.pages import iter_pages, load_page
 from ocr.reader import read_page
+from pipeline import counter_scan
 from pipeline.audit import sampled
 from pipeline.context import Context
-from records.models import DocStatus, Document
+from records.models import Channel, DocStatus, Document
 from records.store import FieldInput, PageInput
 from validation.routing import validate
 
@@ -182,6 +183,10 @@ def route_status(ctx: Context, doc: Document, form_id: str, straight: bool) -> t
     also covers any ダブルチェック the form asks for: the OCR is the first reading, the person the second.
     """
     auto = straight and not ctx.settings.review_all
+    if doc.channel != Channel.PAPER:
+        # Values from a seal or an online service, not the reader: nothing of the OCR to measure
+        # (抜き取り検査) or to guard by a second reading (ダブルチェック).
+        return (DocStatus.APPROVED, "document.auto_approve") if auto else (DocStatus.REVIEW, "")
     share = ctx.settings.audit_share
     if auto and share > 0 and sampled(ctx.settings.secret_key(), doc.sha256, share):
         return DocStatus.AUDIT, "document.audit_sampled"
@@ -382,6 +387,14 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
     reading, aligned = outcome
     failpoints.hit("read.before_save")
     tpl = load_template(reading.form)
+    slip = None
+    try:
+        slip = counter_scan.inspect(ctx, doc, aligned)  # 書かない窓口: a slip's signed values
+        if slip is not None:
+            counter_scan.apply(tpl, reading, slip)
+            doc.channel = Channel.COUNTER  # (routed as counter: its values are not the reader's)
+    except InputError as err:
+        return quarantine_document(ctx, doc, err, further)
     decision = validate(tpl, reading)
     image_path = page_image_path(ctx, doc.id, doc.source_page)
     bgr = cv2.cvtColor(aligned.image, cv2.COLOR_RGB2BGR)
@@ -389,6 +402,8 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
         raise OSError(f"cannot write page image {image_path}")
     with ctx.unit() as ctx:
         split_pages(ctx, doc, further)
+        if slip is not None and not ctx.store.bind_counter_slip(doc.id, slip.seal.nonce):
+            raise OSError(f"counter slip {slip.seal.nonce} taken by another document meanwhile: read again")
         head = waiting_application(ctx, doc)
         if head is not None and expected_form(head, doc) == reading.form:
             status = bind_page(ctx, head, doc, reading, image_path, decision.straight_through, further)

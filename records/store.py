@@ -947,6 +947,22 @@ class Store:
         with self._session() as s:
             return s.exec(select(CounterSlip).where(CounterSlip.nonce == nonce)).first()
 
+    def bind_counter_slip(self, doc_id: int, nonce: str) -> bool:
+        """The scanned slip's document: the document becomes a counter application and the slip points
+        at it. False if the slip is another document's already (scanned twice); in a unit, with the
+        document's reading, so a slip is never bound to a document that was not stored."""
+        with self._session() as s:
+            slip = s.exec(select(CounterSlip).where(CounterSlip.nonce == nonce).with_for_update()).first()
+            doc = s.get(Document, doc_id)
+            if slip is None or doc is None or slip.document_id not in (None, doc_id):
+                return False
+            slip.document_id = doc_id
+            doc.channel, doc.external_id = "counter", f"slip {nonce}"
+            s.add(slip)
+            s.add(doc)
+            self._commit(s)
+            return True
+
     # --- audit and users -------------------------------------------------------------------------------
 
     def audit(

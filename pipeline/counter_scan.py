@@ -1,0 +1,144 @@
+"""A counter slip scanned back (書かない窓口): its signed QR gives the values exactly, the paper says
+whether they still stand.
+
+A slip is the form printed at the counter with the values staff typed and a QR sealing them
+(:mod:`formkit.seal`, signed with this installation's key). Once the visitor has checked and signed it,
+it is scanned through the inbox like any paper, and read like any paper; then, when the page carries a
+seal:
+
+* the seal must be ours and intact (:class:`~core.errors.SealForged`, ``SealNotOurs``, ``SealMalformed``
+  otherwise), of the form the page is, for a slip this city hall printed (:class:`SlipUnknown`), and
+  not scanned before (:class:`SlipUsed`);
+* the page is compared with the print the seal's values make (:func:`ocr.print_check.check_print`):
+  a field whose print is largely absent means the paper does not say what the seal says
+  (:class:`SealMismatch`: the whole slip goes to a person with the reason); a field with ink beyond its
+  print was corrected by hand: it goes to review with what the reader saw there;
+* every other field takes the seal's value, exactly (the reader's reading of clean print is not needed,
+  nor doubted); the signature is the reader's (ink in its zone), required as on any paper.
+
+Every refusal is an :class:`~core.errors.InputError`: the reading pipeline quarantines the document with
+the reason and an exception item, the scan kept. Pure except :func:`inspect`, which asks the store for
+the slip.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.errors import SealError, SealNotOurs
+from formkit.kinds import Shape
+from formkit.model import Template
+from formkit.readings import PageReading, Reason
+from formkit.seal import PREFIX, Seal, read_seal, seal_key
+from ocr.align import PX_PER_MM, Aligned
+from ocr.print_check import PrintCheck, check_print
+from ocr.qr import find_seal_texts, seal_region
+from pipeline.context import Context
+from records.models import CounterSlip, Document
+from synth.fill import expected_print
+
+log = logging.getLogger(__name__)
+
+
+class SealMismatch(SealError):
+    """The paper does not show what its seal says: printed values missing or different."""
+
+    code = "seal_mismatch"
+
+
+class SlipUnknown(SealError):
+    """A seal signed with our key for a slip this installation has no record of."""
+
+    code = "seal_slip_unknown"
+
+
+class SlipUsed(SealError):
+    """The same slip scanned a second time (a copy, or the same paper again)."""
+
+    code = "seal_slip_used"
+
+
+@dataclass(frozen=True)
+class SlipScan:
+    seal: Seal
+    slip: CounterSlip
+    checks: dict[str, PrintCheck]
+
+
+def seal_on_page(aligned: Aligned) -> str | None:
+    """The QR text in the page's seal area (a redesigned form's only place for one), or None."""
+    tpl = aligned.template
+    if tpl.legacy or tpl.code is None:
+        return None
+    texts = find_seal_texts(seal_region(aligned.image, tpl, PX_PER_MM), px_per_mm=PX_PER_MM)
+    if not texts:
+        return None
+    return texts[0]
+
+
+def inspect(ctx: Context, doc: Document, aligned: Aligned) -> SlipScan | None:
+    """The slip this page is, checked; None for a page without a seal (ordinary paper). Raises a
+    :class:`~core.errors.SealError` for a seal that cannot be trusted or a slip that cannot be taken."""
+    text = seal_on_page(aligned)
+    if text is None:
+        return None
+    tpl = aligned.template
+    if not text.startswith(PREFIX):
+        raise SealNotOurs(
+            "申請書の窓口QRの位置に、dejiru のものではないQRコードがあります",
+            "a QR code that is not a dejiru seal is where a counter slip's seal goes",
+        )
+    seal = read_seal(text, seal_key(ctx.settings.secret_key()), tpl=tpl)
+    if seal.form_id != tpl.id:
+        raise SealMismatch(
+            f"QRは別の様式（{seal.form_id}）のものです。用紙とQRが一致しません",
+            f"the seal is of another form ({seal.form_id}) than the page",
+        )
+    slip = ctx.store.counter_slip(seal.nonce)
+    if slip is None:
+        raise SlipUnknown(
+            "この窓口申請書の記録がありません（別の窓口・別の環境で印刷されたものかもしれません）",
+            "no record of this counter slip here (printed elsewhere?)",
+            detail=seal.nonce,
+        )
+    if slip.document_id is not None and slip.document_id != doc.id:
+        raise SlipUsed(
+            f"この窓口申請書は受付済みです（文書番号 #{slip.document_id}）。二重には登録しません",
+            f"this counter slip was received before (document #{slip.document_id}); not registered twice",
+            detail=f"#{slip.document_id}",
+        )
+    checks = check_print(aligned.image, expected_print(tpl, seal.values, PX_PER_MM), tpl, PX_PER_MM)
+    return SlipScan(seal, slip, checks)
+
+
+CORRECTED = Reason(
+    "counter_corrected",
+    "窓口で印字した値に手書きの訂正があります。用紙を見て、申請者の訂正どおりに入力してください",
+    "the value printed at the counter was corrected by hand: type it as the applicant corrected it",
+)
+
+
+def apply(tpl: Template, reading: PageReading, scan: SlipScan) -> None:
+    """The seal's values into the reading (in place), field by field; raises :class:`SealMismatch` when
+    the print of any field is not what the seal says. Run before the checks (``validation.validate``)."""
+    absent = [name for name, c in scan.checks.items() if c.verdict == "not_as_printed"]
+    if absent:
+        labels = "、".join(tpl.field(n).label for n in absent[:5])
+        raise SealMismatch(
+            f"QRの内容と用紙の印字が一致しません（{labels}）。改ざんや別の用紙の可能性があります",
+            f"the seal's values and the printed values differ ({', '.join(absent[:5])})",
+            detail=", ".join(absent),
+        )
+    for spec in tpl.fields:
+        f = reading.fields.get(spec.name)
+        if f is None or spec.kind.shape is Shape.SIGNATURE:
+            continue  # the signature: the reader's (ink in its zone), required as on any paper
+        check = scan.checks.get(spec.name)
+        if check is not None and check.verdict == "corrected":
+            f.reasons = [*f.reasons, CORRECTED]
+            continue
+        f.value = scan.seal.values.get(spec.name)
+        f.confidence = 1.0
+        f.char_confidences = []
+        f.reasons = []

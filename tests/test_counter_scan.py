@@ -1,0 +1,92 @@
+"""A counter slip (書かない窓口) printed, signed and scanned back through the inbox, read by the real
+reader: an untouched, signed slip goes straight through with exactly the sealed values; the same slip
+again, a forged seal or an unsigned slip do not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from formkit.layout import layout_field
+from formkit.registry import load_template
+from formkit.render import rasterize_pdf
+from formkit.seal import Seal, counter_values, new_nonce, seal_key, seal_text
+from pipeline.intake import intake_file
+from pipeline.reading import read_document
+from records.models import Channel, DocStatus
+from synth.fill import prefilled_pdf
+from synth.samples import sample_values
+
+FORM = "juminhyo_request"
+DPI = 300
+
+
+def slip_scan(ctx: Any, seed: int, *, signed: bool = True, key: bytes | None = None) -> tuple[bytes, dict[str, Any]]:
+    """A slip printed for a made-up visitor, its record in the store, and its scan as a PNG."""
+    tpl = load_template(FORM)
+    values, _ = sample_values(tpl, random.Random(seed), dt.date(2026, 11, 24))
+    values = counter_values(tpl, values)
+    visit = ctx.store.open_visit("clerk", "driver_license", "****1234")
+    nonce = new_nonce()
+    ctx.store.add_counter_slip(visit.id, nonce, FORM, tpl.version, "clerk", staff_seconds=40.0)
+    seal = Seal(nonce, FORM, tpl.version, values, "2026-11-24")
+    text = seal_text(seal, key or seal_key(ctx.settings.secret_key()), tpl=tpl)
+    ppm = DPI / 25.4
+    img = rasterize_pdf(prefilled_pdf(tpl, values, text), ppm, tpl.page.width_mm)
+    if signed:  # a hand's signature: a few strokes in the signature zone
+        zone = layout_field(tpl.field("signature")).zone
+        x0, y0 = int((zone.x + 10) * ppm), int((zone.y + zone.h / 2) * ppm)
+        pts = np.array([[x0 + i * 12, y0 + int(25 * np.sin(i / 2.0))] for i in range(40)], np.int32)
+        cv2.polylines(img, [pts], False, (20, 20, 20), 4)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    assert ok
+    return png.tobytes(), values
+
+
+def take(ctx: Any, name: str, data: bytes) -> Any:
+    path = ctx.settings.inbox / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    result = intake_file(path, ctx)
+    assert result.document_id is not None
+    read_document(result.document_id, ctx)
+    return ctx.store.document(result.document_id)
+
+
+@pytest.mark.slow
+def test_a_signed_slip_goes_straight_through_with_its_sealed_values(ctx: Any) -> None:
+    png, values = slip_scan(ctx, 1)
+    doc = take(ctx, "slip.png", png)
+    assert doc.status == DocStatus.APPROVED, [
+        (f.name, f.reasons) for f in ctx.store.fields(doc.id) if f.needs_review
+    ]
+    assert doc.channel == Channel.COUNTER and doc.external_id.startswith("slip ")
+    stored = ctx.store.values(doc.id)
+    assert {k: stored[k] for k in values} == values  # exactly the sealed values
+    assert stored["signature"] is True
+    slip = ctx.store.counter_slip(doc.external_id.removeprefix("slip "))
+    assert slip is not None and slip.document_id == doc.id
+    # The same slip scanned again (other bytes: a second scan) is refused with the reason.
+    again = cv2.imencode(".jpg", cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR))[1].tobytes()
+    second = take(ctx, "slip again.jpg", again)
+    assert second.status == DocStatus.QUARANTINED and second.error_code == "seal_slip_used"
+    assert f"#{doc.id}" in (second.error_ja or "")
+
+
+@pytest.mark.slow
+def test_a_forged_seal_or_a_missing_signature_is_not_taken(ctx: Any) -> None:
+    forged, _ = slip_scan(ctx, 2, key=b"another city hall's key".ljust(32, b"."))
+    doc = take(ctx, "forged.png", forged)
+    assert doc.status == DocStatus.QUARANTINED and doc.error_code == "seal_forged"
+    assert list(Path(ctx.settings.quarantine / "seal_forged").glob("*.reason.txt"))
+    unsigned, _ = slip_scan(ctx, 3, signed=False)
+    doc = take(ctx, "unsigned.png", unsigned)
+    assert doc.status == DocStatus.REVIEW and doc.channel == Channel.COUNTER
+    flagged = [f.name for f in ctx.store.fields(doc.id) if f.needs_review]
+    assert flagged == ["signature"]
