@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -272,15 +273,17 @@ def layout(tpl: Template) -> list[FieldLayout]:
 
 # --- the seal: a counter slip's signed QR (formkit.seal) -------------------------------------------
 
-#: The seal's square (QR and caption) is at least this big: a smaller QR does not survive a scan.
+#: The seal's QR square is at least this big (quiet zone included): a smaller QR does not survive a
+#: scan of a full seal (see ``formkit.render.SEAL_MIN_MODULE_MM``).
 SEAL_MIN_MM = 18.0
 #: Nor bigger than this: more paper buys nothing once the modules are large enough for a fax.
 SEAL_MAX_MM = 42.0
-#: Free paper kept between the seal and anything printed (beyond the QR's own quiet zone).
+#: Free paper kept between the seal and anything printed: with the QR's own one-module border, the
+#: quiet zone a reader needs, and a gap no registration-mark search merges across.
 SEAL_CLEAR_MM = 2.0
 #: Kept clear along the sheet's edges: printers' unprintable margin, a scanner's cropping.
 SEAL_EDGE_MM = 6.0
-#: The tiny caption under the QR, inside the seal's square.
+#: The band under the QR for its tiny caption.
 SEAL_CAPTION_MM = 2.6
 SEAL_CAPTION = "窓口で作成（署名付きQR）"
 #: Resolution of the free-space search (px per mm).
@@ -303,15 +306,17 @@ def printed_boxes(tpl: Template) -> list[Box]:
     return boxes
 
 
-def _largest_free_square(busy: np.ndarray) -> tuple[int, int, int]:
-    """(side, x, y) in grid cells of the largest square of ``False`` in ``busy``, by binary search
-    over the side with a summed-area table: a square is free when its sum is 0."""
+def _largest_free_square(busy: np.ndarray, below: int = 0) -> tuple[int, int, int]:
+    """(side, x, y) in grid cells of the largest square of ``False`` in ``busy`` that has ``below``
+    more free rows under it, by binary search over the side with a summed-area table: a rectangle
+    is free when its sum is 0."""
     sat = np.pad(busy.astype(np.int32), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
 
     def fits(s: int) -> tuple[int, int] | None:
-        if s > min(busy.shape):
+        t = s + below
+        if s > busy.shape[1] or t > busy.shape[0]:
             return None
-        inside = sat[s:, s:] - sat[:-s, s:] - sat[s:, :-s] + sat[:-s, :-s]
+        inside = sat[t:, s:] - sat[:-t, s:] - sat[t:, :-s] + sat[:-t, :-s]
         ys, xs = np.nonzero(inside == 0)
         return (int(xs[0]), int(ys[0])) if len(xs) else None
 
@@ -326,56 +331,17 @@ def _largest_free_square(busy: np.ndarray) -> tuple[int, int, int]:
     return best
 
 
-def seal_box(tpl: Template, *, ink: np.ndarray | None = None, min_mm: float = SEAL_MIN_MM) -> Box:
-    """Where a counter slip's signed QR and its caption go: the largest free square on the page, at
-    most ``SEAL_MAX_MM`` (centred in the free square when that is bigger), in millimetres.
-
-    Free means ``SEAL_CLEAR_MM`` away from everything :func:`printed_boxes` places and from every
-    dark pixel of the blank page as printed (``ink``: a boolean mask of the whole page at any
-    resolution; by default the blank form's own raster, :func:`formkit.render.master_image`, which
-    for a legacy form is the only account of what it prints), and ``SEAL_EDGE_MM`` in from the
-    sheet's edges. Only paper outside the form's frames counts: a legacy form's blank cells are for
-    writing, even those the template does not read. A form with no such square of ``min_mm`` is a
-    :class:`TemplateError`: it cannot be printed at the counter until its layout leaves room.
-    """
-    if ink is None:
-        from formkit.render import master_image
-
-        page = master_image(tpl, _SEAL_GRID)
-        ink = page.min(axis=2) < 200 if page.ndim == 3 else page < 200
-    g = _SEAL_GRID
-    h, w = round(tpl.page.height_mm * g), round(tpl.page.width_mm * g)
-    if ink.shape != (h, w):
-        ys = (np.arange(h) * ink.shape[0] / h).astype(int)
-        xs = (np.arange(w) * ink.shape[1] / w).astype(int)
-        ink = ink[ys][:, xs]
-    busy = ink.astype(bool).copy()
-    for b in printed_boxes(tpl):
-        busy[max(int(b.y * g), 0) : math.ceil(b.y2 * g), max(int(b.x * g), 0) : math.ceil(b.x2 * g)] = True
-    busy |= ~_outside_frames(busy)
-    # Clearance: every printed cell grows by SEAL_CLEAR_MM (a square max filter, separable).
-    r = math.ceil(SEAL_CLEAR_MM * g)
-    grown = busy.copy()
+def _grow(busy: np.ndarray, r: int) -> np.ndarray:
+    """``busy`` with every cell's ``r`` neighbours each way busy too (a square max filter)."""
+    rows = busy.copy()
     for d in range(1, r + 1):
-        grown[d:] |= busy[:-d]
-        grown[:-d] |= busy[d:]
-    busy = grown.copy()
+        rows[d:] |= busy[:-d]
+        rows[:-d] |= busy[d:]
+    out = rows.copy()
     for d in range(1, r + 1):
-        busy[:, d:] |= grown[:, :-d]
-        busy[:, :-d] |= grown[:, d:]
-    e = math.ceil(SEAL_EDGE_MM * g)
-    busy[:e], busy[-e:], busy[:, :e], busy[:, -e:] = True, True, True, True
-    side, x, y = _largest_free_square(busy)
-    side_mm = side / g
-    if side_mm < min_mm:
-        raise TemplateError(
-            f"様式 {tpl.id} に窓口用の署名付きQRを印刷する余白がありません"
-            f"（{min_mm:.0f}mm 四方が必要、最大 {side_mm:.1f}mm）",
-            f"form {tpl.id} has no room for the counter slip's signed QR "
-            f"(needs {min_mm:.0f} mm square of blank paper, the largest is {side_mm:.1f} mm)",
-        )
-    size = min(side_mm, SEAL_MAX_MM)
-    return Box(x=x / g + (side_mm - size) / 2, y=y / g + (side_mm - size) / 2, w=size, h=size)
+        out[:, d:] |= rows[:, :-d]
+        out[:, :-d] |= rows[:, d:]
+    return out
 
 
 def _outside_frames(busy: np.ndarray) -> np.ndarray:
@@ -393,3 +359,54 @@ def _outside_frames(busy: np.ndarray) -> np.ndarray:
         if (grown == out).all():
             return out
         out = grown
+
+
+@lru_cache(maxsize=32)
+def _blank_ink(tpl_key: str, tpl_json: str) -> np.ndarray:
+    from formkit.render import master_image
+
+    page = master_image(Template.model_validate_json(tpl_json), _SEAL_GRID)
+    ink = page.min(axis=2) < 200 if page.ndim == 3 else page < 200
+    ink.setflags(write=False)
+    return ink
+
+
+def seal_box(tpl: Template, *, ink: np.ndarray | None = None, min_mm: float = SEAL_MIN_MM) -> Box:
+    """Where a counter slip's signed QR goes, in millimetres: the QR in the square of side ``w`` at
+    the top, its caption in the band ``SEAL_CAPTION_MM`` tall under it (``h = w + SEAL_CAPTION_MM``).
+    The square is the largest one free on the page, at most ``SEAL_MAX_MM`` (centred in the free
+    room when that is bigger): the bigger the QR's modules, the worse a scan it survives.
+
+    Free means ``SEAL_CLEAR_MM`` away from everything :func:`printed_boxes` places and from every
+    dark pixel of the blank page as printed (``ink``: a boolean mask of the whole page at any
+    resolution; by default the blank form's own raster, :func:`formkit.render.master_image`, which
+    for a legacy form is the only account of what it prints), and ``SEAL_EDGE_MM`` in from the
+    sheet's edges. Only paper outside the form's frames counts: a legacy form's blank cells are for
+    writing, even those the template does not read. A form without a free square of ``min_mm`` is a
+    :class:`TemplateError`: it cannot be printed at the counter until its layout leaves room.
+    """
+    blank = _blank_ink(tpl.key, tpl.model_dump_json()) if ink is None else ink
+    g = _SEAL_GRID
+    h, w = round(tpl.page.height_mm * g), round(tpl.page.width_mm * g)
+    if blank.shape != (h, w):
+        ys = (np.arange(h) * blank.shape[0] / h).astype(int)
+        xs = (np.arange(w) * blank.shape[1] / w).astype(int)
+        blank = blank[ys][:, xs]
+    busy = blank.astype(bool)
+    for b in printed_boxes(tpl):
+        busy[max(int(b.y * g), 0) : math.ceil(b.y2 * g), max(int(b.x * g), 0) : math.ceil(b.x2 * g)] = True
+    busy = _grow(busy | ~_outside_frames(busy), math.ceil(SEAL_CLEAR_MM * g))
+    e = math.ceil(SEAL_EDGE_MM * g)
+    busy[:e], busy[-e:], busy[:, :e], busy[:, -e:] = True, True, True, True
+    side, x, y = _largest_free_square(busy, math.ceil(SEAL_CAPTION_MM * g))
+    side_mm = side / g
+    if side_mm < min_mm:
+        raise TemplateError(
+            f"様式 {tpl.id} に窓口用の署名付きQRを印刷する余白がありません"
+            f"（{min_mm:.0f}mm 四方が必要、最大 {side_mm:.1f}mm）",
+            f"form {tpl.id} has no room for the counter slip's signed QR "
+            f"(needs {min_mm:.0f} mm square of blank paper, the largest is {side_mm:.1f} mm)",
+        )
+    size = min(side_mm, SEAL_MAX_MM)
+    pad = (side_mm - size) / 2
+    return Box(x=x / g + pad, y=y / g + pad, w=size, h=size + SEAL_CAPTION_MM)

@@ -307,8 +307,9 @@ def master_image(tpl: Template, px_per_mm: float) -> np.ndarray:
 #: Error correction of the seal's QR: M (15 %) in a version that fits, raised further by segno when
 #: the data leaves room in that version. Fax line drops and toner specks cost a few percent.
 SEAL_ERROR = "m"
-#: Quiet-zone modules drawn inside the seal's square; the square's own clearance adds the rest.
-SEAL_BORDER = 2
+#: Quiet-zone modules drawn inside the seal's square; the square's clearance from anything printed
+#: (``SEAL_CLEAR_MM``, six modules and more) gives the rest of the four a reader needs.
+SEAL_BORDER = 1
 #: A module smaller than this is lost at 200 dpi: refuse to print rather than print a dud.
 SEAL_MIN_MODULE_MM = 0.25
 
@@ -324,27 +325,26 @@ def seal_modules(text: str, error: str = SEAL_ERROR) -> list[list[bool]]:
 def draw_seal(
     canvas: Canvas, tpl: Template, text: str, *, box: Box | None = None, error: str = SEAL_ERROR
 ) -> Box:
-    """The counter slip's signed QR (:mod:`formkit.seal`) in :func:`~formkit.layout.seal_box`, black
-    on white with its quiet zone, the caption 「窓口で作成（署名付きQR）」 under it; returns where the
-    QR's modules lie (mm). Each row's dark runs are one path, filled at once: no hairline seams between
-    modules for a scanner to see.
+    """The counter slip's signed QR (:mod:`formkit.seal`) in :func:`~formkit.layout.seal_box`: black
+    on white with its quiet zone, filling the box's square, and the caption 「窓口で作成（署名付きQR）」
+    in the band under it; returns where the QR's modules lie (mm). Each row's dark runs go into one
+    path, filled at once: no hairline seams between modules for a scanner to see.
 
     A text too long for the room (modules under ``SEAL_MIN_MODULE_MM``) is a :class:`TemplateError`
     naming the form: it needs more room, or the seal fewer values."""
     box = box or seal_box(tpl)
     rows = seal_modules(text, error)
     n = len(rows)
-    room = min(box.w, box.h - SEAL_CAPTION_MM)
-    module = room / (n + 2 * SEAL_BORDER)
+    side = min(box.w, box.h - SEAL_CAPTION_MM)
+    module = side / (n + 2 * SEAL_BORDER)
     if module < SEAL_MIN_MODULE_MM:
         raise TemplateError(
             f"様式 {tpl.id} の署名付きQRが小さすぎます（1セル {module:.2f}mm、{SEAL_MIN_MODULE_MM}mm 以上が必要）",
             f"the signed QR of form {tpl.id} would be too small to scan ({module:.2f} mm modules, "
             f"{SEAL_MIN_MODULE_MM} mm needed)",
-            detail=f"{n} modules in a {box.w:.1f} mm square",
+            detail=f"{n} modules in a {side:.1f} mm square",
         )
     pen = Pen(canvas, tpl.page.height_mm)
-    side = module * (n + 2 * SEAL_BORDER)
     quiet = Box(x=box.x + (box.w - side) / 2, y=box.y, w=side, h=side)
     pen.rect(quiet, stroke=None, fill=white)
     x0, y0 = quiet.x + SEAL_BORDER * module, quiet.y + SEAL_BORDER * module
@@ -362,6 +362,6 @@ def draw_seal(
             path.rect((x0 + start * module) * mm, top * mm, (c - start) * module * mm, module * mm)
     canvas.setFillColor(black)
     canvas.drawPath(path, stroke=0, fill=1)
-    caption = Box(x=box.x, y=box.y2 - SEAL_CAPTION_MM, w=box.w, h=SEAL_CAPTION_MM)
+    caption = Box(x=box.x, y=quiet.y2, w=box.w, h=box.y2 - quiet.y2)
     pen.text(SEAL_CAPTION, caption, size=5.5, align="center")
     return Box(x=x0, y=y0, w=n * module, h=n * module)

@@ -59,6 +59,7 @@ def _variants(g: np.ndarray, px_per_mm: float) -> Iterator[np.ndarray]:
     yield g
     flat = normalize_background(g)
     yield cv2.GaussianBlur(flat, (0, 0), 1.0)  # noise, JPEG blocks, toner specks
+    yield cv2.addWeighted(flat, 2.0, cv2.GaussianBlur(flat, (0, 0), 2.0), -1.0, 0)  # a phone's defocus
     _, otsu = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     yield otsu
     # A fax: 100 lines an inch, some dropped white, stretched back with hard steps. An opening as tall
