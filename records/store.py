@@ -947,6 +947,34 @@ class Store:
         with self._session() as s:
             return s.exec(select(CounterSlip).where(CounterSlip.nonce == nonce)).first()
 
+    def intake_log(
+        self, since: dt.datetime, until: dt.datetime, name: str = "", limit: int = 500
+    ) -> tuple[list[Document], list[ExceptionItem]]:
+        """What became of the files received in a period (受付状況): their documents (a further page of
+        an application is its first page's), and the refusals of files that never became one, of a
+        file that was a duplicate, and of an online export's rows. ``name``: part of the file name."""
+        pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._session() as s:
+            q = select(Document).where(
+                col(Document.received_at) >= since,
+                col(Document.received_at) < until,
+                col(Document.status) != DocStatus.BOUND,
+                ~col(Document.sha256).startswith("demo:"),
+            )
+            e = select(ExceptionItem).where(
+                col(ExceptionItem.created_at) >= since,
+                col(ExceptionItem.created_at) < until,
+                col(ExceptionItem.source_name).is_not(None),
+                col(ExceptionItem.document_id).is_(None)
+                | col(ExceptionItem.code).in_(["duplicate", "online_row_refused"]),
+            )
+            if name:
+                q = q.where(col(Document.original_name).like(pattern, escape="\\"))
+                e = e.where(col(ExceptionItem.source_name).like(pattern, escape="\\"))
+            docs = list(s.exec(q.order_by(col(Document.received_at).desc()).limit(limit)).all())
+            items = list(s.exec(e.order_by(col(ExceptionItem.created_at).desc()).limit(limit)).all())
+            return docs, items
+
     def bind_counter_slip(self, doc_id: int, nonce: str) -> bool:
         """The scanned slip's document: the document becomes a counter application and the slip points
         at it. False if the slip is another document's already (scanned twice); in a unit, with the

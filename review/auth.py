@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.errors import WeakPassword
 
-ROLES = ("counter", "reviewer", "supervisor", "author", "admin")
+ROLES = ("staff", "counter", "reviewer", "supervisor", "author", "admin")
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 #: Compared against when the user does not exist, so timing does not reveal user names.
@@ -90,6 +90,8 @@ SUPERVISORS = ("supervisor",)
 AUTHORS = ("author",)
 #: 書かない窓口: counter staff, and supervisors who stand in for them.
 COUNTER = ("counter", "supervisor")
+#: 受付状況 (what became of each file): staff who only drop scans, and everyone who works with them.
+STAFF = ("staff", "counter", "reviewer", "supervisor", "author")
 
 
 class LoginLimiter:

@@ -52,6 +52,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field": ("項目", "Field"),
     "scan": ("スキャン", "Scan"),
     "submitted": ("申請された値", "As submitted"),
+    "intake_status": ("受付状況", "Intake status"),
+    "intake_status_help": (
+        "受付フォルダに入れたファイルがどうなったかを表示します。値は表示しません。「受付できません」のファイルは理由を読んで対応してください",
+        "What became of each file dropped in the inbox (no values shown). For files not accepted, read the reason and act on it",
+    ),
+    "day": ("日付", "Day"),
+    "days_1": ("この日", "That day"),
+    "days_2": ("前日から", "With the day before"),
+    "days_7": ("7日間", "7 days"),
+    "days_31": ("31日間", "31 days"),
+    "note": ("説明", "Note"),
     "submitted_help": (
         "オンライン申請のため、スキャン画像はありません。申請者が入力した値を確かめてください",
         "An online application: there is no scan. Check the values the applicant submitted",

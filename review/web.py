@@ -25,7 +25,7 @@ from pipeline.context import Context
 from pipeline.keying import targets_of
 from records.models import DocStatus, User
 from records.store import Store
-from review.auth import AUTHORS, COUNTER, REVIEWERS, SUPERVISORS, LoginLimiter, allowed, csrf_ok
+from review.auth import AUTHORS, COUNTER, REVIEWERS, STAFF, SUPERVISORS, LoginLimiter, allowed, csrf_ok
 from review.i18n import translator
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ Supervisor = Annotated[User, Depends(require(*SUPERVISORS))]
 Author = Annotated[User, Depends(require(*AUTHORS))]
 Admin = Annotated[User, Depends(require("admin"))]
 Counter = Annotated[User, Depends(require(*COUNTER))]
+Staff = Annotated[User, Depends(require(*STAFF))]
 #: Declared after the role (``me: Reviewer, form: CheckedForm``): a user without the role gets 403
 #: before the token is looked at, as a user without a session gets the login page.
 CheckedForm = Annotated[dict[str, Any], Depends(checked_form)]
@@ -159,7 +160,7 @@ CheckedForm = Annotated[dict[str, Any], Depends(checked_form)]
 
 def home(role: str | None) -> str:
     """Where a login lands: authors edit templates and counter staff serve visitors, not documents."""
-    return {"author": "/templates", "counter": "/counter"}.get(role or "", "/queue")
+    return {"author": "/templates", "counter": "/counter", "staff": "/intake"}.get(role or "", "/queue")
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -27,18 +27,30 @@ FORM = "juminhyo_request"
 DPI = 300
 
 
-def slip_scan(ctx: Any, seed: int, *, signed: bool = True, key: bytes | None = None) -> tuple[bytes, dict[str, Any]]:
-    """A slip printed for a made-up visitor, its record in the store, and its scan as a PNG."""
+def visitor(seed: int) -> dict[str, Any]:
     tpl = load_template(FORM)
-    values, _ = sample_values(tpl, random.Random(seed), dt.date(2026, 11, 24))
-    values = counter_values(tpl, values)
+    return counter_values(tpl, sample_values(tpl, random.Random(seed), dt.date(2026, 11, 24))[0])
+
+
+def slip_scan(
+    ctx: Any,
+    seed: int,
+    *,
+    signed: bool = True,
+    key: bytes | None = None,
+    printed: dict[str, Any] | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """A slip printed for a made-up visitor, its record in the store, and its scan as a PNG.
+    ``printed``: other values printed beside the seal (a seal moved onto another paper)."""
+    tpl = load_template(FORM)
+    values = visitor(seed)
     visit = ctx.store.open_visit("clerk", "driver_license", "****1234")
     nonce = new_nonce()
     ctx.store.add_counter_slip(visit.id, nonce, FORM, tpl.version, "clerk", staff_seconds=40.0)
     seal = Seal(nonce, FORM, tpl.version, values, "2026-11-24")
     text = seal_text(seal, key or seal_key(ctx.settings.secret_key()), tpl=tpl)
     ppm = DPI / 25.4
-    img = rasterize_pdf(prefilled_pdf(tpl, values, text), ppm, tpl.page.width_mm)
+    img = rasterize_pdf(prefilled_pdf(tpl, printed or values, text), ppm, tpl.page.width_mm)
     if signed:  # a hand's signature: a few strokes in the signature zone
         zone = layout_field(tpl.field("signature")).zone
         x0, y0 = int((zone.x + 10) * ppm), int((zone.y + zone.h / 2) * ppm)
@@ -90,3 +102,12 @@ def test_a_forged_seal_or_a_missing_signature_is_not_taken(ctx: Any) -> None:
     assert doc.status == DocStatus.REVIEW and doc.channel == Channel.COUNTER
     flagged = [f.name for f in ctx.store.fields(doc.id) if f.needs_review]
     assert flagged == ["signature"]
+
+
+@pytest.mark.slow
+def test_a_seal_on_a_paper_that_says_something_else_is_not_taken(ctx: Any) -> None:
+    """A genuine seal copied onto a form printed with another visitor's values."""
+    png, _ = slip_scan(ctx, 4, printed=visitor(5))
+    doc = take(ctx, "moved seal.png", png)
+    assert doc.status == DocStatus.QUARANTINED and doc.error_code == "seal_mismatch"
+    assert "一致しません" in (doc.error_ja or "")

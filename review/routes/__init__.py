@@ -14,6 +14,7 @@ from review.routes import (
     documents,
     evidence,
     exceptions,
+    intake_status,
     online,
     reports,
     template_editor,
@@ -31,4 +32,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     template_editor.router,
     counter.router,
     online.router,
+    intake_status.router,
 )
