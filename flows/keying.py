@@ -10,8 +10,10 @@ from prefect import flow, get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 
+from core import progress
 from core.errors import SlotBusy, Transient
 from core.settings import load_settings
+from flows.runs import note_run
 from flows.runtime import bot, context
 from pipeline.keying import approved_documents, key_document, outage_window, wait_or_give_up
 
@@ -116,7 +118,8 @@ def key_documents(
         return counts
     window = outage_window(target)
     with keying_slot(target, wait_seconds):
-        for i, doc_id in enumerate(doc_ids):
+        for i, doc_id in enumerate(progress.track(doc_ids, f"入力 / keying into {target}")):
+            note_run(doc_id, f"key-approved {target}")
             try:
                 status = key_task(doc_id, target)
             except Exception as exc:  # retries exhausted

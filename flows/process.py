@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 
 from core.errors import OutsideInbox
 from flows.events import announce_approved
+from flows.runs import note_run
 from flows.runtime import context
 from intake.inbox import check_in_inbox
 from pipeline.intake import intake_file, sweep
@@ -59,6 +60,7 @@ def read_with_pages(document_id: int) -> list[str]:
 @flow(name="process-document", log_prints=False)
 def process_document(document_id: int) -> str:
     """Read, check and route one recorded document (also used to resume after a crash)."""
+    note_run(document_id, "process-document")
     statuses = read_with_pages(document_id)
     get_run_logger().info("document %s → %s", document_id, ", ".join(statuses))
     return statuses[0]
@@ -69,6 +71,7 @@ def process_file(path: str) -> dict:
     """Take one complete file from the inbox and carry it as far as the machine can."""
     check_in_inbox(Path(path), context().settings.inbox)  # OutsideInbox: this run fails, nothing touched
     outcome, doc_id = intake_task(path)
+    note_run(doc_id, "process-file")
     # An online export's applications are routed at intake (no scan, nothing to read).
     scanned = doc_id is not None and context().store.document(doc_id).channel != Channel.ONLINE
     statuses = read_with_pages(doc_id) if outcome == "accepted" and doc_id is not None and scanned else []

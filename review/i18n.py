@@ -63,6 +63,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "days_7": ("7日間", "7 days"),
     "days_31": ("31日間", "31 days"),
     "note": ("説明", "Note"),
+    "flow_runs": ("フロー実行", "Flow runs"),
     "submitted_help": (
         "オンライン申請のため、スキャン画像はありません。申請者が入力した値を確かめてください",
         "An online application: there is no scan. Check the values the applicant submitted",

@@ -132,6 +132,9 @@ def test_scan_to_keyed_record(tmp_path, sample, browser, tpl) -> None:
     archived = Path(store.document(doc.id).archive_path)
     assert archived.read_bytes() == buf.getvalue()  # the original, untouched
     assert not any(inbox.iterdir())
+    # The flow runs that took it in and keyed it are noted (the admin menu links them to the Prefect UI).
+    steps = {e.detail.split(" ")[0] for e in store.audit_events(doc.id) if e.action == "flow.run" and e.detail}
+    assert {"process-file", "key-approved"} <= steps
 
 
 def _up(url: str) -> bool:

@@ -109,3 +109,23 @@ def test_nobody_signed_out_and_no_hostile_search_gets_anything(served: Any) -> N
             assert "<script>alert(1)" not in r.text
         r = client.get("/intake", params={"q": "%"})
         assert "電子申請_1124.csv" not in r.text  # a % is a character, not a wildcard
+
+
+def test_the_admin_menu_links_a_document_to_its_flow_runs(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4321/api")
+    ctx = Context.create(make_settings(tmp_path / "home"))
+    drop(ctx, "e.csv", as_csv([GOOD | {"郵便番号": "100-0001"}]))
+    doc = ctx.store.documents(limit=1)[0]
+    run = "0b7e6c1e-33b5-4c4c-9d1e-6b2f1b1f4a10"
+    ctx.store.audit("dejiru", "flow.run", doc.id, detail=f"process-file {run}")
+    ctx.store.audit("dejiru", "flow.run", doc.id, detail="process-file javascript:alert(1)")  # not a run ID
+    for name, role in [("boss", "supervisor"), ("rev", "reviewer")]:
+        ctx.store.add_user(name, hash_password(PASSWORD), role)
+    with ServerThread(create_app(ctx), free_port()) as srv, httpx.Client(base_url=srv.url) as client:
+        http_login(client, srv.url, "boss", PASSWORD)
+        html = client.get(f"/documents/{doc.id}").text
+        assert f'href="http://127.0.0.1:4321/runs/flow-run/{run}"' in html and "javascript:" not in html
+        client.post("/logout", data={"csrf": ""})
+    with ServerThread(create_app(ctx), free_port()) as srv, httpx.Client(base_url=srv.url) as client:
+        http_login(client, srv.url, "rev", PASSWORD)
+        assert "flow-run" not in client.get(f"/documents/{doc.id}").text  # the admin menu only

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -177,8 +179,35 @@ def doc_page(
         jobs=jobs,
         exceptions=store.exceptions(document_id=doc_id),
         attachments=store.attachments(doc_id),
+        flow_runs=flow_runs(store, doc_id),
+        prefect_ui=prefect_ui_url(),
         editable=doc.status == DocStatus.REVIEW,
     )
+
+
+_RUN = re.compile(
+    r"([a-z-]+(?: [A-Za-z0-9_.-]+)?) ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
+
+
+def flow_runs(store: Store, doc_id: int) -> list[tuple[str, str]]:
+    """(step, run ID) of the Prefect flow runs that worked on the document (``flows/runs.py``), oldest
+    first, for the admin menu's links into the Prefect UI."""
+    out = []
+    for e in store.audit_events(doc_id):
+        m = _RUN.fullmatch(e.detail or "") if e.action == "flow.run" else None
+        if m is not None:
+            out.append((m.group(1), m.group(2)))
+    return sorted(set(out), key=out.index)
+
+
+def prefect_ui_url() -> str | None:
+    """Where the Prefect UI is (``PREFECT_UI_URL``, else the API's address without ``/api``)."""
+    ui = os.environ.get("PREFECT_UI_URL", "").strip()
+    if not ui:
+        api = os.environ.get("PREFECT_API_URL", "").strip()
+        ui = api.removesuffix("/").removesuffix("/api") if api else ""
+    return ui.rstrip("/") if ui.startswith(("http://", "https://")) else None
 
 
 def sheets(store: Store, doc_id: int, form_id: str) -> list[dict[str, Any]]:
