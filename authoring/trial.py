@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from authoring.report import FieldRow, PageResult, tryout_html
+from core import progress
 from core.errors import DejiruError
 from formkit.model import Template
 from ocr.align import Aligned
@@ -104,15 +105,33 @@ def try_scans(
     from ocr.pages import iter_pages
 
     results: list[PageResult] = []
-    for path in scans:
-        done = 0
-        try:
-            for pg in iter_pages(path):
-                results.append(try_page(tpl, pg.image, path.name, pg.index + 1, engine=engine, today=today))
-                done += 1
-        except DejiruError as err:
-            results.append(PageResult(path.name, done + 1, error=(err.ja, err.en, err.detail)))
+    expected = [_pages_expected(path) for path in scans]
+    with progress.task("試し読み / trying the template", total=sum(expected)) as bar:
+        for path, pages in zip(scans, expected, strict=True):
+            done = 0
+            try:
+                for pg in iter_pages(path):
+                    results.append(
+                        try_page(tpl, pg.image, path.name, pg.index + 1, engine=engine, today=today)
+                    )
+                    done += 1
+                    bar.advance()
+            except DejiruError as err:
+                results.append(PageResult(path.name, done + 1, error=(err.ja, err.en, err.detail)))
+            bar.advance(max(pages - done, 0))  # a refused file is done with whatever it had left
     return results
+
+
+def _pages_expected(path: Path) -> int:
+    """The pages a file should have, from its header only, for the progress total: a folder of
+    one-page scans and one 50-page PDF both show how far the try-out got. A file that cannot say
+    counts as one page; reading it tells why (a page of its own in the report)."""
+    from ocr.pages import page_count
+
+    try:
+        return page_count(path)
+    except Exception:  # only an estimate: iter_pages refuses the file with the real reason
+        return 1
 
 
 def write_tryout(

@@ -46,6 +46,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from core import progress
+
 os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
 
 #: The old bench's pages (``--splits classic``): five fonts, office and harsh, seeds 7,000,000+.
@@ -257,7 +259,8 @@ def read_split(
     t_start = time.perf_counter()
     with path.open("w", encoding="utf-8") as fh:
         fh.write(json.dumps({"split": split, "engines": engines, "pages": n}) + "\n")
-        for k, spec in enumerate(split_pages(split, n, first_seed)):
+        todo = progress.track(split_pages(split, n, first_seed), f"{split}: 読み取り / reading")
+        for k, spec in enumerate(todo):
             tpl = load_template(spec.form)
             t0 = time.perf_counter()
             img, truth = make_sample(
@@ -336,9 +339,7 @@ def read_split(
                         row["want"], row["got"] = want, f.value
                     rows[e].append(row)
                     fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            if (k + 1) % 25 == 0:
-                print(f"  {split}: {k + 1} pages ({time.perf_counter() - t_start:.0f} s)", flush=True)
-    print(f"  labels: {path}", flush=True)
+    print(f"  labels: {path} ({time.perf_counter() - t_start:.0f} s)", flush=True)
     return rows, pages, kept
 
 
@@ -449,7 +450,7 @@ def baselines(kept: list[tuple[Any, Any, Any]], engines: list[str], template_s: 
     readers = full_page_readers(engines)
     for label, reader in readers.items():
         secs, found = [], []
-        for img, _tpl, truth in kept:
+        for img, _tpl, truth in progress.track(kept, label):
             t0 = time.perf_counter()
             text = norm(reader(img))
             secs.append(time.perf_counter() - t0)
@@ -470,7 +471,7 @@ def baselines(kept: list[tuple[Any, Any, Any]], engines: list[str], template_s: 
         )
     if shutil.which("tesseract"):
         st: dict[str, list[Any]] = defaultdict(list)
-        for img, tpl, truth in kept:
+        for img, tpl, truth in progress.track(kept, "tesseract-jpn"):
             _tesseract_page(img, tpl, truth, st)
         if st["exact"]:
             out["tesseract_jpn_fields"] = {
@@ -488,7 +489,7 @@ def baselines(kept: list[tuple[Any, Any, Any]], engines: list[str], template_s: 
         rec_off = PaddleRecognizer()
         os.environ.pop("DEJIRU_PADDLE_MKLDNN")
         secs = []
-        for img, _tpl, _truth in kept:
+        for img, _tpl, _truth in progress.track(kept, "ppocrv5-paddle, oneDNN off"):
             try:
                 reading, aligned = read_page(img, engine="ppocrv5-paddle")
             except Exception:
@@ -558,4 +559,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with progress.shown():
+        main()

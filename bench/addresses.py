@@ -26,6 +26,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from core import progress
+
 FONTS = ["klee", "seto", "kiloji", "ipag"]
 FORMS = ["juminhyo_request", "inkan_request"]
 
@@ -74,7 +76,8 @@ def main() -> None:
     for fi, form in enumerate(args.forms.split(",")):
         tpl = load_template(form)
         names = [f.name for f in tpl.fields if f.type == "address"]
-        for seed, font, profile, dpi in pages(fi, args.count, args.seed):
+        todo = pages(fi, args.count, args.seed)
+        for seed, font, profile, dpi in progress.track(todo, f"{form}: 生成と読み取り / making and reading"):
             img, truth = make_sample(tpl, seed, font=font, profile=profile, dpi=dpi, **extra)
             try:
                 reading, _ = read_page(img)
@@ -150,4 +153,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with progress.shown():
+        main()

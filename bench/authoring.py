@@ -37,6 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import progress
 from formkit.layout import split_across
 from formkit.model import Box, FieldType
 
@@ -270,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
     if not folders:
         print(f"no forms under {args.forms} (each folder: source.pdf + template.json); nothing measured")
         return
-    scores = [s for f in folders for s in score_form(f, args.texts_cache)]
+    drafting = progress.track(folders, "様式の下書き / drafting forms")
+    scores = [s for f in drafting for s in score_form(f, args.texts_cache)]
     text = report(scores)
     print(text)
     if args.out:
@@ -278,4 +280,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with progress.shown():
+        main()

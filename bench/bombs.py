@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import progress
+
 #: Resolution PDF pages are rendered at (ocr.pages.PDF_DPI), to size PDF pages in megapixels.
 RENDER_DPI = 300
 
@@ -346,9 +348,8 @@ def main() -> None:
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dejiru-bombs-") as tmp:
-        for bomb in BOMBS:
-            if args.only and bomb.name not in args.only:
-                continue
+        chosen = [b for b in BOMBS if not args.only or b.name in args.only]
+        for bomb in progress.track(chosen, "メモリ爆弾 / memory bombs"):
             path = Path(tmp) / bomb.name
             path.write_bytes(bomb.build())
             row = {"file": bomb.name, "what": bomb.what, "bytes": path.stat().st_size}
@@ -381,4 +382,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with progress.shown():
+        main()

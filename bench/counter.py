@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import progress
+
 TARGET_SECONDS = 60.0
 PASSWORD = "bench-madoguchi-2026"
 FORM = "juminhyo_request"
@@ -259,7 +261,7 @@ def main() -> None:
                 else None
             ),
         )
-        for i in range(args.visitors):
+        for i in progress.track(range(args.visitors), "窓口 / counter visits"):
             values, _ = sample_values(tpl, random.Random(9_100_000 + i), clock.today())
             values["request_date"] = clock.today().isoformat()  # at the counter, the request is today's
             tally = Tally()
@@ -330,4 +332,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with progress.shown():
+        main()

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core import progress
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,7 +48,8 @@ def main() -> None:
         for read_back in (True, False):
             with BotSession(load_mapping("demo_legacy"), tmp / "evidence", read_back=read_back) as bot:
                 bot.login()
-                for i in range(args.records):
+                label = f"入力 / keying, read-back {'on' if read_back else 'off'}"
+                for i in progress.track(range(args.records), label):
                     form_id = forms[i % 2]
                     values, _ = sample_values(load_template(form_id), random.Random(i), clock.today())
                     t0 = time.perf_counter()
@@ -73,4 +76,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with progress.shown():
+        main()

@@ -21,10 +21,11 @@ import argparse
 import contextlib
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from core import progress
 
 os.environ.setdefault("DEJIRU_TODAY", "2026-11-24")
 
@@ -203,11 +204,11 @@ def main() -> None:
 
     templates = {t: load_template(t) for t in TEMPLATES}
     rows: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
     if args.rows:
         rows = json.loads(args.rows.read_text(encoding="utf-8"))["rows"]
     with applicants(args.names):
-        for i, (seed, tid, font) in enumerate(pages(0 if args.rows else args.pages, args.seed), 1):
+        todo = pages(0 if args.rows else args.pages, args.seed)
+        for seed, tid, font in progress.track(todo, "生成と読み取り / making and reading"):
             tpl = templates[tid]
             img, truth = make_sample(tpl, seed, font=font)
             captured.clear()
@@ -239,8 +240,6 @@ def main() -> None:
                         ],
                     }
                 )
-            if i % 20 == 0:
-                print(f"  {i} pages, {time.perf_counter() - t0:.0f} s", flush=True)
 
     print(f"\n{args.pages} pages, seeds {args.seed}–{args.seed + args.pages - 1}, names: {args.names}\n")
     table = print_table({f: [r for r in rows if r["font"] == f] for f in FONTS} | {"all": rows})
@@ -259,4 +258,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with progress.shown():
+        main()

@@ -1,1 +1,1 @@
-"""Ground layer: errors, messages, settings, files, logs, failpoints and the clock. Imports nothing of the product."""
+"""Ground layer: errors, messages, settings, files, logs, progress, failpoints and the clock. Imports nothing of the product."""

@@ -196,6 +196,13 @@ class Settings(BaseSettings):
     )
     chromium: Path | None = _setting(None, "Chromium binary for the bots", shown="`/usr/bin/chromium`")
 
+    # --- the console ----------------------------------------------------------------------------
+    progress: Literal["auto", "lines", "off"] = _setting(
+        "auto",
+        "Progress of long commands on standard error: `auto` (a bar on a terminal, a plain line every few"
+        " seconds elsewhere), `lines` (always plain lines), `off`",
+    )
+
     # --- tests, demos, set-up -------------------------------------------------------------------
     today: dt.date | None = _setting(
         None,

@@ -50,6 +50,10 @@ def _register_subapps() -> None:
 
     app.add_typer(online_app, name="online")
 
+    from dejiru.cli_status import status
+
+    app.command("status")(status)
+
 
 _register_subapps()
 
@@ -459,9 +463,11 @@ def template_try(
     """Read scans with a template and write one HTML report: picture, values and checks per page (試し読み)."""
     from authoring.lint import load_file, template_file
     from authoring.trial import write_tryout
+    from core import progress
 
     tpl = load_file(template_file(form_id))
-    pages = write_tryout(tpl, scans, out, engine=engine)
+    with progress.shown():
+        pages = write_tryout(tpl, scans, out, engine=engine)
     for p in pages:
         typer.echo(f"  {p.source} p.{p.page}: {p.status[1]}")
     typer.echo(str(out))
@@ -512,12 +518,19 @@ def template_new(
 
         first = load_template(continues)
         taken = {f.name for t in page_chain(first, all_templates()) for f in t.fields}
-    image, page_mm = propose.load_blank(source, page)
-    texts = propose.read_texts(image, propose.BLANK_PX_PER_MM, engine)
-    gray = propose.to_gray(image)
-    fields = propose.renamed(propose.propose(gray, propose.BLANK_PX_PER_MM, texts), taken, f"_p{page}")
-    master = propose.save_master(source, path.parent, page)
-    cells = propose.ruled_cells(gray, propose.BLANK_PX_PER_MM)
+    from core import progress
+
+    # Steps, not items: reading the printed text is most of the time, the bar shows which step runs.
+    with progress.shown(), progress.task("様式の下書き / drafting the template", total=3) as step:
+        image, page_mm = propose.load_blank(source, page)
+        step.advance()
+        texts = propose.read_texts(image, propose.BLANK_PX_PER_MM, engine)
+        step.advance()
+        gray = propose.to_gray(image)
+        fields = propose.renamed(propose.propose(gray, propose.BLANK_PX_PER_MM, texts), taken, f"_p{page}")
+        master = propose.save_master(source, path.parent, page)
+        cells = propose.ruled_cells(gray, propose.BLANK_PX_PER_MM)
+        step.advance()
     text = propose.to_yaml(
         form_id,
         title or propose.guess_title(texts, page_mm, cells),
@@ -597,10 +610,13 @@ def samples(
     profile: Annotated[str, typer.Option(help="Scan defects: clean, office or harsh")] = "office",
 ) -> None:
     """Filled, scan-degraded sample scans, each with a ground-truth JSON."""
+    from core import progress
     from formkit.registry import load_template
     from synth.samples import write_samples
 
-    made = write_samples(load_template(form), out, count, seed=seed, fmt=fmt, font=font, profile=profile)
+    tpl = load_template(form)
+    with progress.shown():
+        made = write_samples(tpl, out, count, seed=seed, fmt=fmt, font=font, profile=profile)
     for s in made:
         typer.echo(f"{s.path}  {s.truth_path.name}")
 
@@ -622,8 +638,11 @@ def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legac
         # record's reference in the target first, so nothing is keyed twice).
         reset_limit(target)
     try:
+        from core import progress
+
         # Run by a person: wait for the slot as long as a killed holder's lease takes to run out.
-        counts = key_approved(target, slot_wait_seconds=ACQUIRE_TIMEOUT_SECONDS)
+        with progress.shown():
+            counts = key_approved(target, slot_wait_seconds=ACQUIRE_TIMEOUT_SECONDS)
         typer.echo(json.dumps(counts, ensure_ascii=False))
     finally:
         close_bots()
@@ -777,6 +796,7 @@ def calibrate(
     ] = None,
 ) -> None:
     """Set review thresholds per field type to meet a silent-error target; prints the curve."""
+    from core import progress
     from core.settings import settings
     from pipeline.calibrate import from_samples
     from pipeline.calibrate import from_store as store_labels
@@ -789,7 +809,8 @@ def calibrate(
     sources: list[str] = []
     if samples:
         templates = _tune_templates(forms, samples, seed, from_labels)
-        items += list(from_samples(templates, samples, seed, engine))
+        with progress.shown():
+            items += list(from_samples(templates, samples, seed, engine))
         sources.append(
             f"{samples} generated pages of the TUNE split from seed {seed} "
             f"({', '.join(t.id for t in templates)})"

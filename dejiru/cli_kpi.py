@@ -68,6 +68,9 @@ def demo_history(
         counts = remove_history(ctx.store)
         ctx.store.audit("cli", "demo_history.remove", detail=f"{counts.get('document', 0)} documents")
     else:
-        counts = seed_history(ctx.store, weeks, seed, clock.today())
+        from core import progress
+
+        with progress.shown():
+            counts = seed_history(ctx.store, weeks, seed, clock.today())
         ctx.store.audit("cli", "demo_history.seed", detail=f"{sum(counts.values())} documents")
     typer.echo(json.dumps(counts, ensure_ascii=False))

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 
+from core import progress
 from formkit.model import Template
 from ocr.reader import read_page
 from pipeline.context import Context
@@ -32,7 +33,7 @@ def from_samples(
     scan profiles, its half of the towns and names, seeds from ``seed`` on (which must lie in its
     range); the forms are ``templates`` in turn. HOLDOUT material is never read here, so the bench
     can measure the thresholds on something they were not fitted on."""
-    for i in range(pages):
+    for i in progress.track(range(pages), "較正用の読み取り / reading calibration pages"):
         spec = split.page(i, first_seed=seed)
         tpl = templates[i % len(templates)]
         img, truth = make_sample(

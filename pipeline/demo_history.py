@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core import progress
 from core.errors import InputError
 from formkit.kinds import Value
 from formkit.model import Template
@@ -453,7 +454,7 @@ def seed_history(store: Store, weeks: int, seed: int, today: dt.date) -> dict[st
     apps = plan(weeks, seed, today)
     counts: dict[str, int] = {}
     with store.unit() as uow:
-        for a in apps:
+        for a in progress.track(apps, "デモ履歴 / demo history"):
             doc = _document(a)
             uow.add_rows([doc])
             assert doc.id is not None

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
-from core import clock
+from core import clock, progress
 from formkit.fonts import FONTS, FORM_FONT, SAMPLE_FONTS
 from formkit.kinds import Shape, Value
 from formkit.layout import layout
@@ -330,7 +330,7 @@ def write_samples(
 ) -> list[Sample]:
     out.mkdir(parents=True, exist_ok=True)
     samples = []
-    for i in range(count):
+    for i in progress.track(range(count), "サンプル作成 / making samples"):
         s = seed * 100_000 + i
         img, truth = make_sample(tpl, s, font=font, profile=profile, dpi=dpi)
         ext = FORMATS[i % len(FORMATS)] if fmt == "mixed" else fmt
