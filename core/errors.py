@@ -405,3 +405,10 @@ class StartupFailed(ConfigurationError):
     """A part of ``dejiru run`` could not start (a busy port, most often); nothing is left running."""
 
     code = "startup"
+
+
+class DatabaseUnavailable(ConfigurationError):
+    """The database does not answer (down, unreachable, the file gone): ``dejiru status`` and the
+    review server's ``/readyz`` say so instead of failing with a driver's traceback."""
+
+    code = "database_unavailable"

@@ -166,13 +166,21 @@ def check_exposure(host: str, auth: str | None) -> None:
 def server_env(public_url: str, auth: str | None) -> dict[str, str]:
     """The environment for ``prefect server start`` besides the caller's: the auth string for server
     and its own clients, CORS limited to the server's own origin (where its UI is served from) and the
-    UI pointed at the API by that same address (Prefect's default is port 4200, whatever ``--port``)."""
+    UI pointed at the API by that same address (Prefect's default is port 4200, whatever ``--port``).
+
+    The UI's address goes under both of Prefect's names: Prefect 3 reads ``PREFECT_SERVER_UI_API_URL``
+    before the older ``PREFECT_UI_API_URL``, so one left in the environment (a profile exported, an
+    older setup's file) would otherwise win and send the UI to port 4200 ("Can't connect to Server
+    API"); likewise the promotional content, which only the new name turns off."""
+    ui_api = f"{public_url.rstrip('/')}/api"
     env = {
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "DO_NOT_TRACK": "1",
         CORS: origin(public_url),
-        "PREFECT_UI_API_URL": f"{public_url.rstrip('/')}/api",
+        "PREFECT_SERVER_UI_API_URL": ui_api,
+        "PREFECT_UI_API_URL": ui_api,
     }
     if auth:
         env[SERVER_AUTH] = auth

@@ -26,7 +26,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select, update
 
-from records import channel_queries
+from records import channel_queries, health_queries
 from records.db import migrate, session
 from records.kpis import ChannelFact
 from records.models import (
@@ -1150,3 +1150,18 @@ class Store:
             counts = channel_queries.remove_demo(s)
             self._commit(s)
             return counts
+
+    # --- health: dejiru status, the review server's /readyz and /metrics (records/health_queries.py) --
+
+    def ping(self) -> None:
+        """Raise :class:`core.errors.DatabaseUnavailable` unless the database answers a read of a
+        real table (``/readyz``)."""
+        with health_queries.answering(), self._session() as s:
+            health_queries.ping(s)
+
+    def health_facts(self, since: dt.datetime) -> health_queries.HealthFacts:
+        """Counts per state, the queues' oldest, keying per target, exceptions (open, and created
+        since ``since``), reads: aggregates only, in one read transaction; raises
+        :class:`core.errors.DatabaseUnavailable` when the database does not answer."""
+        with health_queries.answering(), self._session() as s:
+            return health_queries.facts(s, since)

@@ -1,7 +1,7 @@
 """The review UI: reviewers see the scan beside each doubtful value, fix it from the keyboard, approve.
 
-FastAPI + Jinja2 + htmx, no JavaScript build step. Nothing but the login page (and a health check)
-is reachable without a session; every POST needs the session's CSRF token; every document view and
+FastAPI + Jinja2 + htmx, no JavaScript build step. Nothing but the login page (and the health checks
+and counts-only metrics for monitoring, routes/health.py) is reachable without a session; every POST needs the session's CSRF token; every document view and
 every change is written to the audit log. The routes are in review/routes/, one router per part of
 the work; who may call each is in its signature (review/web.py).
 """

@@ -14,6 +14,7 @@ from review.routes import (
     documents,
     evidence,
     exceptions,
+    health,
     intake_status,
     online,
     reports,
@@ -22,6 +23,7 @@ from review.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     account.router,
+    health.router,
     documents.router,
     checks.router,
     reports.router,

@@ -24,8 +24,19 @@ from review.web import SESSION_LIFETIME, CheckedForm, SignedIn, State, Tr, home,
 
 router = APIRouter()
 
-#: (method, path) of the routes anyone may open without a session.
-PUBLIC = frozenset({("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{code}")})
+#: (method, path) of the routes anyone may open without a session; the three for monitoring are
+#: review/routes/health.py's (why /metrics is among them: see there).
+PUBLIC = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/lang/{code}"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
+    }
+)
 
 
 @router.get("/health")
