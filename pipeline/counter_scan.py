@@ -23,12 +23,14 @@ the slip.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
 from core.errors import SealError, SealNotOurs
 from formkit.kinds import Shape
-from formkit.model import Template
+from formkit.layout import seal_box
+from formkit.model import Box, Template
 from formkit.readings import PageReading, Reason
 from formkit.seal import PREFIX, Seal, read_seal, seal_key
 from ocr.align import PX_PER_MM, Aligned
@@ -59,6 +61,11 @@ class SlipUsed(SealError):
     code = "seal_slip_used"
 
 
+#: Share of the seal's square a QR darkens at the least (its modules are about half dark, a blank
+#: form prints nothing there): below it, the page carries no seal and the QR search is skipped.
+MIN_SEAL_INK = 0.1
+
+
 @dataclass(frozen=True)
 class SlipScan:
     seal: Seal
@@ -66,11 +73,28 @@ class SlipScan:
     checks: dict[str, PrintCheck]
 
 
+@functools.lru_cache(maxsize=64)
+def _seal_box_of(tpl_key: str, tpl_json: str) -> Box:
+    return seal_box(Template.model_validate_json(tpl_json))
+
+
+def _seal_ink(aligned: Aligned) -> float:
+    """Share of dark pixels in the seal's own square (free of any print on a blank form)."""
+    tpl = aligned.template
+    box, k = _seal_box_of(tpl.key, tpl.model_dump_json()), PX_PER_MM
+    y0, y1 = max(int(box.y * k), 0), int(box.y2 * k)
+    x0, x1 = max(int(box.x * k), 0), int(box.x2 * k)
+    square = aligned.image[y0:y1, x0:x1]
+    return float((square.min(axis=2) < 128).mean()) if square.size else 0.0
+
+
 def seal_on_page(aligned: Aligned) -> str | None:
     """The QR text in the page's seal area (a redesigned form's only place for one), or None."""
     tpl = aligned.template
     if tpl.legacy or tpl.code is None:
         return None
+    if _seal_ink(aligned) < MIN_SEAL_INK:
+        return None  # nothing printed there: ordinary paper (most pages), no QR search
     texts = find_seal_texts(seal_region(aligned.image, tpl, PX_PER_MM), px_per_mm=PX_PER_MM)
     if not texts:
         return None
