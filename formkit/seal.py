@@ -18,16 +18,26 @@ What the seal carries, and why (see :func:`seal_text`):
   the signature, which the visitor writes by hand (:func:`counter_values`).
 
 The text is ``DJ1:`` and the base45 (RFC 9285) of a small binary record, so the whole QR is in the
-QR code's alphanumeric mode (5.5 bits a character, against 8 for bytes); the values are JSON,
-deflated, in the template's field order when the template is given (no field names: about a third
-shorter), and in Shift_JIS (cp932) when every character has a code there (two bytes a kanji instead of
-UTF-8's three). A QR is small on a busy A4 form, and every byte saved is a bigger module on paper,
-which is what makes a fax or a phone photo of the slip readable.
+QR code's alphanumeric mode (5.5 bits a character, against 8 for bytes, and no question of how a
+reader decodes bytes to text). A QR is small on a busy A4 form (21 mm on the redesigned ones), and
+every byte saved is a bigger module on paper, which is what lets a fax or a phone photo of the slip
+be read; so, with the template at hand (:func:`seal_text`'s ``tpl``, what the counter always has),
+the values are written in the template's own terms: in field order without names, dates as day
+numbers, options as their index, the form as a fingerprint of the template. A 住民票 request then
+takes a version 9 or 10 code (53 or 57 modules) instead of 14 (73). The JSON text is in Shift_JIS
+(cp932) when every character has a code there (two bytes a kanji, UTF-8 takes three), and deflated.
 
-The record ends with an HMAC-SHA256 (the first 16 bytes) over everything before it, under a key
-derived from the installation's secret (:func:`seal_key`) for this one use. :func:`read_seal`
-checks it, in constant time, before it decompresses or parses anything: input from a stranger's QR
-never reaches zlib or JSON, and what the key signed is still bounded in size and shape.
+    blob    = length · record · mac              length: varint, the bytes after it
+    record  = flags · nonce_len · nonce · form · version (varint) · issued (2: days since 2000-01-01)
+              · values
+    form    = id_len · id (ASCII)                                    without the template
+            | fingerprint (4) · presence bitmap (1 bit a field)      in the template's terms
+    mac     = HMAC-SHA256(seal_key, "DJ1:" · length · record), first 16 bytes
+
+The MAC is checked, in constant time, before anything is decompressed or parsed: a stranger's QR
+never reaches zlib or JSON, and what the key signed is still bounded in size and shape. The key is
+derived from the installation's secret (:func:`seal_key`) for this one use. The length comes first so
+that a text cut short is :class:`SealMalformed` (scan again), not :class:`SealForged`.
 """
 
 from __future__ import annotations
@@ -293,11 +303,15 @@ def seal_text(seal: Seal, key: bytes, *, tpl: Template | None = None) -> str:
         _check_value(name, v)
     flags, head, packed = _values_record(seal, tpl)
     nonce = bytes.fromhex(seal.nonce)
-    record = (
-        bytes([flags, len(nonce)]) + nonce + head + _varint(seal.version) + days.to_bytes(2, "big") + packed
-    )
-    mac = hmac.new(key, PREFIX.encode() + record, hashlib.sha256).digest()[:MAC_BYTES]
-    return PREFIX + b45encode(record + mac)
+    record = bytes([flags, len(nonce)]) + nonce + head + _varint(seal.version) + days.to_bytes(2, "big")
+    return _signed(record + packed, key)
+
+
+def _signed(record: bytes, key: bytes) -> str:
+    """``DJ1:`` and the base45 of the record's length, the record and its MAC (see the module)."""
+    body = _varint(len(record) + MAC_BYTES) + record
+    mac = hmac.new(key, PREFIX.encode() + body, hashlib.sha256).digest()[:MAC_BYTES]
+    return PREFIX + b45encode(body + mac)
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -461,14 +475,19 @@ def read_seal(text: str, key: bytes, *, tpl: Template | None = None) -> Seal:
         blob = b45decode(text[len(PREFIX) :])
     except ValueError as exc:
         raise _malformed(str(exc)) from None
-    if len(blob) < MAC_BYTES + 8:
+    # The length first: a text cut short (or run on) is a bad read, not a forgery.
+    head = _Reader(blob)
+    length = head.varint()
+    if length != len(blob) - head.at:
+        raise _malformed(f"{len(blob) - head.at} bytes where the record says {length}: cut short or run on")
+    if length < MAC_BYTES + 8:
         raise _malformed("record cut short")
-    record, mac = blob[:-MAC_BYTES], blob[-MAC_BYTES:]
-    want = hmac.new(key, PREFIX.encode() + record, hashlib.sha256).digest()[:MAC_BYTES]
+    body, mac = blob[:-MAC_BYTES], blob[-MAC_BYTES:]
+    want = hmac.new(key, PREFIX.encode() + body, hashlib.sha256).digest()[:MAC_BYTES]
     if not hmac.compare_digest(mac, want):
         raise _forged()
     # Signed with this installation's key from here on: bounded all the same, never assumed well formed.
-    r = _Reader(record)
+    r = _Reader(body[head.at :])
     flags = r.byte()
     if flags & ~_KNOWN_FLAGS:
         raise _malformed(f"unknown flags {flags:#x}")
@@ -479,7 +498,12 @@ def read_seal(text: str, key: bytes, *, tpl: Template | None = None) -> Seal:
         fingerprint = r.take(4)
         bound = tpl if tpl is not None and _fingerprint(tpl) == fingerprint else _installed(fingerprint)
         if bound is None:
-            raise _malformed("written for a form template not installed here (or changed since)")
+            raise SealMalformed(
+                "このQRは、この環境にない様式（印刷の後で変更された様式）のものです。用紙の記入内容を確認してください",
+                "this seal was written for a form template this installation does not have (changed since the "
+                "slip was printed): check the form's values",
+                detail=f"template fingerprint {fingerprint.hex()}",
+            )
         form_id = bound.id
         present = r.take((len(bound.fields) + 7) // 8)
     else:
