@@ -89,24 +89,34 @@ def _seal_ink(aligned: Aligned) -> float:
 
 
 def seal_on_page(aligned: Aligned) -> str | None:
-    """The QR text in the page's seal area (a redesigned form's only place for one), or None."""
+    """The QR text in the page's seal area (a redesigned form's only place for one), ``""`` when
+    something is printed there that no QR search can read (a fax of a slip), or None (no seal)."""
     tpl = aligned.template
     if tpl.legacy or tpl.code is None:
         return None
     if _seal_ink(aligned) < MIN_SEAL_INK:
         return None  # nothing printed there: ordinary paper (most pages), no QR search
     texts = find_seal_texts(seal_region(aligned.image, tpl, PX_PER_MM), px_per_mm=PX_PER_MM)
-    if not texts:
-        return None
-    return texts[0]
+    return texts[0] if texts else ""
 
 
-def inspect(ctx: Context, doc: Document, aligned: Aligned) -> SlipScan | None:
-    """The slip this page is, checked; None for a page without a seal (ordinary paper). Raises a
+UNREADABLE = Reason(
+    "seal_unreadable",
+    "窓口で印刷した申請書ですが、QRコードが読めませんでした（FAXなど）。手書きの訂正がないか用紙と見比べてください",
+    "a counter slip whose QR code could not be read (a fax?): compare every value with the paper for hand corrections",
+)
+
+
+def unreadable(reading: PageReading) -> None:
+    """A slip whose seal cannot be read is read as any paper, but nothing tells its print from a hand's
+    correction: every field goes before a person (in place)."""
+    for f in reading.fields.values():
+        f.reasons = [*f.reasons, UNREADABLE]
+
+
+def inspect(ctx: Context, doc: Document, aligned: Aligned, text: str) -> SlipScan:
+    """The slip whose seal ``text`` the page carries (:func:`seal_on_page`), checked. Raises a
     :class:`~core.errors.SealError` for a seal that cannot be trusted or a slip that cannot be taken."""
-    text = seal_on_page(aligned)
-    if text is None:
-        return None
     tpl = aligned.template
     if not text.startswith(PREFIX):
         raise SealNotOurs(

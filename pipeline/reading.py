@@ -389,8 +389,11 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
     tpl = load_template(reading.form)
     slip = None
     try:
-        slip = counter_scan.inspect(ctx, doc, aligned)  # 書かない窓口: a slip's signed values
-        if slip is not None:
+        seal = counter_scan.seal_on_page(aligned)  # 書かない窓口: a slip's signed values
+        if seal == "":
+            counter_scan.unreadable(reading)
+        elif seal is not None:
+            slip = counter_scan.inspect(ctx, doc, aligned, seal)
             counter_scan.apply(tpl, reading, slip)
             doc.channel = Channel.COUNTER  # (routed as counter: its values are not the reader's)
     except InputError as err:

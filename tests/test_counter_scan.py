@@ -5,6 +5,7 @@ again, a forged seal or an unsigned slip do not."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from formkit.layout import layout_field
+from formkit.layout import layout_field, seal_box
 from formkit.registry import load_template
 from formkit.render import rasterize_pdf
 from formkit.seal import Seal, counter_values, new_nonce, seal_key, seal_text
@@ -39,6 +40,7 @@ def slip_scan(
     signed: bool = True,
     key: bytes | None = None,
     printed: dict[str, Any] | None = None,
+    smudge: bool = False,
 ) -> tuple[bytes, dict[str, Any]]:
     """A slip printed for a made-up visitor, its record in the store, and its scan as a PNG.
     ``printed``: other values printed beside the seal (a seal moved onto another paper)."""
@@ -56,6 +58,12 @@ def slip_scan(
         x0, y0 = int((zone.x + 10) * ppm), int((zone.y + zone.h / 2) * ppm)
         pts = np.array([[x0 + i * 12, y0 + int(25 * np.sin(i / 2.0))] for i in range(40)], np.int32)
         cv2.polylines(img, [pts], False, (20, 20, 20), 4)
+    if smudge:  # the middle of the QR blotted out, more than its error correction restores
+        box = seal_box(tpl)
+        x0, y0 = int((box.x + box.w * 0.25) * ppm), int((box.y + box.w * 0.25) * ppm)
+        cv2.rectangle(
+            img, (x0, y0), (x0 + int(box.w * 0.5 * ppm), y0 + int(box.w * 0.5 * ppm)), (40, 40, 40), -1
+        )
     ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     assert ok
     return png.tobytes(), values
@@ -111,3 +119,13 @@ def test_a_seal_on_a_paper_that_says_something_else_is_not_taken(ctx: Any) -> No
     doc = take(ctx, "moved seal.png", png)
     assert doc.status == DocStatus.QUARANTINED and doc.error_code == "seal_mismatch"
     assert "一致しません" in (doc.error_ja or "")
+
+
+@pytest.mark.slow
+def test_a_slip_whose_seal_cannot_be_read_goes_before_a_person_whole(ctx: Any) -> None:
+    png, _ = slip_scan(ctx, 6, smudge=True)
+    doc = take(ctx, "smudged.png", png)
+    assert doc.status == DocStatus.REVIEW
+    fields = ctx.store.fields(doc.id)
+    assert all(f.needs_review for f in fields)
+    assert all(any(r["code"] == "seal_unreadable" for r in json.loads(f.reasons)) for f in fields)
