@@ -593,7 +593,9 @@ def expected_print(tpl: Template, values: dict[str, Any], px_per_mm: float) -> A
 
     from formkit.render import rasterize_pdf
 
-    img = rasterize_pdf(filled_pdf(tpl, counter_values(tpl, values), typed_hand()), px_per_mm, tpl.page.width_mm)
+    img = rasterize_pdf(
+        filled_pdf(tpl, counter_values(tpl, values), typed_hand()), px_per_mm, tpl.page.width_mm
+    )
     h, w = round(tpl.page.height_mm * px_per_mm), round(tpl.page.width_mm * px_per_mm)
     img = img[:h, :w]  # pdfium rounds the page's points up by a pixel at times
     return np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), constant_values=255)
