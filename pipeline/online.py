@@ -39,7 +39,7 @@ from core import clock, failpoints
 from core.errors import InputError, TemplateError
 from formkit.model import Template
 from formkit.registry import all_templates, template_dir
-from intake.files import quarantine_file, safe_name, temp_name
+from intake.files import MOVED_ADVICE, Advice, Quarantined, quarantine_file, safe_name, temp_name
 from intake.online import (
     MANY_SEPARATORS,
     ExportRefused,
@@ -119,19 +119,26 @@ def _archive(ctx: Context, data: bytes, name: str) -> tuple[str, Path]:
     digest = hashlib.sha256(data).hexdigest()
     suffix = ".json" if name.lower().endswith(".json") else ".csv"
     dest = ctx.settings.archive / "online" / digest[:2] / f"{digest}{suffix}"
-    if not dest.exists():
-        dest.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-        tmp = dest.with_name(temp_name(dest.name))
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+    _write_once(dest, data)
     return digest, dest
+
+
+def _write_once(dest: Path, data: bytes) -> None:
+    """Content named by its hash: written once, whole (a temporary name, synced, then renamed), never
+    rewritten; a crash leaves the file complete or absent."""
+    if dest.exists():
+        return
+    dest.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+    tmp = dest.with_name(temp_name(dest.name))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def document_key(service: str, application_id: str) -> str:
@@ -235,16 +242,7 @@ def _keep_attachments(ctx: Context, key: str, files: list[_Attachment]) -> list[
     for f in files:
         digest = hashlib.sha256(f.data).hexdigest()
         dest = ctx.settings.archive / "attachments" / key[7:9] / key[7:] / f"{digest[:16]}_{f.name}"
-        if not dest.exists():
-            dest.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-            tmp = dest.with_name(temp_name(dest.name))
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(f.data)
-                os.replace(tmp, dest)
-            finally:
-                tmp.unlink(missing_ok=True)
+        _write_once(dest, f.data)
         out.append((f.name, dest, digest, len(f.data)))
     return out
 
@@ -387,36 +385,24 @@ def _quarantine_rows(
         row = by_line.get(i + first_line)
         if row is not None:
             writer.writerow([row.line, _reasons(row)[0], *(_cell(raw.get(c)) for c in columns)])
-    staging = ctx.settings.staging / uuid.uuid4().hex
-    staging.mkdir(mode=0o700, parents=True)
-    try:
-        tmp = staging / "rows.csv"
-        tmp.write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
-        lines_ja = "\n".join(f"  {r.line}行目: {_reasons(r)[0]}" for r in refused)
-        lines_en = "\n".join(f"  line {r.line}: {_reasons(r)[1]}" for r in refused)
-        err = RowRefused(
-            f"オンライン申請 {len(refused)} 件を受け付けられませんでした（ほかの {len(outcome.accepted)} 件は受付済み）",
-            f"{len(refused)} online application(s) could not be taken (the other"
-            f" {len(outcome.accepted)} were)",
-            detail=f"{outcome.service}: {len(refused)} / {len(rows_raw)}",
-        )
-        advice = (
-            f"受付できなかった申請だけをこのCSVに残しました。行ごとの理由:\n{lines_ja}\n"
-            "申請者または申請サービスの担当に確かめ、直したものだけの書き出しを受付フォルダに入れてください"
-            "（受付済みの申請は二重になりません）。元の書き出しはそのまま保管しています"
-            f"（SHA-256 {digest[:16]}…）。",
-            f"only the applications that could not be taken are in this CSV. Per line:\n{lines_en}\n"
-            "Check with the applicant or the service, then drop an export of the corrected ones into the"
-            " inbox (applications already taken are not added twice). The original export is archived"
-            f" unchanged (SHA-256 {digest[:16]}…).",
-        )
-        q = quarantine_file(
-            tmp, ctx.settings.quarantine, err, move=True, original_name=name, kind="csv", advice=advice
-        )
-    finally:
-        for leftover in staging.iterdir():
-            leftover.unlink(missing_ok=True)
-        staging.rmdir()
+    lines_ja = "\n".join(f"  {r.line}行目: {_reasons(r)[0]}" for r in refused)
+    lines_en = "\n".join(f"  line {r.line}: {_reasons(r)[1]}" for r in refused)
+    err = RowRefused(
+        f"オンライン申請 {len(refused)} 件を受け付けられませんでした（ほかの {len(outcome.accepted)} 件は受付済み）",
+        f"{len(refused)} online application(s) could not be taken (the other {len(outcome.accepted)} were)",
+        detail=f"{outcome.service}: {len(refused)} / {len(rows_raw)}",
+    )
+    advice = (
+        f"受付できなかった申請だけをこのCSVに残しました。行ごとの理由:\n{lines_ja}\n"
+        "申請者または申請サービスの担当に確かめ、直したものだけの書き出しを受付フォルダに入れてください"
+        "（受付済みの申請は二重になりません）。元の書き出しはそのまま保管しています"
+        f"（SHA-256 {digest[:16]}…）。",
+        f"only the applications that could not be taken are in this CSV. Per line:\n{lines_en}\n"
+        "Check with the applicant or the service, then drop an export of the corrected ones into the"
+        " inbox (applications already taken are not added twice). The original export is archived"
+        f" unchanged (SHA-256 {digest[:16]}…).",
+    )
+    q = _quarantine_bytes(ctx, ("\ufeff" + buf.getvalue()).encode("utf-8"), name, "csv", err, advice)
     assert q.path is not None
     with ctx.unit() as uow:
         for r in refused:
@@ -432,6 +418,25 @@ def _quarantine_rows(
             )
         uow.store.audit(SYSTEM_USER, "intake.online_refused", None, detail=f"{len(refused)} row(s)")
     return q.path
+
+
+def _quarantine_bytes(
+    ctx: Context, data: bytes, name: str, kind: str, err: InputError, advice: Advice = MOVED_ADVICE
+) -> Quarantined:
+    """Bytes of ours (a posted export, the refused rows) kept in quarantine with their reason, through
+    a private staging copy as every quarantined file is."""
+    staging = ctx.settings.staging / uuid.uuid4().hex
+    staging.mkdir(mode=0o700, parents=True)
+    try:
+        tmp = staging / "data"
+        tmp.write_bytes(data)
+        return quarantine_file(
+            tmp, ctx.settings.quarantine, err, move=True, original_name=name, kind=kind, advice=advice
+        )
+    finally:
+        for leftover in staging.iterdir():
+            leftover.unlink(missing_ok=True)
+        staging.rmdir()
 
 
 def _reasons(row: OnlineRow) -> tuple[str, str]:
@@ -461,17 +466,7 @@ def take_posted(
     try:
         return take_export(ctx, data, name, sent=sent, by=by)
     except InputError as err:
-        staging = ctx.settings.staging / uuid.uuid4().hex
-        staging.mkdir(mode=0o700, parents=True)
-        try:
-            tmp = staging / "export"
-            tmp.write_bytes(data)
-            kind = "json" if name.lower().endswith(".json") else "csv"
-            q = quarantine_file(tmp, ctx.settings.quarantine, err, move=True, original_name=name, kind=kind)
-        finally:
-            for leftover in staging.iterdir():
-                leftover.unlink(missing_ok=True)
-            staging.rmdir()
+        q = _quarantine_bytes(ctx, data, name, "json" if name.lower().endswith(".json") else "csv", err)
         with ctx.unit() as uow:
             uow.store.add_exception(
                 code=err.code,
