@@ -651,7 +651,9 @@ def key(target: Annotated[str, typer.Option(help="Target system")] = "demo_legac
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Login name")],
-    role: Annotated[str, typer.Option(help="staff, counter, reviewer, supervisor, author or admin")] = "reviewer",
+    role: Annotated[
+        str, typer.Option(help="staff, counter, reviewer, supervisor, author or admin")
+    ] = "reviewer",
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
     one_time: Annotated[
         bool,

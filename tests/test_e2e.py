@@ -133,7 +133,9 @@ def test_scan_to_keyed_record(tmp_path, sample, browser, tpl) -> None:
     assert archived.read_bytes() == buf.getvalue()  # the original, untouched
     assert not any(inbox.iterdir())
     # The flow runs that took it in and keyed it are noted (the admin menu links them to the Prefect UI).
-    steps = {e.detail.split(" ")[0] for e in store.audit_events(doc.id) if e.action == "flow.run" and e.detail}
+    steps = {
+        e.detail.split(" ")[0] for e in store.audit_events(doc.id) if e.action == "flow.run" and e.detail
+    }
     assert {"process-file", "key-approved"} <= steps
 
 

@@ -33,7 +33,11 @@ def drop(ctx: Context, name: str, data: bytes) -> Any:
 def served(tmp_path: Any) -> Iterator[tuple[Context, str]]:
     ctx = Context.create(make_settings(tmp_path / "home"))
     # An online export: one application straight through (then keyed), one for review, one refused row.
-    rows = [GOOD, GOOD | {"申請番号": "E2", "郵便番号": "100-0001"}, GOOD | {"申請番号": "E3", "生年月日": "x"}]
+    rows = [
+        GOOD,
+        GOOD | {"申請番号": "E2", "郵便番号": "100-0001"},
+        GOOD | {"申請番号": "E3", "生年月日": "x"},
+    ]
     drop(ctx, "電子申請_1124.csv", as_csv(rows))
     approved = [d for d in ctx.store.documents(limit=10) if d.status == DocStatus.APPROVED]
     ctx.store.set_status(approved[0].id, DocStatus.KEYED)
