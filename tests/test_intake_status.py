@@ -133,3 +133,22 @@ def test_the_admin_menu_links_a_document_to_its_flow_runs(tmp_path: Any, monkeyp
     with ServerThread(create_app(ctx), free_port()) as srv, httpx.Client(base_url=srv.url) as client:
         http_login(client, srv.url, "rev", PASSWORD)
         assert "flow-run" not in client.get(f"/documents/{doc.id}").text  # the admin menu only
+
+
+def test_every_role_sees_the_page_and_only_reviewers_get_links(served: Any) -> None:
+    ctx, url = served
+    for name, role in [("c", "counter"), ("s", "supervisor"), ("a", "author"), ("root", "admin")]:
+        ctx.store.add_user(name, hash_password(PASSWORD), role)
+    for name, links in [
+        ("uketsuke", False),
+        ("c", False),
+        ("a", False),
+        ("rev", True),
+        ("s", True),
+        ("root", True),
+    ]:
+        with httpx.Client(base_url=url) as client:
+            http_login(client, url, name, PASSWORD)
+            r = client.get("/intake")
+            assert r.status_code == 200 and "電子申請_1124.csv" in r.text, name
+            assert ('href="/documents/' in r.text) is links, name
