@@ -23,6 +23,8 @@ bench: setup  ## accuracy and speed figures (not a test); adds tesseract-jpn for
 	$(VENV)/bin/python -m bench.bombs
 	$(VENV)/bin/python -m bench.authoring
 	$(VENV)/bin/python -m bench.counter
+	$(VENV)/bin/python -m bench.counter_scan
+	$(VENV)/bin/python -m bench.print_check
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -23,9 +23,11 @@ the slip.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from core.errors import SealError, SealNotOurs
 from formkit.kinds import Shape
@@ -37,7 +39,7 @@ from ocr.align import PX_PER_MM, Aligned
 from ocr.print_check import PrintCheck, check_print
 from ocr.qr import find_seal_texts, seal_region
 from pipeline.context import Context
-from records.models import CounterSlip, Document
+from records.models import Channel, CounterSlip, DocStatus, Document, now
 from synth.fill import expected_print
 
 log = logging.getLogger(__name__)
@@ -176,3 +178,49 @@ def apply(tpl: Template, reading: PageReading, scan: SlipScan) -> None:
         f.confidence = 1.0
         f.char_confidences = []
         f.reasons = []
+
+
+#: How far back a scan of the same slip is looked for (a slip is signed and scanned within days).
+TWIN_DAYS = 60
+_DONE = (DocStatus.QUARANTINED, DocStatus.REJECTED, DocStatus.BOUND)
+
+
+def _names(tpl: Template, values: dict[str, Any]) -> tuple[str, ...]:
+    """The applicant's names on the form, spacing ignored: what two scans of one slip share however
+    the rest was read."""
+    return tuple("".join(str(values.get(f.name) or "").split()) for f in tpl.fields if f.kind.person_name)
+
+
+def twin(ctx: Context, doc: Document, tpl: Template, values: dict[str, Any], counter: bool) -> int | None:
+    """Another scan of what may be the same slip: a slip whose QR could not be read is paper to the
+    pipeline, so its later scan with a readable QR (or the other way round) would be a second
+    application. ``counter``: this scan is a slip read by its seal (look among unreadable ones), else
+    an unreadable one (look among slips read by their seal). Same form, same names, recent."""
+    names = _names(tpl, values)
+    if not any(names):
+        return None
+    since = now() - dt.timedelta(days=TWIN_DAYS)
+    for other in ctx.store.documents(form_id=tpl.id, since=since, limit=2000, newest_first=True):
+        if other.id == doc.id or other.status in _DONE:
+            continue
+        if other.channel != (Channel.PAPER if counter else Channel.COUNTER):
+            continue
+        fields = ctx.store.fields(other.id) if other.id is not None else []
+        if counter and not any('"seal_unreadable"' in f.reasons for f in fields):
+            continue
+        if other.id is not None and _names(tpl, ctx.store.values(other.id)) == names:
+            return other.id
+    return None
+
+
+def flag_twin(tpl: Template, reading: PageReading, other: int) -> None:
+    """The scan goes before a person, who decides whether it is the same application (in place)."""
+    reason = Reason(
+        "possible_duplicate",
+        f"同じ窓口申請書を二度スキャンしたものかもしれません（文書番号 #{other} と同じ様式・氏名）。二重登録にならないよう確かめてください",
+        f"possibly the same counter slip scanned twice (document #{other}: same form and name): make sure it is"
+        " not registered twice",
+    )
+    first = next((f for f in tpl.fields if f.kind.person_name), tpl.fields[0])
+    f = reading.fields[first.name]
+    f.reasons = [*f.reasons, reason]

@@ -396,6 +396,11 @@ def _read_claimed(doc: Document, ctx: Context, engine: str | None) -> DocStatus:
             slip = counter_scan.inspect(ctx, doc, aligned, seal)
             counter_scan.apply(tpl, reading, slip)
             doc.channel = Channel.COUNTER  # (routed as counter: its values are not the reader's)
+        if seal is not None:  # the same slip scanned before with its QR unreadable, or the other way
+            values = {k: f.value for k, f in reading.fields.items()}
+            other = counter_scan.twin(ctx, doc, tpl, values, counter=seal != "")
+            if other is not None:
+                counter_scan.flag_twin(tpl, reading, other)
     except InputError as err:
         return quarantine_document(ctx, doc, err, further)
     decision = validate(tpl, reading)

@@ -58,15 +58,24 @@ def slip_scan(
         x0, y0 = int((zone.x + 10) * ppm), int((zone.y + zone.h / 2) * ppm)
         pts = np.array([[x0 + i * 12, y0 + int(25 * np.sin(i / 2.0))] for i in range(40)], np.int32)
         cv2.polylines(img, [pts], False, (20, 20, 20), 4)
+    global last_clean_scan
+    last_clean_scan = encode(img)  # the same paper before any blot (a second scan of it)
     if smudge:  # the middle of the QR blotted out, more than its error correction restores
         box = seal_box(tpl)
         x0, y0 = int((box.x + box.w * 0.25) * ppm), int((box.y + box.w * 0.25) * ppm)
         cv2.rectangle(
             img, (x0, y0), (x0 + int(box.w * 0.5 * ppm), y0 + int(box.w * 0.5 * ppm)), (40, 40, 40), -1
         )
+    return encode(img), values
+
+
+last_clean_scan = b""
+
+
+def encode(img: Any) -> bytes:
     ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     assert ok
-    return png.tobytes(), values
+    return bytes(png.tobytes())
 
 
 def take(ctx: Any, name: str, data: bytes) -> Any:
@@ -129,3 +138,24 @@ def test_a_slip_whose_seal_cannot_be_read_goes_before_a_person_whole(ctx: Any) -
     fields = ctx.store.fields(doc.id)
     assert all(f.needs_review for f in fields)
     assert all(any(r["code"] == "seal_unreadable" for r in json.loads(f.reasons)) for f in fields)
+
+
+@pytest.mark.slow
+def test_a_slip_scanned_twice_with_its_qr_unreadable_once_is_never_approved_twice_unseen(ctx: Any) -> None:
+    """The first scan's QR cannot be read (paper to the pipeline, every field to a person); the
+    same slip scanned again reads: the second goes before a person too, naming the first."""
+    smudged, _ = slip_scan(ctx, 7, smudge=True)
+    clean = last_clean_scan
+    first = take(ctx, "first.png", smudged)
+    assert first.status == DocStatus.REVIEW and first.channel == Channel.PAPER
+    again = take(ctx, "second.png", clean)
+    assert again.channel == Channel.COUNTER and again.status == DocStatus.REVIEW
+    reasons = [r for f in ctx.store.fields(again.id) for r in json.loads(f.reasons)]
+    assert any(r["code"] == "possible_duplicate" and f"#{first.id}" in r["ja"] for r in reasons)
+    # The other way round: read by its seal first, then scanned again with the QR unreadable.
+    smudged, _ = slip_scan(ctx, 8, smudge=True)
+    read = take(ctx, "third.png", last_clean_scan)
+    assert read.channel == Channel.COUNTER and read.status == DocStatus.APPROVED
+    blurred = take(ctx, "fourth.png", smudged)
+    reasons = [r for f in ctx.store.fields(blurred.id) for r in json.loads(f.reasons)]
+    assert any(r["code"] == "possible_duplicate" and f"#{read.id}" in r["ja"] for r in reasons)
