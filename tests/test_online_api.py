@@ -142,3 +142,26 @@ def test_an_export_is_checked_before_a_service_is_connected(tmp_path: Any) -> No
     good.write_bytes(as_csv([GOOD, GOOD | {"申請番号": "E2", "生年月日": "きのう"}]))
     out = CliRunner().invoke(app, ["online", "check", str(good)])
     assert out.exit_code == 3 and "juminhyo_request" in out.output and "E2" in out.output
+
+
+@pytest.mark.slow
+def test_a_reviewer_fixes_and_approves_an_online_application_in_a_browser(served: Any, browser: Any) -> None:
+    ctx, base, approvals = served
+    token = api_tokens.add(ctx.settings, "svc")
+    post(base, token, ("export.csv", as_csv([GOOD | {"郵便番号": "100-0001"}])))
+    (doc,) = online_docs(ctx)
+    assert doc.status == DocStatus.REVIEW
+    page = browser.new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "rev")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("#login")
+    page.goto(f"{base}/documents/{doc.id}")
+    assert page.locator("#submitted").is_visible() and page.locator(".crop").count() == 0
+    page.fill("input[name=f_postal_code]", "207-0015")  # what the applicant's address says
+    page.click("#approve")
+    page.wait_for_url("**/queue**")
+    page.close()
+    assert ctx.store.document(doc.id).status == DocStatus.APPROVED
+    assert ctx.store.values(doc.id)["postal_code"] == "207-0015"
+    assert approvals[-1][0] == doc.id
