@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ def served(tmp_path: Any) -> Iterator[tuple[Context, str, list[tuple[int, str | 
 
 
 def post(
-    base: str, token: str | None, export: tuple[str, bytes], attachments: tuple[tuple[str, bytes], ...] = ()
+    base: str, token: str | None, export: tuple[str, bytes], attachments: Sequence[tuple[str, bytes]] = ()
 ) -> Any:
     files = [("export", (export[0], export[1], "text/csv"))]
     files += [("attachments", (n, b, "application/pdf")) for n, b in attachments]
