@@ -92,6 +92,7 @@ def wait_for(what: str, cond, logs: list[Path], deadline: float, every: float = 
         time.sleep(every)
 
 
+@pytest.mark.timeout(BOUND_S + 300)  # the hang guard past the test's own bound, not inside it
 def test_many_pcs_lose_nothing_through_kills_and_an_outage(tmp_path, clean_pg, sample) -> None:
     from demo.legacy.app import Faults, make_app
 
