@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from pipeline.context import Context
 from pipeline.intake import intake_file
@@ -73,8 +74,10 @@ def test_staff_see_every_files_fate_and_no_value(served: Any, browser: Any) -> N
     # Search by part of the file name.
     page.fill("input[name=q]", "壊れた")
     page.click("#intake-filter button")
+    page.wait_for_url("**/intake?q=*")
     rows = page.locator("#fates tr.fate-refused")
-    assert rows.count() == 1 and "壊れたスキャン.png" in rows.inner_text()
+    expect(rows).to_have_count(1)  # waits for the filtered page, not the one it replaces
+    assert "壊れたスキャン.png" in rows.inner_text()
     # Another day shows nothing of today's.
     page.goto(f"{url}/intake?day=2026-01-05")
     assert "電子申請_1124.csv" not in page.inner_text("#fates")

@@ -37,7 +37,7 @@ def _period(day: str, days: int) -> tuple[dt.date, int]:
 
 @router.get("/intake", response_class=HTMLResponse)
 def intake_status(
-    request: Request, me: Staff, state: State, q: str = "", day: str = "", days: int = 1
+    request: Request, me: Staff, state: State, q: str = "", day: str = "", days: int = 2
 ) -> Response:
     last, n = _period(day, days)
     start = dt.datetime.combine(last - dt.timedelta(days=n - 1), dt.time(), clock.JST)
