@@ -31,7 +31,11 @@ draws it) and the paper is scanned with the page's profile in six ways:
   issue: must be quarantined (``seal_forged``);
 * ``moved``: a genuine seal on a paper printed with another visitor's values (a QR cut out and pasted,
   or a slip reprinted elsewhere), signed: must be quarantined or every field that differs flagged;
-* ``unsigned``: an untouched slip nobody signed (forms with a signature field only): must go to review.
+* ``unsigned``: an untouched slip nobody signed (forms with a signature field only): must go to review;
+* ``defect``: a fresh untouched, signed slip scanned with each of the issue's sample defects
+  (``DEFECTS``: the ``fax``, ``copier`` and ``phone`` profiles of :mod:`synth.scan`, whatever the
+  split's own profiles; the fax is TUNE's, the phone photo HOLDOUT's) at the page's dpi: must go
+  straight through with every sealed value exact, as ``untouched``.
 
 Every read is compared with what the paper truly says (the typed values, the hand's correction, the
 other visitor's values, signed or not): a document approved with a value the paper does not say is a
@@ -66,6 +70,8 @@ from typing import Any
 #: (the same) and ``dejiru calibrate`` (5,000,000), so no page here was ever looked at before.
 FIRST_SEED = {"tune": 5_700_000, "holdout": 8_300_000}
 CASES = ("untouched", "twice", "corrected", "forged", "moved", "unsigned")
+#: The sample defects every slip is also scanned with (the issue's "fax, photocopy, phone photo").
+DEFECTS = ("fax", "copier", "phone")
 #: The reason a slip whose QR cannot be read gives every field (``pipeline.counter_scan.UNREADABLE``).
 UNREAD = "seal_unreadable"
 #: Another city hall's secret: a seal made with it is a forgery here.
@@ -87,6 +93,9 @@ class Slip:
     new: Any  # and what the hand writes there
     style: str  # strike, char or over (as bench.print_check draws them)
     span: Any  # mm box struck through (None: written over)
+    #: Another visitor's values for each sample defect's slip (the same values again would be a
+    #: possible duplicate of the first, rightly sent to a person).
+    fresh: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 def blank(v: Any) -> bool:
@@ -131,7 +140,11 @@ def make_slip(spec: Any, population: Any, day: dt.date) -> Slip:
         style = "over"
     elif style == "char" and span.w > span.h * 1.5:
         span = span.model_copy(update={"x": span.x + r.uniform(0, span.w - span.h), "w": span.h})
-    return Slip(spec, day, tpl, mine, theirs, person.name, sig, target, new, style, span)
+    fresh = {
+        p: counter_values(tpl, sample_values(tpl, random.Random(f"{spec.seed}:{p}"), day, population)[0])
+        for p in DEFECTS
+    }
+    return Slip(spec, day, tpl, mine, theirs, person.name, sig, target, new, style, span, fresh)
 
 
 def paper(slip: Slip, seal: str, *, printed: dict[str, Any], signed: bool, correct: bool) -> bytes:
@@ -162,9 +175,9 @@ def paper(slip: Slip, seal: str, *, printed: dict[str, Any], signed: bool, corre
     return filled_pdf(tpl, counter_values(tpl, printed), typed_hand(), decorate=ink)
 
 
-def scan(pdf: bytes, slip: Slip, tag: str) -> tuple[bytes, list[str]]:
-    """The paper through the page's scan profile, as the PNG file a scanner drops in the inbox, and
-    the defects it got."""
+def scan(pdf: bytes, slip: Slip, tag: str, profile: str | None = None) -> tuple[bytes, list[str]]:
+    """The paper through the page's scan profile (or ``profile``), as the PNG file a scanner drops in
+    the inbox, and the defects it got."""
     import cv2
 
     from formkit.layout import layout
@@ -177,7 +190,11 @@ def scan(pdf: bytes, slip: Slip, tag: str) -> tuple[bytes, list[str]]:
     names = [lay.zone for lay in layout(tpl) if lay.spec.kind.person_name]
     boxes = [(round(z.x * px), round(z.y * px), round(z.x2 * px), round(z.y2 * px)) for z in names]
     img, info = degrade(
-        clean, random.Random(f"{spec.seed}:scan:{tag}"), PROFILES[spec.profile], px, seal_boxes=boxes
+        clean,
+        random.Random(f"{spec.seed}:scan:{tag}"),
+        PROFILES[profile or spec.profile],
+        px,
+        seal_boxes=boxes,
     )
     ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     if not ok:
@@ -287,10 +304,11 @@ def run_slip(ctx: Any, slip: Slip) -> list[dict[str, Any]]:
     ours, foreign = seal_key(ctx.settings.secret_key()), seal_key(FOREIGN_SECRET)
     visit = ctx.store.open_visit("bench", "driver_license", "****1234")
 
-    def sealed(key: bytes) -> str:
+    def sealed(key: bytes, values: dict[str, Any] | None = None) -> str:
         nonce = new_nonce()
         ctx.store.add_counter_slip(visit.id, nonce, tpl.id, tpl.version, "bench", staff_seconds=40.0)
-        return seal_text(Seal(nonce, tpl.id, tpl.version, slip.mine, slip.day.isoformat()), key, tpl=tpl)
+        seal = Seal(nonce, tpl.id, tpl.version, values or slip.mine, slip.day.isoformat())
+        return seal_text(seal, key, tpl=tpl)
 
     signed = paper(slip, sealed(ours), printed=slip.mine, signed=True, correct=False)
     papers: dict[str, Callable[[], bytes]] = {
@@ -303,11 +321,18 @@ def run_slip(ctx: Any, slip: Slip) -> list[dict[str, Any]]:
     }
     rows: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
-    for case in CASES:
+    runs: list[tuple[str, str | None]] = [(case, None) for case in CASES] + [("defect", p) for p in DEFECTS]
+    for case, profile in runs:
         if case == "unsigned" and slip.signature is None:
             continue  # nothing to sign on this form
-        data, defects = scan(papers[case](), slip, case)
-        got, seconds = take(ctx, f"{spec.split}-{spec.seed}-{case}.png", data)
+        judged = slip
+        if case == "defect" and profile is not None:  # another visitor's slip: not "twice", no duplicate
+            judged = dataclasses.replace(slip, mine=slip.fresh[profile])
+            pdf = paper(judged, sealed(ours, judged.mine), printed=judged.mine, signed=True, correct=False)
+        else:
+            pdf = papers[case]()
+        data, defects = scan(pdf, slip, case + (profile or ""), profile)
+        got, seconds = take(ctx, f"{spec.split}-{spec.seed}-{case}{profile or ''}.png", data)
         if case == "untouched":
             first = got
         row = {
@@ -315,7 +340,7 @@ def run_slip(ctx: Any, slip: Slip) -> list[dict[str, Any]]:
             "seed": spec.seed,
             "form": spec.form,
             "hand": spec.hand,
-            "profile": spec.profile,
+            "profile": profile or spec.profile,
             "dpi": spec.dpi,
             "defects": defects,
             "case": case,
@@ -327,7 +352,7 @@ def run_slip(ctx: Any, slip: Slip) -> list[dict[str, Any]]:
             "error": got["error"],
             "flagged": got.get("flagged", {}),
         }
-        rows.append(row | judge(slip, case, got, first))
+        rows.append(row | judge(judged, "untouched" if case == "defect" else case, got, first))
     return rows
 
 
@@ -353,10 +378,11 @@ def why(r: dict[str, Any]) -> str:
     return f"      {head}: {what}{wrong}" + (f"; flagged {flags}" if flags else "")
 
 
-def report(name: str, rows: list[dict[str, Any]]) -> list[str]:
-    """The figures of one split, as lines."""
+def report(name: str, every: list[dict[str, Any]]) -> list[str]:
+    """The figures of one split, as lines: the split's own scans, then the sample defects."""
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
+    rows = [r for r in every if r["case"] != "defect"]
+    for r in every:
         # the seal seen at all: its values taken (channel counter) or a seal_* refusal
         r["seal_read"] = r["channel"] == "counter" or (r["error"] or "").startswith("seal_")
         # a slip recognised (ink in the seal's square) whose QR could not be read: read as paper
@@ -425,8 +451,19 @@ def report(name: str, rows: list[dict[str, Any]]) -> list[str]:
             sel = [r for r in by[case] if r["profile"] == p]
             cells.append(f"{sum(bool(r[key]) for r in sel)}/{len(sel)}")
         out.append(f"    {p:12} " + " | ".join(f"{x:>5}" for x in cells))
+    d = by["defect"]
+    if d:
+        out.append("  6. the sample defects: a fresh untouched, signed slip scanned as each")
+        line("   straight through, every sealed value exact (all)", d, "ok")
+        for p in DEFECTS:
+            for dpi in sorted({r["dpi"] for r in d}, reverse=True):
+                sel = [r for r in d if r["profile"] == p and r["dpi"] == dpi]
+                line(f"   {p} at {dpi} dpi: QR read", sel, "seal_read")
+                line(f"   {p} at {dpi} dpi: straight through, exact", sel, "ok")
+        line("   wrong value approved unseen (must be 0)", d, "approved_wrong")
     failures = [
         ("untouched not straight through or not exact", [r for r in u if not (r["ok"] and r["exact"])]),
+        ("sample defects not straight through or not exact", [r for r in d if not (r["ok"] and r["exact"])]),
         ("corrections missed or other fields touched", [r for r in c if not r["ok"]]),
         *[
             (f"{case} not caught", [r for r in by[case] if not r["ok"]])
@@ -501,7 +538,10 @@ def main() -> None:
                 rows += slip_rows
                 print(
                     f"  {name} {i + 1}/{args.slips} ({time.perf_counter() - t0:.0f} s): "
-                    + " ".join(f"{r['case']}={'ok' if r['ok'] else 'FAIL'}" for r in slip_rows),
+                    + " ".join(
+                        f"{r['profile'] if r['case'] == 'defect' else r['case']}={'ok' if r['ok'] else 'FAIL'}"
+                        for r in slip_rows
+                    ),
                     flush=True,
                 )
         lines += report(name, rows)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -61,6 +61,9 @@ class Aligned:
     color: bool
     #: Share of the blank form's black print found where expected (1.0 = perfect).
     print_match: float
+    #: The page as decoded (``homography``'s target), kept for what the warp's resampling would blur:
+    #: a counter slip's QR read from the scan's own pixels (:func:`ocr.qr.source_seal_region`).
+    source: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def _work_image(img: np.ndarray) -> tuple[np.ndarray, float]:
@@ -269,7 +272,7 @@ def verified(img: np.ndarray, h_mm: np.ndarray | list[np.ndarray], tpl: Template
             "alignment failed: the printed form is not where the template expects it; rescan the page straight",
             detail=f"{tpl.key}: {match:.0%} of the print found, stray ink {stray:.0%}",
         )
-    return Aligned(tpl, aligned, h_mm, rotation, is_color(img), match)
+    return Aligned(tpl, aligned, h_mm, rotation, is_color(img), match, source=img)
 
 
 def rotation_of(h_mm: np.ndarray) -> int:

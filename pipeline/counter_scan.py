@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import SealError, SealNotOurs
-from formkit.kinds import Shape
+from formkit.kinds import Shape, Value
 from formkit.layout import seal_box
 from formkit.model import Box, Template
 from formkit.readings import PageReading, Reason
 from formkit.seal import PREFIX, Seal, read_seal, seal_key
 from ocr.align import PX_PER_MM, Aligned
 from ocr.print_check import PrintCheck, check_print
-from ocr.qr import find_seal_texts, seal_region
+from ocr.qr import find_seal_texts, seal_region, source_seal_region
 from pipeline.context import Context
 from records.models import Channel, CounterSlip, DocStatus, Document, now
 from synth.fill import expected_print
@@ -98,7 +98,13 @@ def seal_on_page(aligned: Aligned) -> str | None:
         return None
     if _seal_ink(aligned) < MIN_SEAL_INK:
         return None  # nothing printed there: ordinary paper (most pages), no QR search
-    texts = find_seal_texts(seal_region(aligned.image, tpl, PX_PER_MM), px_per_mm=PX_PER_MM)
+    texts: list[str] = []
+    if aligned.source is not None:  # the scan's own pixels first: a warp blurs a fax's modules
+        crop, ppm = source_seal_region(aligned.source, tpl, aligned.homography)
+        if crop.size:
+            texts = find_seal_texts(crop, px_per_mm=ppm)
+    if not any(t.startswith(PREFIX) for t in texts):
+        texts = find_seal_texts(seal_region(aligned.image, tpl, PX_PER_MM), px_per_mm=PX_PER_MM) or texts
     return texts[0] if texts else ""
 
 
@@ -182,6 +188,8 @@ def apply(tpl: Template, reading: PageReading, scan: SlipScan) -> None:
 
 #: How far back a scan of the same slip is looked for (a slip is signed and scanned within days).
 TWIN_DAYS = 60
+#: Traits beside the name (kana, address, postal code, phone) alike that make two readings one applicant's.
+TWIN_TRAITS = 2
 _DONE = (DocStatus.QUARANTINED, DocStatus.REJECTED, DocStatus.BOUND)
 
 
@@ -191,13 +199,40 @@ def _names(tpl: Template, values: dict[str, Any]) -> tuple[str, ...]:
     return tuple("".join(str(values.get(f.name) or "").split()) for f in tpl.fields if f.kind.person_name)
 
 
+def _traits(tpl: Template, values: dict[str, Any]) -> dict[str, str]:
+    """What else says who the applicant is (kana, address, postal code, phone), spacing and
+    punctuation ignored, blanks left out."""
+    out = {}
+    for f in tpl.fields:
+        k = f.kind
+        if k.person_name or not (k.spaced or k.address or k.digits_compare or k.value is Value.POSTAL):
+            continue
+        text = "".join(str(values.get(f.name) or "").split())
+        if k.digits_compare or k.value is Value.POSTAL:
+            text = "".join(c for c in text if c.isdigit())
+        if text:
+            out[f.name] = text
+    return out
+
+
+def _same_applicant(tpl: Template, mine: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    """Whether two readings may be one applicant's: the same names, or (a scan read as paper may have
+    its name misread, the fax that made its QR unreadable blurs kanji first) two more traits alike.
+    A family sharing address and phone is flagged too: a person then looks, which is the safe way."""
+    names = _names(tpl, mine)
+    if any(names) and names == _names(tpl, theirs):
+        return True
+    a, b = _traits(tpl, mine), _traits(tpl, theirs)
+    return sum(1 for k, v in a.items() if b.get(k) == v) >= TWIN_TRAITS
+
+
 def twin(ctx: Context, doc: Document, tpl: Template, values: dict[str, Any], counter: bool) -> int | None:
     """Another scan of what may be the same slip: a slip whose QR could not be read is paper to the
     pipeline, so its later scan with a readable QR (or the other way round) would be a second
     application. ``counter``: this scan is a slip read by its seal (look among unreadable ones), else
-    an unreadable one (look among slips read by their seal). Same form, same names, recent."""
-    names = _names(tpl, values)
-    if not any(names):
+    an unreadable one (look among slips read by their seal). Same form, same applicant
+    (:func:`_same_applicant`), recent."""
+    if not any(_names(tpl, values)) and len(_traits(tpl, values)) < TWIN_TRAITS:
         return None
     since = now() - dt.timedelta(days=TWIN_DAYS)
     for other in ctx.store.documents(form_id=tpl.id, since=since, limit=2000, newest_first=True):
@@ -208,7 +243,7 @@ def twin(ctx: Context, doc: Document, tpl: Template, values: dict[str, Any], cou
         fields = ctx.store.fields(other.id) if other.id is not None else []
         if counter and not any('"seal_unreadable"' in f.reasons for f in fields):
             continue
-        if other.id is not None and _names(tpl, ctx.store.values(other.id)) == names:
+        if other.id is not None and _same_applicant(tpl, values, ctx.store.values(other.id)):
             return other.id
     return None
 
@@ -217,8 +252,8 @@ def flag_twin(tpl: Template, reading: PageReading, other: int) -> None:
     """The scan goes before a person, who decides whether it is the same application (in place)."""
     reason = Reason(
         "possible_duplicate",
-        f"同じ窓口申請書を二度スキャンしたものかもしれません（文書番号 #{other} と同じ様式・氏名）。二重登録にならないよう確かめてください",
-        f"possibly the same counter slip scanned twice (document #{other}: same form and name): make sure it is"
+        f"同じ窓口申請書を二度スキャンしたものかもしれません（文書番号 #{other} と同じ様式・申請者）。二重登録にならないよう確かめてください",
+        f"possibly the same counter slip scanned twice (document #{other}: same form and applicant): make sure it is"
         " not registered twice",
     )
     first = next((f for f in tpl.fields if f.kind.person_name), tpl.fields[0])

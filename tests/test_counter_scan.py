@@ -159,3 +159,32 @@ def test_a_slip_scanned_twice_with_its_qr_unreadable_once_is_never_approved_twic
     blurred = take(ctx, "fourth.png", smudged)
     reasons = [r for f in ctx.store.fields(blurred.id) for r in json.loads(f.reasons)]
     assert any(r["code"] == "possible_duplicate" and f"#{read.id}" in r["ja"] for r in reasons)
+
+
+def test_a_scan_read_as_paper_with_its_name_misread_is_still_the_same_applicant() -> None:
+    # A fax that made the QR unreadable blurs kanji first: the name read from its print may be wrong,
+    # and its later scan with a readable QR would then stand as a second application.
+    from formkit.registry import load_template
+    from pipeline.counter_scan import _same_applicant, _traits
+
+    tpl = load_template("juminhyo_request")
+    sealed = {
+        "name": "加藤\u3000浩",
+        "kana": "カトウ\u3000ヒロシ",
+        "postal_code": "189-0013",
+        "phone": "042-514-8731",
+        "address": "東京都東村山市栄町6-13-12",
+    }
+    assert set(_traits(tpl, sealed)) == {"kana", "postal_code", "phone", "address"}
+    assert _same_applicant(tpl, sealed, sealed | {"name": "加藤\u3000活", "postal_code": "1890013"})
+    assert _same_applicant(tpl, sealed, sealed | {"name": "加藤 浩", "kana": None, "phone": None})
+    other = {
+        "name": "佐藤\u3000一郎",
+        "kana": "サトウ\u3000イチロウ",
+        "postal_code": "190-0001",
+        "phone": "042-537-7030",
+        "address": "東京都立川市若葉町2-18-20",
+    }
+    assert not _same_applicant(tpl, sealed, other)
+    assert not _same_applicant(tpl, sealed, other | {"postal_code": "189-0013"})  # a neighbour
+    assert not _same_applicant(tpl, {}, {})  # nothing read is nobody's
