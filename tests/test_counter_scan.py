@@ -41,6 +41,7 @@ def slip_scan(
     key: bytes | None = None,
     printed: dict[str, Any] | None = None,
     smudge: bool = False,
+    defect: Any = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """A slip printed for a made-up visitor, its record in the store, and its scan as a PNG.
     ``printed``: other values printed beside the seal (a seal moved onto another paper)."""
@@ -66,6 +67,8 @@ def slip_scan(
         cv2.rectangle(
             img, (x0, y0), (x0 + int(box.w * 0.5 * ppm), y0 + int(box.w * 0.5 * ppm)), (40, 40, 40), -1
         )
+    if defect is not None:  # the paper sent on as a fax, photocopied, photographed (synth.scan)
+        img = defect(img, random.Random(seed), ppm)
     return encode(img), values
 
 
@@ -106,6 +109,24 @@ def test_a_signed_slip_goes_straight_through_with_its_sealed_values(ctx: Any) ->
     second = take(ctx, "slip again.jpg", again)
     assert second.status == DocStatus.QUARANTINED and second.error_code == "seal_slip_used"
     assert f"#{doc.id}" in (second.error_ja or "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("defect", ["fax", "phone_photo"])
+def test_a_faxed_or_photographed_slip_still_goes_straight_through(ctx: Any, defect: str) -> None:
+    # A branch office faxes the signed slip on, or a clerk photographs it: the QR still gives the
+    # values exactly (rates per defect and resolution: python -m bench.counter_scan).
+    from synth.scan import fax, phone_photo
+
+    degrade = {"fax": fax, "phone_photo": lambda img, rng, _ppm: phone_photo(img, rng)}[defect]
+    png, values = slip_scan(ctx, 4, defect=degrade)
+    doc = take(ctx, f"{defect}.png", png)
+    assert doc.channel == Channel.COUNTER
+    assert doc.status == DocStatus.APPROVED, [
+        (f.name, f.reasons) for f in ctx.store.fields(doc.id) if f.needs_review
+    ]
+    stored = ctx.store.values(doc.id)
+    assert {k: stored[k] for k in values} == values
 
 
 @pytest.mark.slow
