@@ -147,6 +147,9 @@ class FieldSpec(BaseModel):
     sensitive: bool = False
     #: ダブルチェック: after approval a second reviewer keys this field again without seeing the first value.
     double_entry: bool = False
+    #: The day of the request itself (請求日, 申請日, 提出日): at the 書かない窓口 it is the day of the visit,
+    #: so the counter screen starts it at today's date (staff may change it). Dates only.
+    today: bool = False
     #: For sample scans only: typical values to write (free text), or [low, high, decimals] for numbers.
     examples: list[str] = Field(default_factory=list)
     example_range: tuple[float, float, int] | None = None
@@ -193,6 +196,8 @@ class FieldSpec(BaseModel):
             raise ValueError(f"field {self.name}: a date needs 'eras' (e.g. [令和])")
         if kind.shape is Shape.DATE and any(o.value not in self.eras for o in self.options):
             raise ValueError(f"field {self.name}: a date's options are its eras (value: one of 'eras')")
+        if self.today and kind.shape is not Shape.DATE:
+            raise ValueError(f"field {self.name}: only a date can start at today's date ('today')")
         if kind.shape is Shape.DATE and self.cells not in (None, 2):
             raise ValueError(f"field {self.name}: a date's cells are per part: 2 (one digit each)")
         if self.part_boxes and kind.address:

@@ -13,12 +13,15 @@ would be refused for. What this module decides on its own, and why:
   postal code, phone, dates), matched by field name and kind, never what belongs to one procedure
   (copies, purposes, options, free notes), so nobody types a person twice and no answer leaks into
   a procedure it was not given for.
+* **What a form starts with**: the day of the request (a field marked ``today``) is the day of
+  the visit; nothing else is filled in before the visitor says it.
 * **The identity check**: one per visit, of a document from a fixed list; its number is kept as
   its last four characters only, the rest never stored, shown or logged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -32,6 +35,7 @@ from formkit.readings import Reason
 from formkit.registry import all_templates, application_pages, load_template
 from validation import normalize
 from validation.address import postal_places
+from validation.display import for_input
 from validation.entry import parse_input
 from validation.routing import check_values, complete_addresses
 
@@ -124,6 +128,12 @@ def staff_fields(tpl: Template) -> list[FieldSpec]:
     signature is the citizen's, on the printed sheet."""
     fields = [f for f in tpl.fields if f.kind.shape is not Shape.SIGNATURE]
     return sorted(fields, key=lambda f: (round(f.box.y / _ROW_MM), f.box.x))
+
+
+def starting_values(tpl: Template, today: dt.date) -> dict[str, str]:
+    """What a procedure's entry form starts with, as staff would type it: the day of the request
+    (fields marked ``today``: 請求日, 申請日) is the day of the visit. Nothing else is guessed."""
+    return {f.name: str(for_input(f, today.isoformat())) for f in staff_fields(tpl) if f.today}
 
 
 def carried(spec: FieldSpec) -> bool:

@@ -364,3 +364,16 @@ def _fill_missing(form_id: str, have: dict[str, Any]) -> dict[str, Any]:
     purposes), from a made-up visitor whose answers pass that form's checks."""
     own = answers(None, form_id)
     return {k: v for k, v in own.items() if k not in have}
+
+
+def test_a_procedure_starts_at_the_day_of_the_visit() -> None:
+    # The request date (marked ``today`` in the template) is the visit's day, as staff would type it;
+    # nothing else is filled in before the visitor says it.
+    import datetime as dt
+
+    from pipeline.counter_entry import starting_values
+
+    for tpl in procedures():
+        start = starting_values(tpl, dt.date(2026, 11, 24))
+        assert start == {"request_date": "令和8年11月24日"}, tpl.id
+        assert check_entries(tpl, start).values["request_date"] == "2026-11-24"

@@ -25,7 +25,7 @@ from review.auth import hash_password
 from tests.conftest import ServerThread, free_port, make_settings
 from validation import normalize
 from validation.address import postal_places
-from validation.wareki import ERA_BY_NAME, from_wareki, to_wareki
+from validation.wareki import from_wareki, to_wareki
 
 pytestmark = pytest.mark.slow
 PASSWORD = "madoguchi-2026"
@@ -98,8 +98,8 @@ def start_visit(page: Any, keys: Keys, forms: list[str], number: str) -> None:
     keys.type(number)
     keys.press("Enter")
     page.wait_for_url("**/counter/visits/**")
-    # The page script puts the cursor on the first field once it has loaded.
-    expect(page.locator("tr.field input").first).to_be_focused(timeout=30_000)
+    # The page script puts the cursor on the first field still empty once it has loaded.
+    expect(page.locator("tr.field input:focus")).to_have_count(1, timeout=30_000)
 
 
 def focused(page: Any) -> str:
@@ -111,14 +111,16 @@ def test_a_juminhyo_request_with_the_keyboard_only(counter: Any, browser: Any) -
     v = visitor()
     today = clock.today()
     era, year = to_wareki(today)
-    request_date = f"{ERA_BY_NAME[era].letter}{year}.{today.month}.{today.day}"  # R8.11.24
     page = browser.new_page()
     login(page, srv.url)
     keys = Keys(page)
     start_visit(page, keys, [FORM], "AB12345678")
     f = f"{FORM}:"
-    keys.type(request_date)
-    keys.press("Enter")
+    # The request is today's: the form starts there, the cursor on the first box still empty.
+    expect(page.locator(f"input[name='{f}request_date']")).to_have_value(
+        f"{era}{year}年{today.month}月{today.day}日"
+    )
+    assert focused(page) == f"{f}kana"
     keys.type(normalize.hiragana(v["kana"]))  # left in hiragana: the form wants katakana
     keys.press("Enter")
     keys.type(v["name"])
@@ -204,6 +206,8 @@ def test_live_checks_the_postal_code_and_carry_over(counter: Any, browser: Any) 
     start_visit(page, keys, sorted([FORM, other], key=[t.id for t in procedures()].index), "")
     first = page.locator("section.procedure").first.get_attribute("data-form")
     second = other if first == FORM else FORM
+    keys.press("Shift+Tab")  # back to the request date, which starts at today's
+    page.keyboard.press("Control+a")
     keys.type("R8.13.40")  # no 13th month
     keys.press("Enter")
     reasons = page.locator(f"#reasons-{first}-request_date .reason")

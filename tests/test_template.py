@@ -62,6 +62,12 @@ def test_bad_template_names_the_problem() -> None:
             "id: x\nversion: 1\ncode: 5\ntitle: t\nfields:\n  - {name: a, label: A, type: count, box: [1,2,3,4]}\n"
         )
     assert "cells" in (err.value.detail or "")
+    with pytest.raises(TemplateError) as err:  # only a date starts at today's (the counter's 請求日)
+        parse_template(
+            "id: x\nversion: 1\ncode: 5\ntitle: t\nfields:\n"
+            "  - {name: a, label: A, type: text, box: [1,2,30,4], today: true}\n"
+        )
+    assert "today" in (err.value.detail or "")
 
 
 def test_cli_show_and_render(tmp_path) -> None:

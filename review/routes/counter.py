@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from core import clock
 from core.errors import DejiruError
 from formkit.model import FieldSpec, Template
 from formkit.readings import Reason
@@ -26,6 +27,7 @@ from pipeline.counter_entry import (
     procedure,
     procedures,
     staff_fields,
+    starting_values,
 )
 from pipeline.counter_visit import Procedure, SlipsRefused, open_visit, print_slips, staff_seconds, visit_for
 from records.models import CounterVisit
@@ -181,7 +183,7 @@ def visit_view(
         return not_found(request)
     if not tpls:
         return RedirectResponse("/counter", status_code=303)
-    return _visit_page(request, visit, tpls)
+    return _visit_page(request, visit, tpls, typed={t.id: starting_values(t, clock.today()) for t in tpls})
 
 
 @router.post("/counter/check")

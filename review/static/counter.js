@@ -234,5 +234,11 @@
     }
   }
 
-  focusRow(rows[0]);
+  // The first row still to fill: a date the form starts at today's (請求日) is passed over, Enter
+  // from the row above still stops there.
+  const filled = (r) => {
+    const box = r.querySelector("input.value");
+    return Boolean(box && box.value);
+  };
+  focusRow(rows.find((r) => !filled(r)) || rows[0]);
 })();
