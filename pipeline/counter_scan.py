@@ -235,17 +235,18 @@ def twin(ctx: Context, doc: Document, tpl: Template, values: dict[str, Any], cou
     if not any(_names(tpl, values)) and len(_traits(tpl, values)) < TWIN_TRAITS:
         return None
     since = now() - dt.timedelta(days=TWIN_DAYS)
-    for other in ctx.store.documents(form_id=tpl.id, since=since, limit=2000, newest_first=True):
-        if other.id == doc.id or other.status in _DONE:
-            continue
-        if other.channel != (Channel.PAPER if counter else Channel.COUNTER):
-            continue
-        fields = ctx.store.fields(other.id) if other.id is not None else []
-        if counter and not any('"seal_unreadable"' in f.reasons for f in fields):
-            continue
-        if other.id is not None and _same_applicant(tpl, values, ctx.store.values(other.id)):
-            return other.id
-    return None
+    if counter:  # slips read as paper because their QR could not be read
+        ids = ctx.store.documents_with_reason(
+            tpl.id, UNREADABLE.code, channel=Channel.PAPER, since=since, exclude=_DONE
+        )
+    else:
+        docs = ctx.store.documents(
+            form_id=tpl.id, since=since, limit=2000, newest_first=True, channel=Channel.COUNTER
+        )
+        ids = [d.id for d in docs if d.id is not None and d.status not in _DONE]
+    ids = [i for i in ids if i != doc.id]
+    others = ctx.store.values_of(ids)
+    return next((i for i in ids if _same_applicant(tpl, values, others[i])), None)
 
 
 def flag_twin(tpl: Template, reading: PageReading, other: int) -> None:

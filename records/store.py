@@ -371,9 +371,12 @@ class Store:
         until: dt.datetime | None = None,
         ids: Iterable[int] | None = None,
         parent: int | None = None,
+        channel: str | None = None,
     ) -> list[Document]:
         with self._session() as s:
             q = select(Document)
+            if channel is not None:
+                q = q.where(Document.channel == channel)
             if parent is not None:
                 q = q.where(col(Document.parent_id) == parent)
             if statuses is not None:
@@ -388,6 +391,55 @@ class Store:
                 q = q.where(col(Document.id).in_(list(ids)))
             order = col(Document.received_at).desc() if newest_first else col(Document.received_at)
             return list(s.exec(q.order_by(order, col(Document.id)).limit(limit)).all())
+
+    def values_of(self, doc_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Per document, its values (as :meth:`values`), in one query for many documents."""
+        ids = list(doc_ids)
+        out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+        if not ids:
+            return out
+        with self._session() as s:
+            rows = s.exec(
+                select(FieldValue.document_id, FieldValue.name, FieldValue.value)
+                .where(col(FieldValue.document_id).in_(ids))
+                .order_by(col(FieldValue.id))
+            ).all()
+        for doc_id, name, value in rows:
+            out[int(doc_id)][str(name)] = loads(value)
+        return out
+
+    def documents_with_reason(
+        self,
+        form_id: str,
+        code: str,
+        *,
+        channel: str,
+        since: dt.datetime,
+        exclude: Iterable[DocStatus] = (),
+        limit: int = 2000,
+    ) -> list[int]:
+        """Documents of a form and channel received since ``since``, not in a status of ``exclude``,
+        with a field carrying the reason ``code`` (newest first): the few a check has to look at,
+        without reading every document."""
+        literal = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self._session() as s:
+            rows = s.exec(
+                select(Document.id)
+                .where(
+                    Document.form_id == form_id,
+                    Document.channel == channel,
+                    col(Document.received_at) >= since,
+                    col(Document.status).not_in([str(x) for x in exclude]),
+                    col(Document.id).in_(
+                        select(FieldValue.document_id).where(
+                            col(FieldValue.reasons).like(f'%"{literal}"%', escape="\\")
+                        )
+                    ),
+                )
+                .order_by(col(Document.received_at).desc(), col(Document.id))
+                .limit(limit)
+            ).all()
+        return [int(i) for i in rows if i is not None]
 
     def fields_to_review(self, doc_ids: list[int]) -> dict[int, list[str]]:
         """Per document, the fields that need a person (one query for a whole queue page)."""

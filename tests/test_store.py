@@ -317,3 +317,45 @@ def test_migrations_make_the_tables_the_models_declare(store: Store) -> None:
     finally:
         eng.dispose()
     assert diff == []
+
+
+def test_documents_by_a_reason_and_values_in_one_query(store: Store) -> None:
+    # What the counter's twin check asks: slips read as paper because their QR could not be read.
+    import datetime as dt
+
+    unread = [{"code": "seal_unreadable", "ja": "QR", "en": "QR"}]
+    lookalike = [{"code": "sealXunreadable", "ja": "x", "en": "x"}]  # "_" is a character, not a wildcard
+    ids = []
+    for i, reasons in enumerate([unread, lookalike, []]):
+        doc, _ = store.add_document(f"{i:02x}" * 32, f"{i}.png", "/a", 1)
+        fields = reading(f"山田　{i}")
+        fields[0] = FieldInput("name", "name", f"山田　{i}", "", 0.5, [0.5], reasons, True, [1, 2, 3, 4])
+        store.save_reading(
+            doc.id,
+            form_id="juminhyo_request",
+            form_version=1,
+            engine="e",
+            pages=[PageInput(0, "/p.jpg")],
+            fields=fields,
+            status=DocStatus.REVIEW,
+            straight_through=False,
+        )
+        ids.append(doc.id)
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    found = store.documents_with_reason("juminhyo_request", "seal_unreadable", channel="paper", since=since)
+    assert found == [ids[0]]
+    assert (
+        store.documents_with_reason("juminhyo_request", "seal_unreadable", channel="counter", since=since)
+        == []
+    )
+    assert (
+        store.documents_with_reason(
+            "juminhyo_request", "seal_unreadable", channel="paper", since=since, exclude=[DocStatus.REVIEW]
+        )
+        == []
+    )
+    assert store.values_of(ids[:2]) == {
+        ids[0]: {"name": "山田　0", "copies": 2},
+        ids[1]: {"name": "山田　1", "copies": 2},
+    }
+    assert store.values_of([]) == {}
