@@ -30,6 +30,20 @@ def reading(value: str = "山田　太郎") -> list[FieldInput]:
     ]
 
 
+def saved(store: Store, doc_id: int, fields: list[FieldInput]) -> None:
+    """A reading of a one-page 住民票 request saved for review."""
+    store.save_reading(
+        doc_id,
+        form_id="juminhyo_request",
+        form_version=1,
+        engine="e",
+        pages=[PageInput(0, "/p.jpg")],
+        fields=fields,
+        status=DocStatus.REVIEW,
+        straight_through=False,
+    )
+
+
 def test_migrate_twice_is_harmless(store: Store) -> None:
     store.init()
     assert store.count_by_status() == {}
@@ -52,16 +66,7 @@ def test_claim_is_exclusive(store: Store) -> None:
 def test_reading_saved_twice_replaces_not_duplicates(store: Store) -> None:
     doc, _ = store.add_document("ef" * 32, "a.png", "/a", 1)
     for _ in range(2):
-        store.save_reading(
-            doc.id,
-            form_id="juminhyo_request",
-            form_version=1,
-            engine="e",
-            pages=[PageInput(0, "/p.jpg")],
-            fields=reading(),
-            status=DocStatus.REVIEW,
-            straight_through=False,
-        )
+        saved(store, doc.id, reading())
     assert len(store.fields(doc.id)) == 2 and len(store.pages(doc.id)) == 1
     assert len(store.review_tasks()) == 1
     assert store.values(doc.id) == {"name": "山田　太郎", "copies": 2}
@@ -330,16 +335,7 @@ def test_documents_by_a_reason_and_values_in_one_query(store: Store) -> None:
         doc, _ = store.add_document(f"{i:02x}" * 32, f"{i}.png", "/a", 1)
         fields = reading(f"山田　{i}")
         fields[0] = FieldInput("name", "name", f"山田　{i}", "", 0.5, [0.5], reasons, True, [1, 2, 3, 4])
-        store.save_reading(
-            doc.id,
-            form_id="juminhyo_request",
-            form_version=1,
-            engine="e",
-            pages=[PageInput(0, "/p.jpg")],
-            fields=fields,
-            status=DocStatus.REVIEW,
-            straight_through=False,
-        )
+        saved(store, doc.id, fields)
         ids.append(doc.id)
     since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     found = store.documents_with_reason("juminhyo_request", "seal_unreadable", channel="paper", since=since)
