@@ -1,6 +1,6 @@
 """受付状況: every file's fate for the staff who drop scans (role ``staff`` and everyone above it).
 
-Searchable by part of a file name and by day (today by default, up to 31 days back). Staff see states,
+Searchable by part of a file name and by day (today and yesterday by default, up to 31 days back). Staff see states,
 the form a file was read as and the reason a file was not accepted; a link into the document only for
 those who may review. No field value is on this page, whoever looks.
 """
