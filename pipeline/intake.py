@@ -288,7 +288,10 @@ def _take_export(entry: InboxEntry, staged: Copied, ctx: Context) -> IntakeResul
         assert q.path is not None
         return _quarantined(ctx, entry, err, q.path, q.reason_path)
     entry.remove()
-    approved = tuple(d for d in out.accepted if ctx.store.document(d).status == DocStatus.APPROVED)
+    straight = ctx.store.documents(
+        statuses=[DocStatus.APPROVED], ids=out.accepted, limit=len(out.accepted) or 1
+    )
+    approved = tuple(d.id for d in straight if d.id is not None)
     detail = f"online {out.form_id}: {len(out.accepted)} new, {len(out.already)} before, {len(out.refused)} refused"
     if out.accepted:
         return IntakeResult("accepted", out.accepted[0], detail=detail, approved=approved)
