@@ -265,25 +265,25 @@ def local(at: dt.datetime) -> str:
     return at.astimezone(JST).strftime("%m/%d %H:%M")
 
 
-def _age(d: dt.timedelta) -> str:
-    """An age as a clerk says it: 3日4時間, 2時間5分, 7分, 30秒."""
+def _age_in(d: dt.timedelta, units: tuple[str, str, str, str], sep: str) -> str:
+    """An age in the largest two units that say it: ``units`` for days, hours, minutes, seconds."""
     s = max(0, int(d.total_seconds()))
     days, hours, minutes = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    day, hour, minute, second = units
     if days:
-        return f"{days}日{hours}時間"
+        return f"{days}{day}{sep}{hours}{hour}"
     if hours:
-        return f"{hours}時間{minutes}分"
-    return f"{minutes}分" if minutes else f"{s}秒"
+        return f"{hours}{hour}{sep}{minutes}{minute}"
+    return f"{minutes}{minute}" if minutes else f"{s}{second}"
+
+
+def _age(d: dt.timedelta) -> str:
+    """An age as a clerk says it: 3日4時間, 2時間5分, 7分, 30秒."""
+    return _age_in(d, ("日", "時間", "分", "秒"), "")
 
 
 def _age_en(d: dt.timedelta) -> str:
-    s = max(0, int(d.total_seconds()))
-    days, hours, minutes = s // 86400, s % 86400 // 3600, s % 3600 // 60
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else f"{s} s"
+    return _age_in(d, (" d", " h", " min", " s"), " ")
 
 
 def age(d: dt.timedelta) -> str:

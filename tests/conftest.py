@@ -166,6 +166,16 @@ def http_login(client: Any, base: str, username: str, password: str) -> Any:
     return client.post(f"{base}/login", data={"username": username, "password": password, "csrf": token})
 
 
+def browser_login(browser: Any, url: str, user: str, password: str) -> Any:
+    """A new page of ``browser`` (Playwright), logged in through the review UI's own form."""
+    page = browser.new_page()
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("#login")
+    return page
+
+
 class ServerThread:
     def __init__(self, app: Any, port: int) -> None:
         import uvicorn

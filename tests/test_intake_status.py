@@ -16,7 +16,7 @@ from pipeline.intake import intake_file
 from records.models import DocStatus
 from review.app import create_app
 from review.auth import hash_password
-from tests.conftest import ServerThread, free_port, http_login, make_settings
+from tests.conftest import ServerThread, browser_login, free_port, http_login, make_settings
 from tests.test_online_export import GOOD, as_csv
 
 PASSWORD = "correct horse battery"
@@ -50,12 +50,7 @@ def served(tmp_path: Any) -> Iterator[tuple[Context, str]]:
 
 
 def login(browser: Any, url: str, user: str) -> Any:
-    page = browser.new_page()
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login")
-    return page
+    return browser_login(browser, url, user, PASSWORD)
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from records.models import Channel, DocStatus
 from review import api_tokens
 from review.app import create_app
 from review.auth import hash_password
-from tests.conftest import ServerThread, free_port, http_login, make_settings
+from tests.conftest import ServerThread, browser_login, free_port, http_login, make_settings
 from tests.test_online_export import GOOD, as_csv
 
 URL = "/api/online/exports"
@@ -151,11 +151,7 @@ def test_a_reviewer_fixes_and_approves_an_online_application_in_a_browser(served
     post(base, token, ("export.csv", as_csv([GOOD | {"郵便番号": "100-0001"}])))
     (doc,) = online_docs(ctx)
     assert doc.status == DocStatus.REVIEW
-    page = browser.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "rev")
-    page.fill("input[name=password]", "correct horse battery")
-    page.click("#login")
+    page = browser_login(browser, base, "rev", "correct horse battery")
     page.goto(f"{base}/documents/{doc.id}")
     assert page.locator("#submitted").is_visible() and page.locator(".crop").count() == 0
     page.fill("input[name=f_postal_code]", "207-0015")  # what the applicant's address says

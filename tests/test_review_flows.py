@@ -12,7 +12,7 @@ from records.models import DocStatus
 from review.app import create_app
 from review.auth import hash_password
 from synth.samples import make_sample
-from tests.conftest import ServerThread, free_port, make_settings
+from tests.conftest import ServerThread, browser_login, free_port, make_settings
 
 pytestmark = pytest.mark.slow
 PASSWORD = "kakunin-2026"
@@ -42,12 +42,7 @@ def inkan(tmp_path):
 
 
 def login(browser, url: str, user: str):
-    page = browser.new_page()
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login")
-    return page
+    return browser_login(browser, url, user, PASSWORD)
 
 
 def fix_all(page, ctx, doc_id, truth) -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import ServerThread, free_port, http_login, make_settings
+from tests.conftest import ServerThread, browser_login, free_port, http_login, make_settings
 
 PASSWORD = "kakunin-2026"
 USERS = {"hanako": "reviewer", "taro": "reviewer", "boss": "supervisor", "aki": "author", "root": "admin"}
@@ -154,9 +154,4 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 
 def login_page(browser: Any, url: str, user: str, password: str = PASSWORD) -> Any:
-    page = browser.new_page()
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", password)
-    page.click("#login")
-    return page
+    return browser_login(browser, url, user, password)
